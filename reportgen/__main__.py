@@ -1,0 +1,5 @@
+"""Run reportgen as ``python -m reportgen``."""
+
+from reportgen.cli import main
+
+main()
