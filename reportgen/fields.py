@@ -1,0 +1,243 @@
+"""Structural validation: check each manifest entry against the field table of spec.py.
+
+Every problem is reported; what is valid is kept, so later checks see as much of the manifests as they can.
+An entry whose required fields are all valid is kept even when an optional field is not.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from reportgen.diagnostics import Location, Reporter
+from reportgen.load import Document, Node
+from reportgen.model import ArtifactRef
+from reportgen.spec import (
+    ENTITIES,
+    TOP_LEVEL_KEYS,
+    Field,
+    FormatError,
+    Kind,
+    check_alias,
+    check_name,
+    check_segment,
+    check_url,
+    parse_collection_path,
+    parse_timestamp,
+    parse_version,
+)
+
+
+@dataclass(slots=True)
+class Entry:
+    """One manifest entry (a run, an artifact version, ...) with its parsed fields and their places."""
+
+    entity: str
+    loc: Location
+    order: int
+    values: dict[str, Any] = field(default_factory=dict)
+    locs: dict[str, Location] = field(default_factory=dict)
+    item_locs: dict[str, tuple[Location, ...]] = field(default_factory=dict)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """Return a field's parsed value, or ``default`` when absent or invalid."""
+        return self.values.get(name, default)
+
+    def where(self, name: str) -> Location:
+        """Return where a field was written, or the entry's own place when it was not."""
+        return self.locs.get(name, self.loc)
+
+
+def describe(value: object) -> str:
+    """Return a short description of a value's YAML type for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int):
+        return f"the integer {value}"
+    if isinstance(value, float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "a mapping"
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """Return a " (did you mean 'x'?)" hint for a near miss, or nothing."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+class _Invalid(Exception):
+    """Raised inside a field parser; carries the code and message to report."""
+
+    def __init__(self, code: str, message: str, loc: Location) -> None:
+        super().__init__(message)
+        self.code = code
+        self.loc = loc
+
+
+def _string(node: Node, what: str = "a string") -> str:
+    if not isinstance(node.value, str):
+        hint = " (quote it to make it text)" if isinstance(node.value, int | float | bool) else ""
+        raise _Invalid("RG103", f"expected {what}, got {describe(node.value)}{hint}", node.loc)
+    return node.value
+
+
+def _checked(check: Callable[[str], Any], what: str = "a string") -> Callable[[Node], Any]:
+    def parse(node: Node) -> Any:
+        text = _string(node, what)
+        try:
+            return check(text)
+        except FormatError as exc:
+            raise _Invalid(exc.code, str(exc), node.loc) from None
+
+    return parse
+
+
+def _integer(minimum: int) -> Callable[[Node], int]:
+    def parse(node: Node) -> int:
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _Invalid("RG103", f"expected an integer, got {describe(value)}", node.loc)
+        if value < minimum:
+            raise _Invalid("RG110", f"must be at least {minimum}, not {value}", node.loc)
+        return value
+
+    return parse
+
+
+def _version(node: Node) -> int:
+    try:
+        return parse_version(node.value)
+    except FormatError as exc:
+        raise _Invalid(exc.code, str(exc), node.loc) from None
+
+
+def _mapping(node: Node) -> dict[str, Any]:
+    if not isinstance(node.value, dict):
+        raise _Invalid("RG103", f"expected a mapping, got {describe(node.value)}", node.loc)
+    plain: dict[str, Any] = node.plain()
+    return plain
+
+
+_PARSERS: dict[Kind, Callable[[Node], Any]] = {
+    Kind.TEXT: _string,
+    Kind.NAME: _checked(check_name),
+    Kind.SEGMENT: _checked(check_segment),
+    Kind.ALIAS: _checked(check_alias, "an alias"),
+    Kind.COUNT: _integer(0),
+    Kind.POSITIVE: _integer(1),
+    Kind.MAPPING: _mapping,
+    Kind.TIMESTAMP: _checked(parse_timestamp, "a timestamp"),
+    Kind.URL: _checked(check_url, "a URL"),
+    Kind.REF: _checked(ArtifactRef.parse, "a ref name:vN"),
+    Kind.VERSION: _version,
+    Kind.COLLECTION_PATH: _checked(lambda s: (parse_collection_path(s), s)[1]),
+}
+SINGULAR = {
+    "registries": "registry",
+    "collections": "collection",
+    "artifacts": "artifact",
+    "runs": "run",
+    "actions": "action",
+}
+_LIST_ITEM: dict[Kind, Kind] = {
+    Kind.TEXT_LIST: Kind.TEXT,
+    Kind.ALIAS_LIST: Kind.ALIAS,
+    Kind.REF_LIST: Kind.REF,
+}
+
+
+def check_documents(documents: Iterable[Document], reporter: Reporter) -> dict[str, list[Entry]]:
+    """Return every well-formed entry of the documents, grouped by entity, in file order."""
+    entries: dict[str, list[Entry]] = {name: [] for name in TOP_LEVEL_KEYS}
+    order = 0
+    for doc in documents:
+        assert isinstance(doc.root.value, dict)
+        for key, section in doc.root.value.items():
+            if key not in ENTITIES:
+                reporter.report(
+                    "RG101",
+                    f"unknown top-level key {key!r}{did_you_mean(key, TOP_LEVEL_KEYS)}; "
+                    f"expected {', '.join(TOP_LEVEL_KEYS)}",
+                    doc.root.key_locs[key],
+                )
+                continue
+            if section.value is None:
+                continue
+            if not isinstance(section.value, list):
+                reporter.report("RG103", f"{key} must be a list, got {describe(section.value)}", section.loc)
+                continue
+            for item in section.value:
+                entry = _check_entry(key, item, order, reporter)
+                order += 1
+                if entry is not None:
+                    entries[key].append(entry)
+    return entries
+
+
+def _check_entry(entity: str, node: Node, order: int, reporter: Reporter) -> Entry | None:
+    singular = SINGULAR[entity]
+    if not isinstance(node.value, dict):
+        reporter.report("RG103", f"each of {entity} must be a mapping, got {describe(node.value)}", node.loc)
+        return None
+    fields = {f.name: f for f in ENTITIES[entity]}
+    entry = Entry(entity, node.loc, order)
+    complete = True
+    for key in node.value:
+        if key not in fields:
+            reporter.report(
+                "RG101",
+                f"unknown key {key!r} in {singular}{did_you_mean(key, fields)}",
+                node.key_locs[key],
+            )
+    for spec in fields.values():
+        child = node.value.get(spec.name)
+        if child is None or child.value is None:
+            if spec.required:
+                complete = False
+                if child is None:
+                    reporter.report("RG102", f"{singular} is missing required field {spec.name!r}", node.loc)
+                else:
+                    reporter.report("RG103", f"{spec.name!r} must not be null", child.loc)
+            continue
+        try:
+            entry.values[spec.name] = _parse_field(spec, child, entry, reporter)
+            entry.locs[spec.name] = child.loc
+        except _Invalid as exc:
+            reporter.report(exc.code, f"{spec.name}: {exc}", exc.loc)
+            complete = complete and not spec.required
+    return entry if complete else None
+
+
+def _parse_field(spec: Field, node: Node, entry: Entry, reporter: Reporter) -> Any:
+    if spec.kind is Kind.ENUM:
+        text = _string(node)
+        if text not in spec.choices:
+            raise _Invalid(
+                "RG104",
+                f"{text!r} is not one of {', '.join(spec.choices)}{did_you_mean(text, spec.choices)}",
+                node.loc,
+            )
+        return text
+    item_kind = _LIST_ITEM.get(spec.kind)
+    if item_kind is None:
+        return _PARSERS[spec.kind](node)
+    if not isinstance(node.value, list):
+        raise _Invalid("RG103", f"expected a list, got {describe(node.value)}", node.loc)
+    parse = _PARSERS[item_kind]
+    items, locs = [], []
+    for child in node.value:  # report every bad item, keep the good ones
+        try:
+            items.append(parse(child))
+            locs.append(child.loc)
+        except _Invalid as exc:
+            reporter.report(exc.code, f"{spec.name}: {exc}", exc.loc)
+    entry.item_locs[spec.name] = tuple(locs)
+    return tuple(items)

@@ -1,0 +1,332 @@
+"""Stage 1, load: find manifest files and read their YAML into located nodes.
+
+PyYAML's safe loader drops positions and silently keeps the last of duplicate keys, so we compose the
+node graph ourselves (with the C-accelerated loader when present) and convert it to ``Node`` values that
+remember where each was written. Anything unusual becomes a diagnostic, never an exception.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeAlias
+
+import yaml
+
+from reportgen.diagnostics import Diagnostic, Location, Reporter
+
+log = logging.getLogger(__name__)
+
+try:  # libyaml is several times faster; fall back quietly where it is not compiled in.
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on the PyYAML build
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+Scalar: TypeAlias = str | int | float | bool | None
+
+MANIFEST_SUFFIXES = (".yaml", ".yml")
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_DEPTH = 64
+# Expanded aliases may multiply a document's size by at most this factor (plus a fixed allowance):
+# enough for anchors reused across thousands of entries, far below a "billion laughs" bomb.
+ALIAS_EXPANSION_FACTOR = 10
+ALIAS_EXPANSION_ALLOWANCE = 100_000
+
+_TAG = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {f"{_TAG}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
+_MERGE_TAG = f"{_TAG}merge"
+_SAFE_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A YAML value and where it was written; mappings also remember where each key was."""
+
+    value: Scalar | dict[str, Node] | list[Node]
+    loc: Location
+    key_locs: dict[str, Location] = field(default_factory=dict)
+
+    @property
+    def is_mapping(self) -> bool:
+        """Return whether this node is a mapping."""
+        return isinstance(self.value, dict)
+
+    def plain(self) -> Any:
+        """Return the value as plain Python data, without locations."""
+        if isinstance(self.value, dict):
+            return {k: v.plain() for k, v in self.value.items()}
+        if isinstance(self.value, list):
+            return [v.plain() for v in self.value]
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One YAML document of a manifest file."""
+
+    file: str
+    index: int
+    root: Node
+
+
+@dataclass(slots=True)
+class LoadResult:
+    """The documents read from every manifest file, and the problems met on the way."""
+
+    files: list[str]
+    documents: list[Document]
+    diagnostics: list[Diagnostic]
+
+
+def display_path(path: Path) -> str:
+    """Return the path as users will see it in diagnostics: relative where possible, with '/'."""
+    try:
+        rel = Path(os.path.relpath(path))
+        shown = rel if not rel.as_posix().startswith("../") else path
+    except ValueError:  # a different drive on Windows
+        shown = path
+    return shown.as_posix()
+
+
+def discover(paths: Iterable[Path]) -> list[Path]:
+    """Return the manifest files under ``paths``: files as given, directories searched recursively."""
+    found: dict[Path, None] = {}
+    for path in paths:
+        if path.is_dir():
+            for sub in sorted(_walk(path)):
+                found.setdefault(sub, None)
+        else:
+            found.setdefault(path, None)
+    return list(found)
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in filenames:
+            if name.endswith(MANIFEST_SUFFIXES) and not name.startswith("."):
+                yield Path(dirpath, name)
+
+
+def load_paths(paths: Sequence[Path]) -> LoadResult:
+    """Read every manifest file under ``paths`` into documents and diagnostics."""
+    reporter = Reporter()
+    files = discover(paths)
+    if not files:
+        shown = ", ".join(display_path(p) for p in paths) or "."
+        reporter.report("RG010", f"no *.yaml or *.yml files under {shown}", Location(shown))
+    documents: list[Document] = []
+    for path in files:
+        name = display_path(path)
+        data = _read(path, name, reporter)
+        if data is not None:
+            documents.extend(load_bytes(data, name, reporter))
+    return LoadResult([display_path(p) for p in files], documents, reporter.diagnostics)
+
+
+def _read(path: Path, name: str, reporter: Reporter) -> bytes | None:
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            reporter.report("RG001", f"file is {size} bytes; the limit is {MAX_FILE_BYTES}", Location(name))
+            return None
+        return path.read_bytes()
+    except OSError as exc:
+        reporter.report("RG001", f"cannot read file: {exc.strerror or exc}", Location(name))
+        return None
+
+
+def load_bytes(data: bytes, name: str, reporter: Reporter) -> list[Document]:
+    """Decode and parse one manifest file's bytes into its documents."""
+    text = _decode(data, name, reporter)
+    if text is None:
+        return []
+    try:
+        roots = list(yaml.compose_all(text, Loader=_Loader))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
+        reporter.report("RG003", problem.replace("\n", " "), Location(name, line, col))
+        return []
+    except yaml.YAMLError as exc:  # pragma: no cover - unmarked errors are rare
+        reporter.report("RG003", str(exc).replace("\n", " "), Location(name, 1, 1))
+        return []
+    roots = [r for r in roots if r is not None]
+    if not roots:
+        reporter.report("RG007", "file holds no YAML document", Location(name, 1, 1))
+        return []
+    documents = []
+    for index, root in enumerate(roots):
+        node = _Converter(name, reporter).convert_document(root)
+        if node is not None:
+            documents.append(Document(name, index, node))
+    return documents
+
+
+def _decode(data: bytes, name: str, reporter: Reporter) -> str | None:
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start]
+        line = before.count(b"\n") + 1
+        col = exc.start - (before.rfind(b"\n") + 1) + 1
+        bad = data[exc.start : exc.end].hex()
+        reporter.report(
+            "RG002",
+            f"invalid UTF-8 (byte 0x{bad} at offset {exc.start})",
+            Location(name, line, col),
+        )
+        return None
+
+
+class _Converter:
+    """Turn one composed YAML document into ``Node`` values, within size and depth bounds."""
+
+    def __init__(self, file: str, reporter: Reporter) -> None:
+        self.file = file
+        self.reporter = reporter
+        self._sizes: dict[int, int] = {}
+
+    def _loc(self, node: yaml.Node) -> Location:
+        mark = node.start_mark
+        return Location(self.file, mark.line + 1, mark.column + 1)
+
+    def convert_document(self, root: yaml.Node) -> Node | None:
+        distinct: set[int] = set()
+        expanded = self._size(root, 0, distinct)
+        if expanded is None:
+            self.reporter.report(
+                "RG006",
+                f"nested deeper than {MAX_DEPTH} levels (or a recursive alias)",
+                self._loc(root),
+            )
+            return None
+        limit = ALIAS_EXPANSION_FACTOR * len(distinct) + ALIAS_EXPANSION_ALLOWANCE
+        if expanded > limit:
+            self.reporter.report(
+                "RG006",
+                f"aliases expand this document to {expanded} values from {len(distinct)}; "
+                f"the limit is {limit}",
+                self._loc(root),
+            )
+            return None
+        if not isinstance(root, yaml.MappingNode):
+            kind = "a list" if isinstance(root, yaml.SequenceNode) else "a single value"
+            self.reporter.report(
+                "RG008",
+                f"a manifest document must be a mapping of registries, collections, artifacts, "
+                f"runs and actions, not {kind}",
+                self._loc(root),
+            )
+            return None
+        return self._node(root)
+
+    def _size(self, node: yaml.Node, depth: int, distinct: set[int]) -> int | None:
+        """Return the number of values ``node`` expands to, or None if nested too deep."""
+        key = id(node)
+        if key in self._sizes:
+            return self._sizes[key]
+        if depth > MAX_DEPTH:
+            return None
+        distinct.add(key)
+        total = 1
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = node.value
+        elif isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        for child in children:
+            size = self._size(child, depth + 1, distinct)
+            if size is None:
+                return None
+            total += size
+        self._sizes[key] = total
+        return total
+
+    def _node(self, node: yaml.Node) -> Node | None:
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node)
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != f"{_TAG}seq":
+                self._bad_tag(node)
+                return None
+            items = [self._node(child) for child in node.value]
+            return Node([n for n in items if n is not None], self._loc(node))
+        return self._scalar(node)
+
+    def _bad_tag(self, node: yaml.Node) -> None:
+        self.reporter.report("RG005", f"YAML tag {node.tag!r} is not allowed in a manifest", self._loc(node))
+
+    def _scalar(self, node: yaml.Node) -> Node | None:
+        if node.tag not in _SCALAR_TAGS:
+            self._bad_tag(node)
+            return None
+        loc = self._loc(node)
+        if node.tag in (f"{_TAG}str", f"{_TAG}timestamp"):
+            # Timestamps stay text: validation parses them itself to insist on a timezone.
+            return Node(str(node.value), loc)
+        try:
+            value = _SAFE_CONSTRUCTOR.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, OverflowError) as exc:
+            self.reporter.report("RG003", f"cannot read value {node.value!r}: {exc}", loc)
+            return None
+        return Node(value, loc)
+
+    def _mapping(self, node: yaml.MappingNode) -> Node | None:
+        if node.tag != f"{_TAG}map":
+            self._bad_tag(node)
+            return None
+        values: dict[str, Node] = {}
+        key_locs: dict[str, Location] = {}
+        merged: dict[str, Node] = {}
+        merged_locs: dict[str, Location] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                self._merge(value_node, merged, merged_locs)
+                continue
+            key_loc = self._loc(key_node)
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in (
+                f"{_TAG}str",
+                f"{_TAG}timestamp",
+            ):
+                shown = key_node.value if isinstance(key_node, yaml.ScalarNode) else "a collection"
+                self.reporter.report("RG009", f"mapping key {shown!r} is not a string", key_loc)
+                continue
+            key = str(key_node.value)
+            if key in values:
+                first = key_locs[key]
+                self.reporter.report(
+                    "RG004",
+                    f"duplicate key {key!r} (first at line {first.line}); YAML would keep only the last",
+                    key_loc,
+                )
+                continue
+            value = self._node(value_node)
+            if value is not None:
+                values[key] = value
+                key_locs[key] = key_loc
+        for key, value in merged.items():  # explicit keys win over merged ones, as in YAML 1.1
+            if key not in values:
+                values[key] = value
+                key_locs[key] = merged_locs[key]
+        return Node(values, self._loc(node), key_locs)
+
+    def _merge(self, value: yaml.Node, into: dict[str, Node], locs: dict[str, Location]) -> None:
+        sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
+        for source in sources:
+            if not isinstance(source, yaml.MappingNode):
+                self.reporter.report("RG003", "a merge key (<<) must name a mapping", self._loc(value))
+                continue
+            converted = self._mapping(source)
+            if converted is None or not isinstance(converted.value, dict):
+                continue
+            for key, child in converted.value.items():
+                if key not in into:  # earlier sources win, as in YAML 1.1
+                    into[key] = child
+                    locs[key] = converted.key_locs[key]

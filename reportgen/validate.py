@@ -1,0 +1,313 @@
+"""Stage 2, validate: check the loaded manifests and build the model from what is valid.
+
+Structural checks (fields.py) come first, then references across entries and files, the lineage cycle
+check, and the replay of the action log (replay.py). Every problem is collected; nothing is raised.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from reportgen.diagnostics import Diagnostic, Location, Reporter
+from reportgen.fields import Entry, check_documents
+from reportgen.load import Document, LoadResult
+from reportgen.model import (
+    Action,
+    ActionKind,
+    ArtifactRef,
+    ArtifactVersion,
+    Collection,
+    Organisation,
+    Registry,
+    Run,
+    frozen_mapping,
+)
+from reportgen.replay import replay
+from reportgen.spec import format_utc
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Validation:
+    """The outcome of validation: the model built from the valid part, and every problem found."""
+
+    organisation: Organisation
+    diagnostics: list[Diagnostic]
+    files: list[str]
+
+    @property
+    def ok(self) -> bool:
+        """Return whether no error was found (warnings allowed)."""
+        return not any(d.severity.value == "error" for d in self.diagnostics)
+
+
+def validate(loaded: LoadResult) -> Validation:
+    """Check the loaded documents and return the model with every problem found."""
+    reporter = Reporter()
+    reporter.extend(loaded.diagnostics)
+    organisation = build_organisation(loaded.documents, reporter)
+    return Validation(organisation, reporter.diagnostics, loaded.files)
+
+
+def build_organisation(documents: Iterable[Document], reporter: Reporter) -> Organisation:
+    """Return the organisation described by ``documents``, reporting every problem."""
+    entries = check_documents(documents, reporter)
+    registries = _registries(entries["registries"], reporter)
+    collections = _collections(entries["collections"], registries, reporter)
+    artifacts = _artifacts(entries["artifacts"], reporter)
+    runs = _runs(entries["runs"], artifacts, reporter)
+    _check_logged_by(entries["artifacts"], artifacts, runs, reporter)
+    _check_cycles(runs, entries["runs"], reporter)
+    actions = _actions(entries["actions"])
+    histories = replay(actions, collections, registries, artifacts, reporter)
+    return Organisation.assemble(registries, histories, artifacts, runs, tuple(actions))
+
+
+def _first_seen(
+    kind: str, key: str, entry: Entry, seen: dict[str, Entry], code: str, reporter: Reporter
+) -> bool:
+    """Return True for the first declaration of ``key``; report later ones."""
+    first = seen.get(key)
+    if first is None:
+        seen[key] = entry
+        return True
+    reporter.report(code, f"{kind} {key!r} is declared twice (first at {first.loc})", entry.loc)
+    return False
+
+
+def _registries(entries: Sequence[Entry], reporter: Reporter) -> dict[str, Registry]:
+    seen: dict[str, Entry] = {}
+    registries: dict[str, Registry] = {}
+    for e in entries:
+        name = e.get("name")
+        if _first_seen("registry", name, e, seen, "RG204", reporter):
+            registries[name] = Registry(
+                name,
+                e.get("description", ""),
+                tuple(e.get("protected_aliases", ())),
+                location=e.loc,
+            )
+    return registries
+
+
+def _collections(
+    entries: Sequence[Entry], registries: dict[str, Registry], reporter: Reporter
+) -> dict[str, Collection]:
+    seen: dict[str, Entry] = {}
+    collections: dict[str, Collection] = {}
+    for e in entries:
+        collection = Collection(
+            e.get("registry"),
+            e.get("name"),
+            e.get("type"),
+            e.get("description", ""),
+            tuple(e.get("tags", ())),
+            e.get("created_at"),
+            e.loc,
+        )
+        if _first_seen("collection", collection.full_name, e, seen, "RG203", reporter):
+            collections[collection.full_name] = collection
+            if collection.registry not in registries:  # named but not declared: exists implicitly
+                registries[collection.registry] = Registry(collection.registry, declared=False)
+    return collections
+
+
+def _artifacts(entries: Sequence[Entry], reporter: Reporter) -> dict[ArtifactRef, ArtifactVersion]:
+    seen: dict[str, Entry] = {}
+    artifacts: dict[ArtifactRef, ArtifactVersion] = {}
+    for e in entries:
+        version = ArtifactVersion(
+            name=e.get("name"),
+            version=e.get("version"),
+            type=e.get("type"),
+            project=e.get("project", ""),
+            digest=e.get("digest", ""),
+            size=e.get("size"),
+            file_count=e.get("file_count"),
+            aliases=tuple(e.get("aliases", ())),
+            tags=tuple(e.get("tags", ())),
+            description=e.get("description", ""),
+            metadata=frozen_mapping(e.get("metadata")),
+            created_at=e.get("created_at"),
+            state=e.get("state", "committed"),
+            ttl_days=e.get("ttl_days"),
+            logged_by=e.get("logged_by"),
+            url=e.get("url"),
+            location=e.loc,
+        )
+        if _first_seen("artifact version", str(version.ref), e, seen, "RG201", reporter):
+            artifacts[version.ref] = version
+    return artifacts
+
+
+def _refs(
+    e: Entry, field: str, artifacts: dict[ArtifactRef, Any], reporter: Reporter
+) -> tuple[ArtifactRef, ...]:
+    """Return the declared refs of a run's list field, reporting dangling and repeated ones."""
+    kept: dict[ArtifactRef, None] = {}
+    for ref, loc in zip(e.get(field, ()), e.item_locs.get(field, ()), strict=True):
+        if ref not in artifacts:
+            reporter.report(
+                "RG205",
+                f"{field}: {ref} is not a declared artifact version{_near_versions(ref, artifacts)}",
+                loc,
+            )
+        elif ref in kept:
+            reporter.report("RG211", f"{field}: {ref} is listed twice", loc)
+        else:
+            kept[ref] = None
+    return tuple(kept)
+
+
+def _near_versions(ref: ArtifactRef, artifacts: dict[ArtifactRef, Any]) -> str:
+    versions = sorted(r.version for r in artifacts if r.name == ref.name)
+    if not versions:
+        return ""
+    shown = ", ".join(f"v{v}" for v in versions[:8]) + (", ..." if len(versions) > 8 else "")
+    return f" (declared versions of {ref.name}: {shown})"
+
+
+def _runs(
+    entries: Sequence[Entry], artifacts: dict[ArtifactRef, ArtifactVersion], reporter: Reporter
+) -> dict[str, Run]:
+    seen: dict[str, Entry] = {}
+    runs: dict[str, Run] = {}
+    for e in entries:
+        run_id = e.get("id")
+        created, finished = e.get("created_at"), e.get("finished_at")
+        if created is not None and finished is not None and finished < created:
+            reporter.report(
+                "RG210",
+                f"run {run_id!r} finishes ({format_utc(finished)}) before it starts ({format_utc(created)})",
+                e.where("finished_at"),
+            )
+        run = Run(
+            id=run_id,
+            name=e.get("name", run_id),
+            project=e.get("project", ""),
+            group=e.get("group", ""),
+            notes=e.get("notes", ""),
+            job_type=e.get("job_type", ""),
+            state=e.get("state", ""),
+            user=e.get("user", ""),
+            created_at=created,
+            finished_at=finished,
+            tags=tuple(e.get("tags", ())),
+            config=frozen_mapping(e.get("config")),
+            summary=frozen_mapping(e.get("summary")),
+            inputs=_refs(e, "inputs", artifacts, reporter),
+            outputs=_refs(e, "outputs", artifacts, reporter),
+            url=e.get("url"),
+            location=e.loc,
+        )
+        if _first_seen("run", run_id, e, seen, "RG202", reporter):
+            runs[run_id] = run
+    return runs
+
+
+def _check_logged_by(
+    entries: Sequence[Entry],
+    artifacts: dict[ArtifactRef, ArtifactVersion],
+    runs: dict[str, Run],
+    reporter: Reporter,
+) -> None:
+    for e in entries:
+        run_id = e.get("logged_by")
+        if run_id is None:
+            continue
+        ref = ArtifactRef(e.get("name"), e.get("version"))
+        run = runs.get(run_id)
+        if run is None:
+            reporter.report("RG206", f"logged_by: run {run_id!r} is not declared", e.where("logged_by"))
+        elif ref not in run.outputs:
+            loggers = sorted(r.id for r in runs.values() if ref in r.outputs)
+            hint = f"; it is in the outputs of {', '.join(map(repr, loggers))}" if loggers else ""
+            reporter.report(
+                "RG207",
+                f"logged_by: run {run_id!r} does not list {ref} in its outputs{hint}",
+                e.where("logged_by"),
+            )
+
+
+def _check_cycles(runs: dict[str, Run], entries: Sequence[Entry], reporter: Reporter) -> None:
+    """Report each cycle in the lineage once, with its path, at the input that closes it."""
+    where: dict[str, Entry] = {}
+    for e in entries:
+        where.setdefault(e.get("id"), e)
+    consumers: dict[ArtifactRef, list[str]] = {}
+    for run_id in sorted(runs):
+        for ref in runs[run_id].inputs:
+            consumers.setdefault(ref, []).append(run_id)
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    for start in sorted(runs):
+        if state.get(start):
+            continue
+        # Iterative DFS over runs; an edge run -> run goes through one of the first run's outputs.
+        path: list[tuple[str, ArtifactRef | None]] = [(start, None)]
+        stack = [iter([(o, c) for o in runs[start].outputs for c in consumers.get(o, ())])]
+        state[start] = 1
+        while stack:
+            step = next(stack[-1], None)
+            if step is None:
+                stack.pop()
+                state[path.pop()[0]] = 2
+                continue
+            via, nxt = step
+            if state.get(nxt) == 1:
+                _report_cycle(path, via, nxt, where, reporter)
+            elif not state.get(nxt):
+                state[nxt] = 1
+                path.append((nxt, via))
+                stack.append(iter([(o, c) for o in runs[nxt].outputs for c in consumers.get(o, ())]))
+
+
+def _report_cycle(
+    path: list[tuple[str, ArtifactRef | None]],
+    via: ArtifactRef,
+    closing: str,
+    where: dict[str, Entry],
+    reporter: Reporter,
+) -> None:
+    ids = [run_id for run_id, _ in path]
+    start = ids.index(closing)
+    hops = path[start:]
+    text = f"run {closing}"
+    for run_id, ref in hops[1:]:
+        text += f" -> {ref} -> run {run_id}"
+    text += f" -> {via} -> run {closing}"
+    entry = where[closing]
+    inputs = entry.get("inputs", ())
+    locs = entry.item_locs.get("inputs", ())
+    loc = locs[inputs.index(via)] if via in inputs else entry.loc
+    reporter.report("RG209", f"the lineage has a cycle: {text}", loc)
+
+
+def _actions(entries: Sequence[Entry]) -> list[Action]:
+    """Return the actions in replay order: by time, ties in file order."""
+    actions = [
+        (
+            e.get("at"),
+            e.order,
+            Action(
+                at=e.get("at"),
+                user=e.get("user"),
+                kind=ActionKind(e.get("action")),
+                collection=e.get("collection"),
+                artifact=e.get("artifact"),
+                version=e.get("version"),
+                alias=e.get("alias"),
+                reason=e.get("reason", ""),
+                location=e.loc,
+            ),
+        )
+        for e in entries
+    ]
+    actions.sort(key=lambda t: (t[0], t[1]))
+    return [a for _, _, a in actions]
+
+
+__all__ = ["Location", "Validation", "build_organisation", "validate"]
