@@ -17,7 +17,15 @@ from reportgen.diagnostics import (
     format_json,
     format_text,
 )
+from reportgen.draw import DEFAULT_TIMEOUT, draw
+from reportgen.lineage import (
+    DEFAULT_CLUSTER_THRESHOLD,
+    DEFAULT_DEPTH,
+    DEFAULT_NODE_BUDGET,
+    GraphOptions,
+)
 from reportgen.load import load_paths
+from reportgen.render import DEFAULT_RENDERER, RENDERER_NAMES, RenderError, standalone_svg
 from reportgen.schema import schema_json
 from reportgen.validate import Validation, validate
 
@@ -81,6 +89,111 @@ def validate_command(ctx: click.Context, paths: tuple[Path, ...], fmt: str, stri
         if not ctx.obj["quiet"] or diagnostics:
             click.echo(count_summary(diagnostics, len(result.files)))
     ctx.exit(EXIT_PROBLEMS if failed(diagnostics, strict) else EXIT_OK)
+
+
+@cli.command("graph")
+@click.argument("ref")
+@_PATHS
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to FILE instead of standard output.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["svg", "dot", "mermaid"]),
+    default="svg",
+    show_default=True,
+    help="SVG (laid out by Graphviz), DOT source, or Mermaid.",
+)
+@click.option(
+    "--depth",
+    type=click.IntRange(min=0),
+    default=DEFAULT_DEPTH,
+    show_default=True,
+    help="Hops upstream and downstream (a hop: artifact to artifact through a run).",
+)
+@click.option("--upstream", type=click.IntRange(min=0), help="Hops upstream (overrides --depth).")
+@click.option("--downstream", type=click.IntRange(min=0), help="Hops downstream (overrides --depth).")
+@click.option("--full", is_flag=True, help="Draw the whole connected lineage.")
+@click.option(
+    "--cluster-threshold",
+    type=click.IntRange(min=2),
+    default=DEFAULT_CLUSTER_THRESHOLD,
+    show_default=True,
+    help="Siblings of one kind that collapse into a cluster.",
+)
+@click.option("--no-clusters", is_flag=True, help="Never collapse siblings.")
+@click.option(
+    "--node-budget",
+    type=click.IntRange(min=1),
+    default=DEFAULT_NODE_BUDGET,
+    show_default=True,
+    help="Most vertices sent to layout; bigger graphs are cut.",
+)
+@click.option(
+    "--renderer",
+    type=click.Choice(RENDERER_NAMES),
+    default=DEFAULT_RENDERER,
+    show_default=True,
+    help="Graphviz compiled to WebAssembly, or the system's dot.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    help="Seconds a layout may take.",
+)
+@click.pass_context
+def graph_command(
+    ctx: click.Context,
+    ref: str,
+    paths: tuple[Path, ...],
+    output: Path | None,
+    fmt: str,
+    depth: int,
+    upstream: int | None,
+    downstream: int | None,
+    full: bool,
+    cluster_threshold: int,
+    no_clusters: bool,
+    node_budget: int,
+    renderer: str,
+    timeout: float,
+) -> None:
+    """Draw the lineage of REF: an artifact version `name:vN`, a run id, or `registry/collection:vK`.
+
+    Links point where `reportgen build` puts each node's page.
+    """
+    result = load_and_validate(paths)
+    if not result.ok:
+        click.echo(format_text(result.diagnostics), err=True, nl=False)
+        ctx.fail("the manifests have errors; run `reportgen validate` for details")
+    options = GraphOptions(
+        upstream=depth if upstream is None else upstream,
+        downstream=depth if downstream is None else downstream,
+        full=full,
+        cluster_threshold=None if no_clusters else cluster_threshold,
+        node_budget=node_budget,
+    )
+    try:
+        text = draw(result.organisation, ref, options, fmt=fmt, renderer=renderer, timeout=timeout)
+    except KeyError:
+        raise click.BadParameter(
+            f"{ref!r} names no artifact version, run or collection version in the manifests", param_hint="REF"
+        ) from None
+    except RenderError as exc:
+        click.echo(f"error: {exc}", err=True)
+        ctx.exit(EXIT_PROBLEMS)
+    if fmt == "svg":
+        text = standalone_svg(text)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
 
 
 @cli.command("schema")

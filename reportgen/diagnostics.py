@@ -130,7 +130,7 @@ RULES: dict[str, Rule] = _rules(
     ("RG201", E, "an artifact version is declared twice"),
     ("RG202", E, "a run id is declared twice"),
     ("RG203", E, "a collection is declared twice"),
-    ("RG204", E, "a registry is declared twice"),
+    ("RG204", E, "a registry is declared twice, differently"),
     ("RG205", E, "a ref names an artifact version that is not declared"),
     ("RG206", E, "logged_by names a run that is not declared"),
     ("RG207", E, "logged_by names a run that does not list the version in its outputs"),

@@ -320,6 +320,7 @@ class Organisation:
     _consumers: Mapping[ArtifactRef, tuple[str, ...]] = field(repr=False)
     _links: Mapping[ArtifactRef, tuple[CollectionVersion, ...]] = field(repr=False)
     _by_name: Mapping[str, tuple[ArtifactVersion, ...]] = field(repr=False)
+    _aliases: Mapping[ArtifactRef, tuple[str, ...]] = field(repr=False)
 
     @classmethod
     def assemble(
@@ -340,9 +341,16 @@ class Organisation:
             for ref in dict.fromkeys(run.inputs):
                 consumers.setdefault(ref, []).append(run_id)
         links: dict[ArtifactRef, list[CollectionVersion]] = {}
+        aliases: dict[ArtifactRef, dict[str, None]] = {
+            ref: dict.fromkeys(a.aliases) for ref, a in artifacts.items() if a.aliases
+        }
         for name in sorted(collections):
-            for cv in collections[name].versions:
+            history = collections[name]
+            current = history.current
+            for cv in history.versions:
                 links.setdefault(cv.artifact, []).append(cv)
+                for alias in current.aliases_of(cv.version):
+                    aliases.setdefault(cv.artifact, {})[alias] = None
 
         by_name: dict[str, list[ArtifactVersion]] = {}
         for ref in sorted(artifacts):
@@ -361,6 +369,7 @@ class Organisation:
             _consumers=freeze({k: tuple(v) for k, v in consumers.items()}),
             _links=freeze({k: tuple(v) for k, v in links.items()}),
             _by_name=freeze({k: tuple(v) for k, v in by_name.items()}),
+            _aliases=freeze({k: tuple(v) for k, v in aliases.items()}),
         )
 
     def runs_logging(self, ref: ArtifactRef) -> tuple[Run, ...]:
@@ -374,6 +383,10 @@ class Organisation:
     def links_of(self, ref: ArtifactRef) -> tuple[CollectionVersion, ...]:
         """Return every collection version ever linked to ``ref``."""
         return self._links.get(ref, ())
+
+    def aliases_of(self, ref: ArtifactRef) -> tuple[str, ...]:
+        """Return the aliases ``ref`` holds now: its own, then those of the collections it is in."""
+        return self._aliases.get(ref, ())
 
     def unlinked_artifacts(self) -> tuple[ArtifactVersion, ...]:
         """Return the artifact versions that were never linked into any collection."""

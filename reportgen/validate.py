@@ -80,16 +80,31 @@ def _first_seen(
 
 
 def _registries(entries: Sequence[Entry], reporter: Reporter) -> dict[str, Registry]:
-    seen: dict[str, Entry] = {}
+    """Return the declared registries; a repeated declaration is fine only if it is identical.
+
+    Registries belong to the whole organisation, so manifest sets of several teams may each declare
+    the registries they use.
+    """
     registries: dict[str, Registry] = {}
     for e in entries:
-        name = e.get("name")
-        if _first_seen("registry", name, e, seen, "RG204", reporter):
-            registries[name] = Registry(
-                name,
-                e.get("description", ""),
-                tuple(e.get("protected_aliases", ())),
-                location=e.loc,
+        registry = Registry(
+            e.get("name"),
+            e.get("description", ""),
+            tuple(e.get("protected_aliases", ())),
+            location=e.loc,
+        )
+        first = registries.get(registry.name)
+        if first is None:
+            registries[registry.name] = registry
+        elif (first.description, first.protected_aliases) != (
+            registry.description,
+            registry.protected_aliases,
+        ):
+            reporter.report(
+                "RG204",
+                f"registry {registry.name!r} is declared twice, differently "
+                f"(first at {first.location}); repeat it identically or declare it once",
+                e.loc,
             )
     return registries
 

@@ -1,0 +1,65 @@
+"""Draw one lineage graph: resolve its focus, cut its neighbourhood, build DOT and lay it out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reportgen.graphs import LinkFor, build_dot, build_mermaid
+from reportgen.lineage import Cluster, GraphOptions, LineageGraph, NodeKey, focus_of, neighbourhood
+from reportgen.model import Organisation
+from reportgen.paths import artifact_page, relative, run_page
+from reportgen.render import get_renderer
+
+DEFAULT_TIMEOUT = 60.0
+
+
+def page_of(key: NodeKey) -> str:
+    """Return the site path of a lineage node's page."""
+    if key.artifact is not None:
+        return artifact_page(key.artifact)
+    return run_page(str(key.run))
+
+
+def links_from(page: str) -> LinkFor:
+    """Return a link function giving each node's page relative to ``page``."""
+
+    def link(vertex: NodeKey | Cluster) -> str | None:
+        if isinstance(vertex, Cluster):
+            return None
+        return relative(page, page_of(vertex))
+
+    return link
+
+
+@dataclass(frozen=True, slots=True)
+class Drawing:
+    """A lineage graph and its text: SVG, DOT or Mermaid."""
+
+    graph: LineageGraph
+    text: str
+
+
+def lineage_for(org: Organisation, ref: str, options: GraphOptions) -> LineageGraph:
+    """Return the neighbourhood of what ``ref`` names; raise KeyError if it names nothing."""
+    return neighbourhood(org, focus_of(org, ref), options)
+
+
+def draw(
+    org: Organisation,
+    ref: str,
+    options: GraphOptions,
+    *,
+    fmt: str = "svg",
+    renderer: str = "embedded",
+    timeout: float | None = DEFAULT_TIMEOUT,
+    page: str = "index.html",
+) -> str:
+    """Return the lineage of ``ref`` as SVG, DOT or Mermaid, with links relative to ``page``."""
+    graph = lineage_for(org, ref, options)
+    link = links_from(page)
+    if fmt == "mermaid":
+        return build_mermaid(org, graph, link=link)
+    dot = build_dot(org, graph, name=ref, link=link)
+    if fmt == "dot":
+        return dot
+    return get_renderer(renderer).render_svg(dot, graph=ref, timeout=timeout)

@@ -1,0 +1,247 @@
+"""Stage 4, graphs: turn a lineage neighbourhood into DOT (for Graphviz) or Mermaid (for Markdown).
+
+Node ids are generated (``n0``, ``n1``, ...); user text appears only in escaped labels and tooltips.
+Styling is a table of attributes per node kind, run state, artifact state and type, not code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import graphviz
+
+from reportgen.lineage import Cluster, LineageGraph, NodeKey, NodeKind, Vertex
+from reportgen.model import Organisation
+
+LABEL_WIDTH = 28
+TOOLTIP_MEMBERS = 20
+FONT = "Helvetica"
+
+GRAPH_ATTRS: Mapping[str, str] = {
+    "rankdir": "LR",
+    "bgcolor": "transparent",
+    "fontname": FONT,
+    "nodesep": "0.25",
+    "ranksep": "0.45",
+    # Bound the network-simplex and crossing-minimisation passes so dense graphs cannot hang a build.
+    "nslimit": "20",
+    "nslimit1": "20",
+    "mclimit": "0.5",
+    "searchsize": "30",
+}
+LARGE_GRAPH = 150  # vertices; past this, straight edges keep spline routing from dominating layout
+EDGE_ATTRS: Mapping[str, str] = {"color": "#78909c", "arrowsize": "0.7", "penwidth": "1.2"}
+
+KIND_STYLE: Mapping[NodeKind, Mapping[str, str]] = {
+    NodeKind.ARTIFACT: {"shape": "box", "style": "rounded,filled", "margin": "0.12,0.06"},
+    NodeKind.RUN: {"shape": "ellipse", "style": "filled", "margin": "0.06,0.04"},
+}
+CLUSTER_STYLE: Mapping[str, str] = {"shape": "box3d", "style": "filled", "fillcolor": "#eceff1"}
+RUN_STATE_STYLE: Mapping[str, Mapping[str, str]] = {
+    "failed": {"color": "#c62828", "penwidth": "2.5", "fontcolor": "#b71c1c"},
+    "crashed": {"color": "#c62828", "penwidth": "2.5", "style": "filled,dashed", "fontcolor": "#b71c1c"},
+    "killed": {"color": "#ef6c00", "penwidth": "2", "style": "filled,dashed"},
+    "running": {"color": "#1565c0", "style": "filled,dotted", "penwidth": "2"},
+    "pending": {"color": "#607d8b", "style": "filled,dotted"},
+}
+ARTIFACT_STATE_STYLE: Mapping[str, Mapping[str, str]] = {
+    "deleted": {
+        "style": "rounded,filled,dashed",
+        "fillcolor": "#f5f5f5",
+        "fontcolor": "#757575",
+        "color": "#9e9e9e",
+    },
+}
+FOCUS_STYLE: Mapping[str, str] = {"penwidth": "3.5", "color": "#0d47a1", "fontname": f"{FONT}-Bold"}
+# Fixed colours for the common types; any other type or job type takes a palette colour by its hash,
+# so a name keeps its colour from build to build and across graphs.
+TYPE_COLOURS: Mapping[str, str] = {
+    "dataset": "#bbdefb",
+    "model": "#d1c4e9",
+    "train": "#c8e6c9",
+    "eval": "#ffe0b2",
+    "evaluation": "#ffe0b2",
+}
+PALETTE = (
+    "#b2dfdb",
+    "#f8bbd0",
+    "#dcedc8",
+    "#ffecb3",
+    "#c5cae9",
+    "#b3e5fc",
+    "#f0f4c3",
+    "#d7ccc8",
+    "#e1bee7",
+    "#ffccbc",
+)
+
+LinkFor = Callable[[Vertex], "str | None"]
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
+
+def colour_for(category: str) -> str:
+    """Return the fill colour of a type or job type: fixed for common ones, else by stable hash."""
+    if category in TYPE_COLOURS:
+        return TYPE_COLOURS[category]
+    digest = hashlib.sha256(category.encode("utf-8")).digest()
+    return PALETTE[digest[0] % len(PALETTE)]
+
+
+def shorten(text: str, width: int = LABEL_WIDTH) -> str:
+    """Return ``text`` on one line, cut to ``width`` characters with an ellipsis."""
+    text = _CONTROL.sub(" ", text)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _dot_text(text: str) -> str:
+    """Return user text as literal escString content: no line breaks, backslashes doubled."""
+    return _CONTROL.sub(" ", text).replace("\\", "\\\\")
+
+
+def _dot_lines(*lines: str) -> str:
+    # nohtml: a label such as "<b>" must stay text, never become a Graphviz HTML label.
+    return str(graphviz.nohtml("\\n".join(_dot_text(line) for line in lines if line)))
+
+
+@dataclass(frozen=True, slots=True)
+class NodeView:
+    """What a vertex shows: its label lines, tooltip, style and the CSS classes of its SVG group."""
+
+    lines: tuple[str, ...]
+    tooltip: str
+    attrs: Mapping[str, str]
+    classes: tuple[str, ...]
+
+
+def describe_vertex(org: Organisation, graph: LineageGraph, vertex: Vertex) -> NodeView:
+    """Return how ``vertex`` is drawn, from the style tables."""
+    if isinstance(vertex, Cluster):
+        names = [str(m) if m.artifact else org.runs[str(m.run)].name for m in vertex.members]
+        shown = ", ".join(names[:TOOLTIP_MEMBERS])
+        more = f" and {len(names) - TOOLTIP_MEMBERS} more" if len(names) > TOOLTIP_MEMBERS else ""
+        attrs = dict(CLUSTER_STYLE)
+        return NodeView(
+            (shorten(vertex.label),),
+            f"{vertex.label}: {shown}{more}",
+            attrs,
+            ("cluster", f"kind-{vertex.kind.value}"),
+        )
+    attrs = dict(KIND_STYLE[vertex.kind])
+    classes = [vertex.kind.value]
+    if vertex.artifact is not None:
+        artifact = org.artifacts[vertex.artifact]
+        attrs["fillcolor"] = colour_for(artifact.type)
+        aliases = org.aliases_of(vertex.artifact)
+        state = " · deleted" if artifact.is_deleted else ""
+        lines = [shorten(str(artifact.ref)), shorten(f"{artifact.type}{state}")]
+        if aliases:
+            lines.append(shorten(" ".join(f"@{a}" for a in aliases)))
+        attrs.update(ARTIFACT_STATE_STYLE.get(artifact.state, {}))
+        classes.append(f"state-{artifact.state}")
+        tooltip = f"{artifact.ref} ({artifact.type}{state})"
+        if aliases:
+            tooltip += " aliases: " + ", ".join(aliases)
+    else:
+        run = org.runs[str(vertex.run)]
+        attrs["fillcolor"] = colour_for(run.job_type) if run.job_type else "#eeeeee"
+        detail = " · ".join(x for x in (run.job_type, run.state if run.state != "finished" else "") if x)
+        lines = [shorten(run.name), shorten(detail)] if detail else [shorten(run.name)]
+        attrs.update(RUN_STATE_STYLE.get(run.state, {}))
+        if run.state:
+            classes.append(f"state-{run.state}")
+        tooltip = f"run {run.name} ({run.id})" + (f" · {detail}" if detail else "")
+    if vertex == graph.focus:
+        attrs.update(FOCUS_STYLE)
+        classes.append("focus")
+    return NodeView(tuple(lines), tooltip, attrs, tuple(classes))
+
+
+def vertex_ids(graph: LineageGraph, prefix: str = "n") -> dict[Vertex, str]:
+    """Return the generated id of every vertex, in drawing order."""
+    return {v: f"{prefix}{i}" for i, v in enumerate(graph.vertices)}
+
+
+def build_dot(
+    org: Organisation,
+    graph: LineageGraph,
+    *,
+    name: str,
+    link: LinkFor | None = None,
+    id_prefix: str = "n",
+    cluster_anchors: bool = False,
+) -> str:
+    """Return the DOT source of ``graph``; ``link`` gives each vertex's relative URL.
+
+    With ``cluster_anchors`` a cluster links to ``#<its id>-members``, where a page lists its members.
+    """
+    attrs = dict(GRAPH_ATTRS)
+    if graph.size > LARGE_GRAPH:
+        attrs["splines"] = "line"
+    dot = graphviz.Digraph(
+        name="lineage",
+        graph_attr=attrs,
+        edge_attr=dict(EDGE_ATTRS),
+        node_attr={"fontname": FONT, "fontsize": "11"},
+    )
+    dot.comment = None
+    ids = vertex_ids(graph, id_prefix)
+    for vertex, node_id in ids.items():
+        view = describe_vertex(org, graph, vertex)
+        node_attrs = dict(view.attrs)
+        node_attrs["id"] = node_id
+        node_attrs["class"] = " ".join(view.classes)
+        node_attrs["tooltip"] = graphviz.nohtml(_dot_text(view.tooltip))
+        url = link(vertex) if link else None
+        if isinstance(vertex, Cluster) and cluster_anchors:
+            url = f"#{node_id}-members"
+        if url:
+            node_attrs["URL"] = graphviz.nohtml(_dot_text(url))
+            node_attrs["target"] = "_top"
+        dot.node(node_id, label=_dot_lines(*view.lines), **node_attrs)
+    for a, b in graph.edges:
+        dot.edge(ids[a], ids[b], id=f"{ids[a]}-{ids[b]}")
+    return str(dot.source)
+
+
+def _mermaid_text(text: str) -> str:
+    """Return text safe inside a quoted Mermaid label: anything unusual as a #code; entity."""
+    return "".join(
+        ch if ch.isascii() and (ch.isalnum() or ch in " _.:/@-+,()") else f"#{ord(ch)};"
+        for ch in _CONTROL.sub(" ", text)
+    )
+
+
+def build_mermaid(org: Organisation, graph: LineageGraph, *, link: LinkFor | None = None) -> str:
+    """Return ``graph`` as a Mermaid flowchart, for Markdown and pull-request comments."""
+    out = ["flowchart LR"]
+    ids = vertex_ids(graph)
+    for vertex, node_id in ids.items():
+        view = describe_vertex(org, graph, vertex)
+        label = "<br/>".join(_mermaid_text(line) for line in view.lines)
+        if isinstance(vertex, Cluster):
+            out.append(f'  {node_id}[["{label}"]]')
+        elif vertex.kind is NodeKind.RUN:
+            out.append(f'  {node_id}(["{label}"])')
+        else:
+            out.append(f'  {node_id}["{label}"]')
+    for a, b in graph.edges:
+        out.append(f"  {ids[a]} --> {ids[b]}")
+    for vertex, node_id in ids.items():
+        url = link(vertex) if link else None
+        if url:
+            out.append(f'  click {node_id} href "{_mermaid_text(url)}"')
+    out.append("  classDef focus stroke-width:4px,stroke:#0d47a1")
+    out.append("  classDef failed stroke:#c62828,stroke-width:3px,stroke-dasharray:4")
+    out.append(f"  class {ids[graph.focus]} focus")
+    failed = [ids[v] for v in graph.nodes if v.run and org.runs[v.run].state in ("failed", "crashed")]
+    if failed:
+        out.append(f"  class {','.join(failed)} failed")
+    return "\n".join(out) + "\n"
+
+
+def node_name(org: Organisation, key: NodeKey) -> str:
+    """Return the name a node is known by: `name:vN` or the run's display name."""
+    return str(key.artifact) if key.artifact is not None else org.runs[str(key.run)].name

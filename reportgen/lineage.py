@@ -1,0 +1,333 @@
+"""Lineage queries: the neighbourhood of a run or artifact version in the lineage DAG.
+
+The lineage is bipartite: an artifact version points to the runs that used it, a run to the versions it
+logged. A *hop* goes from one artifact version to the next through the run between them (or from a run to
+the next run through the version between them), so depth N reaches 2N edges away: the default of two hops
+shows, for a model, the run that trained it, its dataset, and the runs that made that dataset.
+
+Pure code: no Graphviz, no I/O. Everything is sorted so graphs come out the same every time.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+
+from reportgen.model import ArtifactRef, CollectionVersion, Organisation, Run
+
+DEFAULT_DEPTH = 2
+DEFAULT_CLUSTER_THRESHOLD = 5
+DEFAULT_NODE_BUDGET = 400
+
+
+class NodeKind(enum.StrEnum):
+    """The two kinds of node in a lineage graph."""
+
+    ARTIFACT = "artifact"
+    RUN = "run"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class NodeKey:
+    """A node of the lineage: an artifact version (by ref) or a run (by id)."""
+
+    kind: NodeKind
+    artifact: ArtifactRef | None = None
+    run: str | None = None
+
+    @classmethod
+    def of_artifact(cls, ref: ArtifactRef) -> NodeKey:
+        """Return the key of an artifact version."""
+        return cls(NodeKind.ARTIFACT, artifact=ref)
+
+    @classmethod
+    def of_run(cls, run_id: str) -> NodeKey:
+        """Return the key of a run."""
+        return cls(NodeKind.RUN, run=run_id)
+
+    def __str__(self) -> str:
+        return str(self.artifact) if self.artifact is not None else f"run {self.run}"
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    """Five or more siblings of one job type or artifact name, drawn as one node."""
+
+    kind: NodeKind
+    category: str  # the shared job type or artifact name
+    distance: int
+    members: tuple[NodeKey, ...]
+
+    @property
+    def label(self) -> str:
+        """Return e.g. "7 runs · train" or "12 versions of sweep-model"."""
+        if self.kind is NodeKind.RUN:
+            return f"{len(self.members)} runs · {self.category}"
+        return f"{len(self.members)} versions of {self.category}"
+
+
+Vertex = NodeKey | Cluster
+
+
+@dataclass(frozen=True, slots=True)
+class LineageGraph:
+    """A drawable neighbourhood: nodes and clusters with their distance from the focus, and edges.
+
+    ``distance`` is signed: negative upstream, positive downstream, counted in edges.
+    ``more_upstream`` and ``more_downstream`` count the neighbours just past the depth drawn.
+    """
+
+    focus: NodeKey
+    nodes: tuple[NodeKey, ...]
+    clusters: tuple[Cluster, ...]
+    edges: tuple[tuple[Vertex, Vertex], ...]
+    distance: Mapping[NodeKey, int]
+    upstream: int | None
+    downstream: int | None
+    more_upstream: int = 0
+    more_downstream: int = 0
+    omitted: int = 0
+    notes: tuple[str, ...] = ()
+
+    @property
+    def vertices(self) -> tuple[Vertex, ...]:
+        """Return every drawn vertex: plain nodes first, then clusters."""
+        return (*self.nodes, *self.clusters)
+
+    @property
+    def size(self) -> int:
+        """Return how many vertices will be drawn."""
+        return len(self.nodes) + len(self.clusters)
+
+
+@dataclass(frozen=True, slots=True)
+class GraphOptions:
+    """How much of the lineage to draw. ``None`` depth means no limit in that direction."""
+
+    upstream: int | None = DEFAULT_DEPTH
+    downstream: int | None = DEFAULT_DEPTH
+    full: bool = False
+    cluster_threshold: int | None = DEFAULT_CLUSTER_THRESHOLD
+    node_budget: int = DEFAULT_NODE_BUDGET
+
+
+@dataclass(frozen=True, slots=True)
+class _Adjacency:
+    up: Callable[[NodeKey], list[NodeKey]]
+    down: Callable[[NodeKey], list[NodeKey]]
+
+
+def _adjacency(org: Organisation) -> _Adjacency:
+    def up(key: NodeKey) -> list[NodeKey]:
+        if key.artifact is not None:
+            return [NodeKey.of_run(r.id) for r in org.runs_logging(key.artifact)]
+        return [NodeKey.of_artifact(ref) for ref in sorted(org.runs[str(key.run)].inputs)]
+
+    def down(key: NodeKey) -> list[NodeKey]:
+        if key.artifact is not None:
+            return [NodeKey.of_run(r.id) for r in org.runs_using(key.artifact)]
+        return [NodeKey.of_artifact(ref) for ref in sorted(org.runs[str(key.run)].outputs)]
+
+    return _Adjacency(up, down)
+
+
+def focus_of(org: Organisation, target: ArtifactRef | Run | CollectionVersion | str) -> NodeKey:
+    """Return the lineage node for a ref, run, collection version or run id."""
+    if isinstance(target, CollectionVersion):
+        return NodeKey.of_artifact(target.artifact)
+    if isinstance(target, ArtifactRef):
+        return NodeKey.of_artifact(target)
+    if isinstance(target, Run):
+        return NodeKey.of_run(target.id)
+    found = org.resolve(target)
+    if found is None:
+        raise KeyError(target)
+    if isinstance(found, Run):
+        return NodeKey.of_run(found.id)
+    return focus_of(org, found.artifact if isinstance(found, CollectionVersion) else found.ref)
+
+
+def _walk(
+    start: NodeKey,
+    step: Callable[[NodeKey], list[NodeKey]],
+    limit: int | None,
+    sign: int,
+    distance: dict[NodeKey, int],
+) -> int:
+    """Breadth-first from ``start`` up to ``limit`` edges; return how many nodes lay beyond it."""
+    frontier, depth, beyond = [start], 0, 0
+    seen = {start}
+    while frontier:
+        if limit is not None and depth >= limit:
+            beyond = sum(1 for n in frontier for m in step(n) if m not in seen)
+            break
+        depth += 1
+        nxt: list[NodeKey] = []
+        for node in frontier:
+            for neighbour in step(node):
+                if neighbour not in seen:
+                    seen.add(neighbour)
+                    nxt.append(neighbour)
+                    distance.setdefault(neighbour, sign * depth)
+        frontier = nxt
+    return beyond
+
+
+def neighbourhood(org: Organisation, focus: NodeKey, options: GraphOptions) -> LineageGraph:
+    """Return the lineage around ``focus`` within the options' depth, clustered and within budget.
+
+    A graph over the node budget is cut until it fits: first by clustering siblings from two of a
+    kind, then hop by hop on its deeper side, last by keeping the vertices closest to the focus.
+    The graph's ``notes`` say what was cut and ``omitted`` counts the nodes left out.
+    """
+    budget = options.node_budget
+    up, down, full = options.upstream, options.downstream, options.full
+    threshold = options.cluster_threshold
+    graph = _neighbourhood(org, focus, up, down, full, threshold)
+    everything = len(graph.distance)
+    notes: list[str] = []
+    if graph.size > budget and threshold is not None and threshold > 2:
+        threshold = 2
+        graph = _neighbourhood(org, focus, up, down, full, threshold)
+        notes.append("siblings are clustered from 2 of a kind to fit the node budget")
+    if graph.size > budget and full:
+        full = False
+        graph = _neighbourhood(org, focus, None, None, full, threshold)
+        notes.append("only direct upstream and downstream lineage is shown")
+    while graph.size > budget:
+        reach_up = _hops(-min(graph.distance.values()))
+        reach_down = _hops(max(graph.distance.values()))
+        if max(reach_up, reach_down) <= 1:
+            break
+        up, down = reach_up, reach_down
+        if up >= down:
+            up -= 1
+        else:
+            down -= 1
+        graph = _neighbourhood(org, focus, up, down, full, threshold)
+    if (up, down) != (options.upstream, options.downstream) and not options.full:
+        notes.append(f"depth reduced to {up} hops up and {down} down to fit the node budget")
+    if graph.size > budget:
+        graph = _truncate(graph, budget)
+        notes.append(f"only the {budget} nodes closest to the focus are drawn")
+    omitted = everything - len(graph.distance) + graph.omitted
+    if omitted:
+        notes.append(f"{omitted} nodes are left out")
+    return replace(graph, omitted=omitted, notes=tuple(notes))
+
+
+def _hops(edges: int) -> int:
+    return (edges + 1) // 2
+
+
+def _neighbourhood(
+    org: Organisation,
+    focus: NodeKey,
+    upstream: int | None,
+    downstream: int | None,
+    full: bool,
+    threshold: int | None,
+) -> LineageGraph:
+    adj = _adjacency(org)
+    distance: dict[NodeKey, int] = {focus: 0}
+    if full:
+
+        def both(key: NodeKey) -> list[NodeKey]:
+            return adj.up(key) + adj.down(key)
+
+        _walk(focus, both, None, 1, distance)
+        more_up = more_down = 0
+    else:
+        more_up = _walk(focus, adj.up, None if upstream is None else 2 * upstream, -1, distance)
+        more_down = _walk(focus, adj.down, None if downstream is None else 2 * downstream, 1, distance)
+    members = set(distance)
+    edges = sorted({(a, b) for a in members for b in adj.down(a) if b in members})
+    clusters, rep = _cluster(focus, distance, edges, org, threshold)
+    plain = tuple(sorted(n for n in members if n not in rep))
+    drawn_edges = sorted(
+        {(rep.get(a, a), rep.get(b, b)) for a, b in edges if rep.get(a, a) != rep.get(b, b)},
+        key=lambda e: (_vertex_key(e[0]), _vertex_key(e[1])),
+    )
+    return LineageGraph(
+        focus,
+        plain,
+        clusters,
+        tuple(drawn_edges),
+        distance,
+        None if full else upstream,
+        None if full else downstream,
+        more_upstream=more_up,
+        more_downstream=more_down,
+    )
+
+
+def _vertex_key(v: Vertex) -> tuple[int, str, str, int]:
+    if isinstance(v, Cluster):
+        return (1, v.kind.value, v.category, v.distance)
+    return (0, v.kind.value, str(v), 0)
+
+
+def _category(org: Organisation, key: NodeKey) -> str:
+    if key.artifact is not None:
+        return key.artifact.name
+    return org.runs[str(key.run)].job_type
+
+
+def _cluster(
+    focus: NodeKey,
+    distance: Mapping[NodeKey, int],
+    edges: Iterable[tuple[NodeKey, NodeKey]],
+    org: Organisation,
+    threshold: int | None,
+) -> tuple[tuple[Cluster, ...], dict[NodeKey, Cluster]]:
+    """Group siblings level by level outward from the focus; a group's parents are its closer neighbours."""
+    rep: dict[NodeKey, Cluster] = {}
+    if threshold is None:
+        return (), rep
+    parents: dict[NodeKey, set[NodeKey]] = {}
+    for a, b in edges:
+        da, db = abs(distance[a]), abs(distance[b])
+        if da < db:
+            parents.setdefault(b, set()).add(a)
+        elif db < da:
+            parents.setdefault(a, set()).add(b)
+    by_level: dict[int, list[NodeKey]] = {}
+    for node, d in distance.items():
+        if node != focus:
+            by_level.setdefault(d, []).append(node)
+    clusters: list[Cluster] = []
+    for level in sorted(by_level, key=lambda d: (abs(d), d)):
+        groups: dict[tuple[str, tuple[str, ...]], list[NodeKey]] = {}
+        for node in sorted(by_level[level]):
+            category = _category(org, node)
+            if not category:
+                continue  # runs without a job type share nothing
+            closer = tuple(
+                sorted(str(rep[p].members[0]) if p in rep else str(p) for p in parents.get(node, ()))
+            )
+            groups.setdefault((category, closer), []).append(node)
+        for (category, _), group in sorted(groups.items()):
+            if len(group) >= threshold:
+                cluster = Cluster(group[0].kind, category, level, tuple(group))
+                clusters.append(cluster)
+                rep.update(dict.fromkeys(group, cluster))
+    return tuple(clusters), rep
+
+
+def _truncate(graph: LineageGraph, budget: int) -> LineageGraph:
+    """Keep the ``budget`` vertices closest to the focus; count the rest as omitted."""
+
+    def closeness(v: Vertex) -> tuple[int, tuple[int, str, str, int]]:
+        d = v.distance if isinstance(v, Cluster) else graph.distance[v]
+        return (abs(d), _vertex_key(v))
+
+    kept = set(sorted(graph.vertices, key=closeness)[:budget])
+    shown = {n for v in kept for n in (v.members if isinstance(v, Cluster) else (v,))}
+    return replace(
+        graph,
+        nodes=tuple(n for n in graph.nodes if n in kept),
+        clusters=tuple(c for c in graph.clusters if c in kept),
+        edges=tuple((a, b) for a, b in graph.edges if a in kept and b in kept),
+        distance={n: d for n, d in graph.distance.items() if n in shown},
+    )
