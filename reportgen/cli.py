@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from reportgen import FORMAT_VERSION, __version__
+from reportgen.build import BuildOptions, GraphFailure, build
 from reportgen.diagnostics import (
     Diagnostic,
     Severity,
@@ -27,11 +31,65 @@ from reportgen.lineage import (
 from reportgen.load import load_paths
 from reportgen.render import DEFAULT_RENDERER, RENDERER_NAMES, RenderError, standalone_svg
 from reportgen.schema import schema_json
+from reportgen.spec import FormatError, check_url
 from reportgen.validate import Validation, validate
+from reportgen.write import WriteError
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+F = TypeVar("F", bound=Callable[..., Any])
 
 _PATHS = click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+
+
+def _GRAPH_OPTIONS(func: F) -> F:
+    """Add the options that shape lineage graphs."""
+    for option in reversed(
+        [
+            click.option(
+                "--depth",
+                type=click.IntRange(min=0),
+                default=DEFAULT_DEPTH,
+                show_default=True,
+                help="Hops upstream and downstream (a hop: artifact to artifact through a run).",
+            ),
+            click.option("--upstream", type=click.IntRange(min=0), help="Hops upstream (overrides --depth)."),
+            click.option(
+                "--downstream", type=click.IntRange(min=0), help="Hops downstream (overrides --depth)."
+            ),
+            click.option("--full", is_flag=True, help="Draw the whole connected lineage."),
+            click.option(
+                "--cluster-threshold",
+                type=click.IntRange(min=2),
+                default=DEFAULT_CLUSTER_THRESHOLD,
+                show_default=True,
+                help="Siblings of one kind that collapse into a cluster.",
+            ),
+            click.option("--no-clusters", is_flag=True, help="Never collapse siblings."),
+            click.option(
+                "--node-budget",
+                type=click.IntRange(min=1),
+                default=DEFAULT_NODE_BUDGET,
+                show_default=True,
+                help="Most vertices sent to layout; bigger graphs are cut.",
+            ),
+            click.option(
+                "--renderer",
+                type=click.Choice(RENDERER_NAMES),
+                default=DEFAULT_RENDERER,
+                show_default=True,
+                help="Graphviz compiled to WebAssembly, or the system's dot.",
+            ),
+            click.option(
+                "--timeout",
+                type=click.FloatRange(min=0, min_open=True),
+                default=DEFAULT_TIMEOUT,
+                show_default=True,
+                help="Seconds one graph's layout may take.",
+            ),
+        ]
+    ):
+        func = option(func)
+    return func
 
 
 def _version_text() -> str:
@@ -108,45 +166,7 @@ def validate_command(ctx: click.Context, paths: tuple[Path, ...], fmt: str, stri
     show_default=True,
     help="SVG (laid out by Graphviz), DOT source, or Mermaid.",
 )
-@click.option(
-    "--depth",
-    type=click.IntRange(min=0),
-    default=DEFAULT_DEPTH,
-    show_default=True,
-    help="Hops upstream and downstream (a hop: artifact to artifact through a run).",
-)
-@click.option("--upstream", type=click.IntRange(min=0), help="Hops upstream (overrides --depth).")
-@click.option("--downstream", type=click.IntRange(min=0), help="Hops downstream (overrides --depth).")
-@click.option("--full", is_flag=True, help="Draw the whole connected lineage.")
-@click.option(
-    "--cluster-threshold",
-    type=click.IntRange(min=2),
-    default=DEFAULT_CLUSTER_THRESHOLD,
-    show_default=True,
-    help="Siblings of one kind that collapse into a cluster.",
-)
-@click.option("--no-clusters", is_flag=True, help="Never collapse siblings.")
-@click.option(
-    "--node-budget",
-    type=click.IntRange(min=1),
-    default=DEFAULT_NODE_BUDGET,
-    show_default=True,
-    help="Most vertices sent to layout; bigger graphs are cut.",
-)
-@click.option(
-    "--renderer",
-    type=click.Choice(RENDERER_NAMES),
-    default=DEFAULT_RENDERER,
-    show_default=True,
-    help="Graphviz compiled to WebAssembly, or the system's dot.",
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=DEFAULT_TIMEOUT,
-    show_default=True,
-    help="Seconds a layout may take.",
-)
+@_GRAPH_OPTIONS
 @click.pass_context
 def graph_command(
     ctx: click.Context,
@@ -171,14 +191,9 @@ def graph_command(
     result = load_and_validate(paths)
     if not result.ok:
         click.echo(format_text(result.diagnostics), err=True, nl=False)
-        ctx.fail("the manifests have errors; run `reportgen validate` for details")
-    options = GraphOptions(
-        upstream=depth if upstream is None else upstream,
-        downstream=depth if downstream is None else downstream,
-        full=full,
-        cluster_threshold=None if no_clusters else cluster_threshold,
-        node_budget=node_budget,
-    )
+        click.echo("error: the manifests have errors; fix them first", err=True)
+        ctx.exit(EXIT_PROBLEMS)
+    options = _graph_options(depth, upstream, downstream, full, cluster_threshold, no_clusters, node_budget)
     try:
         text = draw(result.organisation, ref, options, fmt=fmt, renderer=renderer, timeout=timeout)
     except KeyError:
@@ -194,6 +209,122 @@ def graph_command(
         click.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
+
+
+def _graph_options(
+    depth: int,
+    upstream: int | None,
+    downstream: int | None,
+    full: bool,
+    cluster_threshold: int,
+    no_clusters: bool,
+    node_budget: int,
+) -> GraphOptions:
+    return GraphOptions(
+        upstream=depth if upstream is None else upstream,
+        downstream=depth if downstream is None else downstream,
+        full=full,
+        cluster_threshold=None if no_clusters else cluster_threshold,
+        node_budget=node_budget,
+    )
+
+
+def _http_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+    if not value:
+        return ""
+    try:
+        return check_url(value)
+    except FormatError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@cli.command("build")
+@_PATHS
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write the site to (replaced whole; never a folder reportgen did not make).",
+)
+@click.option("--title", default="Lineage and registry audit", show_default=True, help="Site title.")
+@click.option(
+    "--base-url",
+    callback=_http_url,
+    help="Public http(s) address of the site, for canonical links and sitemap.xml.",
+)
+@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+@click.option("--keep-going", is_flag=True, help="Record a graph that cannot be drawn on its page and go on.")
+@click.option(
+    "--templates",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder of templates that override the built-in ones by name.",
+)
+@_GRAPH_OPTIONS
+@click.pass_context
+def build_command(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    output: Path,
+    title: str,
+    base_url: str,
+    strict: bool,
+    keep_going: bool,
+    templates: Path | None,
+    depth: int,
+    upstream: int | None,
+    downstream: int | None,
+    full: bool,
+    cluster_threshold: int,
+    no_clusters: bool,
+    node_budget: int,
+    renderer: str,
+    timeout: float,
+) -> None:
+    """Validate the manifests under PATHS and write the static site to OUTPUT."""
+    options = BuildOptions(
+        output=output,
+        title=title,
+        base_url=base_url,
+        graph=_graph_options(depth, upstream, downstream, full, cluster_threshold, no_clusters, node_budget),
+        renderer=renderer,
+        timeout=timeout,
+        templates=templates,
+        strict=strict,
+        keep_going=keep_going,
+    )
+    quiet = ctx.obj["quiet"]
+    show_bar = not quiet and sys.stderr.isatty() and not os.environ.get("CI")
+    bar = click.progressbar(length=1, label="Drawing graphs", file=sys.stderr) if show_bar else None
+
+    def progress(done: int, total: int) -> None:
+        if bar is not None:
+            bar.length = total
+            bar.update(1)
+
+    try:
+        result = build(paths, options, progress)
+    except (GraphFailure, WriteError, RenderError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        ctx.exit(EXIT_PROBLEMS)
+    finally:
+        if bar is not None:
+            bar.render_finish()
+    diagnostics = result.validation.diagnostics
+    if diagnostics:
+        click.echo(format_text(diagnostics), err=True, nl=False)
+    if not result.written:
+        click.echo(
+            f"error: build stopped: {count_summary(diagnostics, len(result.validation.files))}", err=True
+        )
+        ctx.exit(EXIT_PROBLEMS)
+    for message in result.graph_errors:
+        click.echo(f"warning: {message}", err=True)
+    if not quiet:
+        click.echo(
+            f"Built {result.pages} pages and {result.graphs} graphs ({result.files} files) "
+            f"in {result.seconds:.1f}s into {output}"
+        )
 
 
 @cli.command("schema")

@@ -181,12 +181,11 @@ def build_dot(
     if graph.size > LARGE_GRAPH:
         attrs["splines"] = "line"
     dot = graphviz.Digraph(
-        name="lineage",
+        name=graphviz.nohtml(_dot_text(f"Lineage of {name}")),
         graph_attr=attrs,
         edge_attr=dict(EDGE_ATTRS),
         node_attr={"fontname": FONT, "fontsize": "11"},
     )
-    dot.comment = None
     ids = vertex_ids(graph, id_prefix)
     for vertex, node_id in ids.items():
         view = describe_vertex(org, graph, vertex)

@@ -1,0 +1,321 @@
+"""Build the site: load, validate, draw every graph, plan the pages, render them, write atomically.
+
+``build()`` reads top to bottom as the pipeline it runs; each stage lives in its own module.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+from reportgen import FORMAT_VERSION, __version__
+from reportgen.diagnostics import Severity
+from reportgen.graphs import build_dot
+from reportgen.lineage import GraphOptions, NodeKey, neighbourhood
+from reportgen.load import load_paths
+from reportgen.model import Organisation
+from reportgen.paths import artifact_page, collection_page, run_page
+from reportgen.render import RenderError, get_renderer, standalone_svg
+from reportgen.site import GRAPH_ID_PREFIX, DrawnGraph, Planner, node_page, node_title, relink, root_of
+from reportgen.spec import format_utc
+from reportgen.templating import assets, environment, render_page
+from reportgen.timeline import event_record, events_csv, events_json
+from reportgen.validate import Validation, validate
+from reportgen.views import Page, Site
+from reportgen.write import SiteWriter
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class BuildOptions:
+    """Everything a build can be asked to do differently."""
+
+    output: Path
+    title: str = "Lineage and registry audit"
+    base_url: str = ""
+    graph: GraphOptions = field(default_factory=GraphOptions)
+    renderer: str = "embedded"
+    timeout: float | None = 60.0
+    templates: Path | None = None
+    strict: bool = False
+    keep_going: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BuildResult:
+    """What a build did: its diagnostics, and what it wrote when it got that far."""
+
+    validation: Validation
+    written: bool = False
+    pages: int = 0
+    graphs: int = 0
+    files: int = 0
+    seconds: float = 0.0
+    graph_errors: tuple[str, ...] = ()
+
+
+class GraphFailure(Exception):
+    """A graph could not be drawn and the build was not asked to go on."""
+
+
+def build(paths: Sequence[Path], options: BuildOptions, progress: Progress | None = None) -> BuildResult:
+    """Build the site for the manifests under ``paths`` into ``options.output``."""
+    started = time.perf_counter()
+    validation = validate(load_paths(list(paths)))
+    if _fails(validation, options.strict):
+        return BuildResult(validation)
+    org = validation.organisation
+    graphs = draw_graphs(org, options, progress)
+    site = _site_info(org, options)
+    pages = Planner(org, site, graphs).pages()
+    env = environment(options.templates)
+    with SiteWriter(options.output) as writer:
+        for page in pages:
+            writer.write_text(page.path, render_page(env, page))
+        for key, drawn in graphs.items():
+            if not drawn.error:
+                writer.write_text(drawn.svg_file, standalone_svg(relink(drawn.svg, root_of(node_page(key)))))
+        for path, data in extra_files(org, site, pages, options).items():
+            writer.write(path, data)
+        for path, data in assets(options.templates):
+            writer.write(path, data)
+        writer.commit()
+        files = writer.count
+    errors = tuple(d.error for d in graphs.values() if d.error)
+    return BuildResult(
+        validation, True, len(pages), len(graphs) - len(errors), files, time.perf_counter() - started, errors
+    )
+
+
+def _fails(validation: Validation, strict: bool) -> bool:
+    return any(d.severity is Severity.ERROR or strict for d in validation.diagnostics)
+
+
+def graph_focuses(org: Organisation) -> list[NodeKey]:
+    """Return the node of every page that shows a lineage graph: artifact versions and runs."""
+    return [NodeKey.of_artifact(ref) for ref in org.artifacts] + [NodeKey.of_run(r) for r in org.runs]
+
+
+def draw_graphs(
+    org: Organisation, options: BuildOptions, progress: Progress | None = None
+) -> dict[NodeKey, DrawnGraph]:
+    """Lay out every page's graph once, with links relative to the site root."""
+    renderer = get_renderer(options.renderer)
+    focuses = graph_focuses(org)
+    drawn: dict[NodeKey, DrawnGraph] = {}
+    link = _root_links
+    for done, focus in enumerate(focuses, 1):
+        graph = neighbourhood(org, focus, options.graph)
+        name = node_title(org, focus)
+        dot = build_dot(org, graph, name=name, link=link, id_prefix=GRAPH_ID_PREFIX, cluster_anchors=True)
+        svg_file = node_page(focus).removesuffix(".html") + ".svg"
+        try:
+            svg = renderer.render_svg(dot, graph=name, timeout=options.timeout)
+            drawn[focus] = DrawnGraph(graph, svg, svg_file)
+        except RenderError as exc:
+            if not options.keep_going:
+                raise GraphFailure(str(exc)) from exc
+            log.warning("%s", exc)
+            drawn[focus] = DrawnGraph(graph, "", svg_file, error=str(exc))
+        if progress is not None:
+            progress(done, len(focuses))
+    return drawn
+
+
+def _root_links(vertex: object) -> str | None:
+    return node_page(vertex) if isinstance(vertex, NodeKey) else None
+
+
+def _site_info(org: Organisation, options: BuildOptions) -> Site:
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    built_at = ""
+    if epoch.isdigit():
+        built_at = format_utc(datetime.fromtimestamp(int(epoch), UTC))
+    base = options.base_url
+    if base and not base.endswith("/"):
+        base += "/"
+    counts = (
+        ("registries", len(org.registries)),
+        ("collections", len(org.collections)),
+        ("artifact versions", len(org.artifacts)),
+        ("runs", len(org.runs)),
+        ("actions", len(org.actions)),
+    )
+    return Site(options.title, base, f"reportgen {__version__}", built_at, counts)
+
+
+def extra_files(
+    org: Organisation, site: Site, pages: Sequence[Page], options: BuildOptions
+) -> dict[str, bytes]:
+    """Return the site's files besides pages and graphs: downloads, search index, report, sitemap."""
+    files: dict[str, bytes] = {}
+    for history in org.collections.values():
+        c = history.collection
+        stem = collection_page(c.registry, c.name).removesuffix(".html")
+        files[f"{stem}.history.csv"] = events_csv(history.events)
+        files[f"{stem}.history.json"] = events_json(history.events)
+    everything = list(org.events())
+    files["audit.csv"] = events_csv(everything)
+    files["audit.json"] = events_json(everything)
+    files["assets/search-index.js"] = _search_index(org)
+    files["report.json"] = _report(org, site)
+    if site.base_url:
+        files["sitemap.xml"] = _sitemap(site.base_url, pages)
+    return files
+
+
+def _search_index(org: Organisation) -> bytes:
+    entries: list[dict[str, str]] = []
+    for history in org.collections.values():
+        c = history.collection
+        entries.append(
+            {
+                "t": c.full_name,
+                "k": "collection",
+                "u": collection_page(c.registry, c.name),
+                "d": f"{c.type} · {len(history.versions)} versions",
+            }
+        )
+    for ref, a in org.artifacts.items():
+        entries.append(
+            {
+                "t": str(ref),
+                "k": "artifact",
+                "u": artifact_page(ref),
+                "d": " · ".join(x for x in (a.type, *org.aliases_of(ref)) if x),
+            }
+        )
+    for run in org.runs.values():
+        entries.append(
+            {
+                "t": run.name,
+                "k": "run",
+                "u": run_page(run.id),
+                "d": " · ".join(x for x in (run.id, run.job_type, run.state, run.user) if x),
+            }
+        )
+    # ensure_ascii keeps U+2028 and friends out of the script; "</" cannot end anything in a .js file
+    return (
+        "window.REPORTGEN_SEARCH = " + json.dumps(entries, ensure_ascii=True, separators=(",", ":")) + ";\n"
+    ).encode("ascii")
+
+
+def _report(org: Organisation, site: Site) -> bytes:
+    def when(value: datetime | None) -> str | None:
+        return format_utc(value) if value else None
+
+    data: dict[str, Any] = {
+        "generator": site.generator,
+        "format_version": FORMAT_VERSION,
+        "registries": [
+            {
+                "name": r.name,
+                "description": r.description,
+                "protected_aliases": list(r.protected_aliases),
+                "declared": r.declared,
+            }
+            for r in org.registries.values()
+        ],
+        "collections": [
+            {
+                "registry": h.collection.registry,
+                "name": h.collection.name,
+                "type": h.collection.type,
+                "description": h.collection.description,
+                "tags": list(h.collection.tags),
+                "versions": [
+                    {
+                        "version": f"v{v.version}",
+                        "artifact": str(v.artifact),
+                        "linked_at": when(v.linked_at),
+                        "linked_by": v.linked_by,
+                        "unlinked_at": when(v.unlinked_at),
+                        "unlinked_by": v.unlinked_by,
+                        "aliases": list(h.current.aliases_of(v.version)),
+                    }
+                    for v in h.versions
+                ],
+                "events": [event_record(e) for e in h.events],
+            }
+            for h in org.collections.values()
+        ],
+        "artifacts": [
+            {
+                "name": a.name,
+                "version": f"v{a.version}",
+                "type": a.type,
+                "project": a.project,
+                "digest": a.digest,
+                "size": a.size,
+                "file_count": a.file_count,
+                "aliases": list(a.aliases),
+                "tags": list(a.tags),
+                "description": a.description,
+                "metadata": dict(a.metadata),
+                "created_at": when(a.created_at),
+                "state": a.state,
+                "ttl_days": a.ttl_days,
+                "logged_by": a.logged_by,
+                "url": a.url,
+                "produced_by": [r.id for r in org.runs_logging(a.ref)],
+                "used_by": [r.id for r in org.runs_using(a.ref)],
+            }
+            for a in org.artifacts.values()
+        ],
+        "runs": [
+            {
+                "id": r.id,
+                "name": r.name,
+                "project": r.project,
+                "group": r.group,
+                "notes": r.notes,
+                "job_type": r.job_type,
+                "state": r.state,
+                "user": r.user,
+                "created_at": when(r.created_at),
+                "finished_at": when(r.finished_at),
+                "tags": list(r.tags),
+                "config": dict(r.config),
+                "summary": dict(r.summary),
+                "inputs": [str(x) for x in r.inputs],
+                "outputs": [str(x) for x in r.outputs],
+                "url": r.url,
+            }
+            for r in org.runs.values()
+        ],
+    }
+    text = json.dumps(_jsonable(data), indent=1, sort_keys=True, ensure_ascii=False, allow_nan=False)
+    return (text + "\n").encode("utf-8")
+
+
+def _jsonable(value: Any) -> Any:
+    """Return ``value`` with what JSON cannot hold (NaN, infinities, odd keys) turned into text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def _sitemap(base: str, pages: Sequence[Page]) -> bytes:
+    urls = "".join(f"  <url><loc>{escape(base + p.path)}</loc></url>\n" for p in pages)
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n' + urls + "</urlset>\n"
+    ).encode("utf-8")

@@ -1,0 +1,474 @@
+"""Stage 5, site: plan every page of the site as a typed context, from the model and drawn graphs.
+
+Nothing here touches the file system or Jinja: the build renders the contexts and the writer writes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TypedDict
+
+from markupsafe import Markup
+
+from reportgen.graphs import vertex_ids
+from reportgen.lineage import Cluster, LineageGraph, NodeKey, Vertex
+from reportgen.markdown import render_markdown
+from reportgen.model import (
+    ArtifactRef,
+    ArtifactVersion,
+    CollectionHistory,
+    CollectionVersion,
+    Organisation,
+    Run,
+)
+from reportgen.paths import (
+    artifact_page,
+    collection_page,
+    collection_version_page,
+    run_page,
+)
+from reportgen.spec import format_utc
+from reportgen.timeline import event_view, newest_first, time_text, timeline
+from reportgen.views import (
+    AuditPage,
+    Badge,
+    CollectionPage,
+    CollectionSummary,
+    DetailPage,
+    GraphNodeInfo,
+    GraphView,
+    IndexPage,
+    Link,
+    Page,
+    RegistrySummary,
+    Row,
+    Site,
+    VersionRow,
+)
+
+GRAPH_ID_PREFIX = "g-n"
+RECENT_ACTIONS = 25
+_HREF = re.compile(r'xlink:href="(?![#])')
+
+
+@dataclass(frozen=True, slots=True)
+class DrawnGraph:
+    """A lineage graph laid out once, with site-root-relative links, or the error that stopped it."""
+
+    graph: LineageGraph
+    svg: str
+    svg_file: str
+    error: str = ""
+
+
+class PageFields(TypedDict):
+    """The fields every page context shares (see ``views.Page``)."""
+
+    path: str
+    root: str
+    title: str
+    site: Site
+    template: str
+    crumbs: tuple[Link, ...]
+    canonical: str
+
+
+def root_of(path: str) -> str:
+    """Return the relative prefix from the page at ``path`` to the site root."""
+    return "../" * path.count("/")
+
+
+def relink(svg: str, root: str) -> str:
+    """Return ``svg`` with its site-root-relative links made relative to a page ``root`` away."""
+    return _HREF.sub(f'xlink:href="{root}', svg) if root else svg
+
+
+def node_page(key: NodeKey) -> str:
+    """Return the site path of a lineage node's page."""
+    return artifact_page(key.artifact) if key.artifact is not None else run_page(str(key.run))
+
+
+def node_title(org: Organisation, key: NodeKey) -> str:
+    """Return a node's name as users know it."""
+    return str(key.artifact) if key.artifact is not None else org.runs[str(key.run)].name
+
+
+class Planner:
+    """Build the context of every page from the organisation and its drawn graphs."""
+
+    def __init__(self, org: Organisation, site: Site, graphs: Mapping[NodeKey, DrawnGraph]) -> None:
+        self.org = org
+        self.site = site
+        self.graphs = graphs
+        self._registries = org.registries
+
+    # -- shared pieces ---------------------------------------------------------------------------
+
+    def page_fields(self, path: str, title: str, template: str, crumbs: tuple[Link, ...] = ()) -> PageFields:
+        canonical = f"{self.site.base_url}{path}" if self.site.base_url else ""
+        return PageFields(
+            path=path,
+            root=root_of(path),
+            title=title,
+            site=self.site,
+            template=template,
+            crumbs=(Link("Index", "index.html"), *crumbs),
+            canonical=canonical,
+        )
+
+    def alias_badges(self, registry: str, aliases: tuple[str, ...]) -> tuple[Badge, ...]:
+        protected = self._registries[registry].protected_aliases
+        return tuple(Badge(a, "alias", locked=a in protected) for a in aliases)
+
+    def artifact_link(self, ref: ArtifactRef) -> Link:
+        return Link(str(ref), artifact_page(ref))
+
+    def run_link(self, run: Run) -> Link:
+        title = run.id if run.name != run.id else ""
+        return Link(run.name, run_page(run.id), title=title)
+
+    def graph_view(self, key: NodeKey, path: str) -> GraphView | None:
+        drawn = self.graphs.get(key)
+        if drawn is None:
+            return None
+        graph = drawn.graph
+        root = root_of(path)
+        svg = relink(drawn.svg, root)
+        ids = vertex_ids(graph, GRAPH_ID_PREFIX)
+        nodes = tuple(self.node_info(v, ids[v], graph) for v in graph.vertices)
+        titles = {v: self.vertex_title(v) for v in graph.vertices}
+        edges = tuple((titles[a], titles[b]) for a, b in graph.edges)
+        caption = f"Lineage of {node_title(self.org, graph.focus)}: {_depth_text(graph)}"
+        return GraphView(
+            svg=Markup(svg),  # Graphviz output from escaped labels
+            svg_file=drawn.svg_file,
+            caption=caption,
+            nodes=nodes,
+            edges=edges,
+            notes=graph.notes + _more_text(graph),
+            error=drawn.error,
+        )
+
+    def vertex_title(self, vertex: Vertex) -> str:
+        return vertex.label if isinstance(vertex, Cluster) else node_title(self.org, vertex)
+
+    def node_info(self, vertex: Vertex, node_id: str, graph: LineageGraph) -> GraphNodeInfo:
+        if isinstance(vertex, Cluster):
+            members = tuple(Link(node_title(self.org, m), node_page(m)) for m in vertex.members)
+            return GraphNodeInfo(
+                node_id, "cluster", vertex.label, None, f"{len(members)} collapsed siblings", members=members
+            )
+        link = Link(node_title(self.org, vertex), node_page(vertex))
+        if vertex.artifact is not None:
+            artifact = self.org.artifacts[vertex.artifact]
+            summary = f"artifact version · {artifact.type}"
+            badges = tuple(Badge(a, "alias") for a in self.org.aliases_of(vertex.artifact))
+            if artifact.is_deleted:
+                badges += (Badge("deleted", "state", tone="muted"),)
+            kind = "artifact"
+        else:
+            run = self.org.runs[str(vertex.run)]
+            summary = " · ".join(x for x in ("run", run.job_type, run.user) if x)
+            badges = (_run_state_badge(run),) if run.state else ()
+            kind = "run"
+        return GraphNodeInfo(node_id, kind, link.text, link, summary, badges, focus=vertex == graph.focus)
+
+    # -- pages -----------------------------------------------------------------------------------
+
+    def index(self) -> IndexPage:
+        registries = []
+        for name, registry in self._registries.items():
+            collections = tuple(self.collection_summary(h) for h in self.org.collections_in(name))
+            registries.append(
+                RegistrySummary(
+                    name,
+                    render_markdown(registry.description),
+                    registry.protected_aliases,
+                    collections,
+                )
+            )
+        recent = tuple(event_view(self.org, e) for e in newest_first(self.org.events())[:RECENT_ACTIONS])
+        return IndexPage(
+            **self.page_fields("index.html", self.site.title, "index.html", ()),
+            registries=tuple(registries),
+            unlinked=tuple(self.artifact_link(a.ref) for a in self.org.unlinked_artifacts()),
+            runs=tuple(self.run_link(r) for r in self.org.runs.values()),
+            recent=recent,
+        )
+
+    def collection_summary(self, history: CollectionHistory) -> CollectionSummary:
+        c = history.collection
+        current = history.current
+        aliases = tuple(dict.fromkeys(a for v in current.linked for a in current.aliases_of(v)))
+        last = history.last_event
+        return CollectionSummary(
+            link=Link(c.full_name, collection_page(c.registry, c.name)),
+            type=c.type,
+            versions=len(history.versions),
+            linked=len(current.linked),
+            aliases=self.alias_badges(c.registry, aliases),
+            last_action=event_view(self.org, last).summary if last else "",
+            last_action_at=time_text(last.at) if last else "",
+        )
+
+    def collection(self, history: CollectionHistory, selected: int | None = None) -> CollectionPage:
+        """Return the collection's page, or with ``selected`` the page of that version."""
+        c = history.collection
+        version_page = selected is not None
+        base = collection_page(c.registry, c.name)
+        current = history.current
+        if selected is None:  # the collection page shows the version holding `latest`
+            selected = current.holder("latest")
+            if selected is None and history.versions:
+                selected = history.versions[-1].version
+        path = base
+        title = c.full_name
+        crumbs: tuple[Link, ...] = (Link(c.registry, f"index.html#registry-{c.registry}"),)
+        if version_page and selected is not None:
+            path = collection_version_page(c.registry, c.name, selected)
+            title = f"{c.full_name}:v{selected}"
+            crumbs += (Link(c.name, base),)
+        rows = tuple(self.version_row(history, v.version) for v in reversed(history.versions))
+        selector = tuple(
+            Link(
+                f"v{v.version}" + ("" if v.is_linked_at() else " (unlinked)"),
+                collection_version_page(c.registry, c.name, v.version),
+            )
+            for v in reversed(history.versions)
+        )
+        graph = None
+        selected_rows: tuple[Row, ...] = ()
+        if selected is not None and history.versions:
+            cv = history.versions[selected]
+            graph = self.graph_view(NodeKey.of_artifact(cv.artifact), path)
+            selected_rows = self.version_rows(history, selected)
+        stem = base.removesuffix(".html")
+        return CollectionPage(
+            **self.page_fields(path, title, "collection.html", crumbs),
+            registry=c.registry,
+            name=c.name,
+            type=c.type,
+            card=render_markdown(c.description),
+            tags=tuple(Badge(t) for t in c.tags),
+            versions=rows,
+            selector=selector,
+            selected=selected,
+            selected_rows=selected_rows,
+            graph=graph,
+            timeline=timeline(self.org, history.events, f"{stem}.history.csv", f"{stem}.history.json"),
+            is_version_page=version_page,
+            collection_href=base,
+        )
+
+    def version_row(self, history: CollectionHistory, number: int) -> VersionRow:
+        c = history.collection
+        cv = history.versions[number]
+        artifact = self.org.artifacts[cv.artifact]
+        unlinked = cv.unlinked_at is not None
+        return VersionRow(
+            version=Link(cv.label, collection_version_page(c.registry, c.name, number)),
+            aliases=self.alias_badges(c.registry, history.current.aliases_of(number)),
+            artifact=self.artifact_link(cv.artifact),
+            digest=artifact.digest,
+            linked_by=cv.linked_by,
+            linked_at=format_utc(cv.linked_at),
+            linked_at_text=time_text(cv.linked_at),
+            unlinked=unlinked,
+            unlinked_text=(
+                f"unlinked {time_text(cv.unlinked_at)} by {cv.unlinked_by}" if cv.unlinked_at else ""
+            ),
+        )
+
+    def version_rows(self, history: CollectionHistory, number: int) -> tuple[Row, ...]:
+        cv = history.versions[number]
+        c = history.collection
+        status = (
+            "linked"
+            if cv.unlinked_at is None
+            else f"unlinked {time_text(cv.unlinked_at)} by {cv.unlinked_by}"
+        )
+        return (
+            Row("Version", cv.full_name, mono=True),
+            Row("Source artifact", links=(self.artifact_link(cv.artifact),)),
+            Row("Aliases", badges=self.alias_badges(c.registry, history.current.aliases_of(number))),
+            Row("Linked", f"{time_text(cv.linked_at)} by {cv.linked_by}", time=format_utc(cv.linked_at)),
+            Row("Status", status),
+            *self.artifact_rows(self.org.artifacts[cv.artifact], short=True),
+        )
+
+    def artifact_rows(self, a: ArtifactVersion, short: bool = False) -> tuple[Row, ...]:
+        rows = [
+            Row("Type", a.type),
+            Row("Digest", a.digest, mono=True) if a.digest else None,
+            Row("Size", _bytes_text(a.size)) if a.size is not None else None,
+            Row("Files", str(a.file_count)) if a.file_count is not None else None,
+            Row("Created", time_text(a.created_at), time=format_utc(a.created_at)) if a.created_at else None,
+            Row("Logged by", links=tuple(self.run_link(r) for r in self.org.runs_logging(a.ref))),
+        ]
+        if not short:
+            rows += [
+                Row("Full name", str(a.ref), mono=True),
+                Row("Version", f"v{a.version}"),
+                Row("Project", a.project) if a.project else None,
+                Row("Aliases", badges=tuple(Badge(x, "alias") for x in self.org.aliases_of(a.ref))),
+                Row("Tags", badges=tuple(Badge(t) for t in a.tags)) if a.tags else None,
+                Row("State", a.state),
+                Row("Expires", time_text(a.expires_at), time=format_utc(a.expires_at))
+                if a.expires_at
+                else None,
+                Row("Named logger", a.logged_by) if a.logged_by else None,
+                Row("Used by", links=tuple(self.run_link(r) for r in self.org.runs_using(a.ref))),
+                Row(
+                    "In collections",
+                    links=tuple(self.collection_version_link(cv) for cv in self.org.links_of(a.ref)),
+                ),
+                Row("Source", links=(Link(a.url, a.url, external=True),)) if a.url else None,
+            ]
+        return tuple(r for r in rows if r is not None)
+
+    def collection_version_link(self, cv: CollectionVersion) -> Link:
+        c = self.org.collections[cv.collection].collection
+        return Link(cv.full_name, collection_version_page(c.registry, c.name, cv.version))
+
+    def artifact(self, a: ArtifactVersion) -> DetailPage:
+        path = artifact_page(a.ref)
+        badges = [Badge(a.type, "kind")]
+        if a.is_deleted:
+            badges.append(Badge("deleted", "state", tone="muted"))
+        return DetailPage(
+            **self.page_fields(path, str(a.ref), "detail.html", (Link(a.name, path),)),
+            kind="artifact",
+            heading=str(a.ref),
+            badges=tuple(badges),
+            rows=self.artifact_rows(a),
+            description=render_markdown(a.description),
+            graph=self.graph_view(NodeKey.of_artifact(a.ref), path),
+            tables=(("Metadata", _table(a.metadata)),) if a.metadata else (),
+        )
+
+    def run(self, run: Run) -> DetailPage:
+        path = run_page(run.id)
+        rows = [
+            Row("Id", run.id, mono=True),
+            Row("Name", run.name),
+            Row("State", badges=(_run_state_badge(run),)) if run.state else None,
+            Row("Job type", run.job_type) if run.job_type else None,
+            Row("User", run.user) if run.user else None,
+            Row("Project", run.project) if run.project else None,
+            Row("Group", run.group) if run.group else None,
+            Row("Started", time_text(run.created_at), time=format_utc(run.created_at))
+            if run.created_at
+            else None,
+            Row("Finished", time_text(run.finished_at), time=format_utc(run.finished_at))
+            if run.finished_at
+            else None,
+            Row("Duration", _duration_text(run)) if run.duration is not None else None,
+            Row("Tags", badges=tuple(Badge(t) for t in run.tags)) if run.tags else None,
+            Row("Inputs", links=tuple(self.artifact_link(r) for r in run.inputs)),
+            Row("Outputs", links=tuple(self.artifact_link(r) for r in run.outputs)),
+            Row("Source", links=(Link(run.url, run.url, external=True),)) if run.url else None,
+        ]
+        tables = tuple((t, _table(m)) for t, m in (("Config", run.config), ("Summary", run.summary)) if m)
+        return DetailPage(
+            **self.page_fields(path, f"Run {run.name}", "detail.html", (Link("Runs", "index.html#runs"),)),
+            kind="run",
+            heading=run.name,
+            badges=tuple(
+                b
+                for b in (
+                    Badge(run.job_type, "kind") if run.job_type else None,
+                    _run_state_badge(run) if run.state else None,
+                )
+                if b
+            ),
+            rows=tuple(r for r in rows if r is not None),
+            description=render_markdown(run.notes),
+            graph=self.graph_view(NodeKey.of_run(run.id), path),
+            tables=tables,
+        )
+
+    def audit(self) -> AuditPage:
+        return AuditPage(
+            **self.page_fields("audit.html", "Audit log", "audit.html", ()),
+            timeline=timeline(self.org, self.org.events(), "audit.csv", "audit.json"),
+        )
+
+    def pages(self) -> list[Page]:
+        """Return every page: index, audit, collections and their versions, artifacts, runs."""
+        pages: list[Page] = [self.index(), self.audit()]
+        for history in self.org.collections.values():
+            pages.append(self.collection(history))
+            pages.extend(self.collection(history, v.version) for v in history.versions)
+        pages.extend(self.artifact(a) for a in self.org.artifacts.values())
+        pages.extend(self.run(r) for r in self.org.runs.values())
+        return pages
+
+
+def _run_state_badge(run: Run) -> Badge:
+    tone = {"failed": "bad", "crashed": "bad", "killed": "warn", "running": "info"}.get(run.state, "")
+    return Badge(run.state, "state", tone=tone)
+
+
+def _depth_text(graph: LineageGraph) -> str:
+    if graph.upstream is None and graph.downstream is None:
+        return "the whole connected lineage"
+    return f"{graph.upstream} hops upstream and {graph.downstream} downstream"
+
+
+def _more_text(graph: LineageGraph) -> tuple[str, ...]:
+    notes = []
+    if graph.more_upstream:
+        notes.append(f"the lineage goes on upstream ({graph.more_upstream} more nodes one step further)")
+    if graph.more_downstream:
+        notes.append(f"the lineage goes on downstream ({graph.more_downstream} more nodes one step further)")
+    return tuple(notes)
+
+
+def _table(data: Mapping[str, object]) -> tuple[tuple[str, str], ...]:
+    """Flatten nested mappings to dotted keys, values as compact text."""
+    rows: list[tuple[str, str]] = []
+
+    def walk(prefix: str, value: object) -> None:
+        if isinstance(value, Mapping) and value:
+            for k in value:
+                walk(f"{prefix}.{k}" if prefix else str(k), value[k])
+        else:
+            rows.append((prefix, _value_text(value)))
+
+    walk("", data)
+    return tuple(rows)
+
+
+def _value_text(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(_value_text(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{}"
+    return str(value)
+
+
+def _bytes_text(size: int | None) -> str:
+    if size is None:
+        return ""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{size:,} B" if unit == "B" else f"{value:.1f} {unit} ({size:,} bytes)"
+        value /= 1000
+    return f"{size} B"
+
+
+def _duration_text(run: Run) -> str:
+    duration = run.duration
+    if duration is None:
+        return ""
+    seconds = int(duration.total_seconds())
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h {minutes:02d}m {secs:02d}s" if hours else f"{minutes}m {secs:02d}s"

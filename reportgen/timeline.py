@@ -1,0 +1,145 @@
+"""Action History views: events as page entries grouped by day, and as CSV and JSON downloads."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from reportgen.model import AuditEvent, EventKind, Organisation
+from reportgen.paths import artifact_page, collection_page, collection_version_page
+from reportgen.spec import format_utc
+from reportgen.views import Badge, DayGroup, EventView, Link, Timeline
+
+CSV_FIELDS = (
+    "at",
+    "collection",
+    "action",
+    "version",
+    "artifact",
+    "alias",
+    "previous_version",
+    "user",
+    "reason",
+    "automatic",
+)
+# Spreadsheets run a cell that starts with one of these as a formula (CSV injection): defuse it.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def time_text(at: datetime) -> str:
+    """Return a moment as shown on pages: `2026-03-02 10:00 UTC`."""
+    return at.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def newest_first(events: Iterable[AuditEvent]) -> list[AuditEvent]:
+    """Return events newest first; simultaneous ones in reverse replay order."""
+    return sorted(events, key=lambda e: (e.at, e.collection, e.seq), reverse=True)
+
+
+def _summary(event: AuditEvent) -> str:
+    where = f"{event.collection}:v{event.version}"
+    if event.kind is EventKind.LINKED:
+        text = f"{event.artifact} linked as {where}"
+    elif event.kind is EventKind.UNLINKED:
+        text = f"{where} ({event.artifact}) unlinked"
+    elif event.kind is EventKind.ALIAS_MOVED:
+        text = f"alias {event.alias} moved from v{event.previous_version} to {where}"
+    elif event.kind is EventKind.ALIAS_ADDED:
+        text = f"alias {event.alias} added to {where}"
+    else:
+        text = f"alias {event.alias} removed from {where}"
+    return text + (" (automatic)" if event.automatic else f" by {event.user}")
+
+
+def event_view(org: Organisation, event: AuditEvent) -> EventView:
+    """Return how one event is shown in an Action History."""
+    collection = org.collections[event.collection].collection
+    registry = org.registries[collection.registry]
+
+    def version_link(number: int) -> Link:
+        return Link(
+            f"v{number}",
+            collection_version_page(collection.registry, collection.name, number),
+        )
+
+    alias = None
+    if event.alias is not None:
+        alias = Badge(event.alias, "alias", locked=event.alias in registry.protected_aliases)
+    return EventView(
+        at=format_utc(event.at),
+        at_text=time_text(event.at),
+        day=event.at.strftime("%Y-%m-%d"),
+        kind=event.kind.value,
+        kind_label=event.kind.label,
+        collection=Link(event.collection, collection_page(collection.registry, collection.name)),
+        version=version_link(event.version),
+        artifact=Link(str(event.artifact), artifact_page(event.artifact)),
+        alias=alias,
+        previous_version=(None if event.previous_version is None else version_link(event.previous_version)),
+        user=event.user,
+        reason=event.reason,
+        automatic=event.automatic,
+        summary=_summary(event),
+    )
+
+
+def timeline(org: Organisation, events: Iterable[AuditEvent], csv_path: str, json_path: str) -> Timeline:
+    """Return an Action History of ``events``: newest first, grouped by UTC day."""
+    views = [event_view(org, e) for e in newest_first(events)]
+    days: dict[str, list[EventView]] = {}
+    for view in views:
+        days.setdefault(view.day, []).append(view)
+    kinds = sorted({v.kind for v in views}, key=lambda k: list(EventKind).index(EventKind(k)))
+    return Timeline(
+        days=tuple(DayGroup(day, tuple(group)) for day, group in days.items()),
+        kinds=tuple((k, EventKind(k).label) for k in kinds),
+        users=tuple(sorted({v.user for v in views})),
+        csv=csv_path,
+        json=json_path,
+        count=len(views),
+    )
+
+
+def event_record(event: AuditEvent) -> dict[str, str | int | bool | None]:
+    """Return one event as a flat record for the CSV and JSON downloads."""
+    return {
+        "at": format_utc(event.at),
+        "collection": event.collection,
+        "action": event.kind.value,
+        "version": f"v{event.version}",
+        "artifact": str(event.artifact),
+        "alias": event.alias,
+        "previous_version": None if event.previous_version is None else f"v{event.previous_version}",
+        "user": event.user,
+        "reason": event.reason,
+        "automatic": event.automatic,
+    }
+
+
+def _cell(value: str | int | bool | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def events_csv(events: Sequence[AuditEvent]) -> bytes:
+    """Return events as CSV (newest first), with formula-like cells defused for spreadsheets."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_FIELDS)
+    for event in newest_first(events):
+        record = event_record(event)
+        writer.writerow([_cell(record[f]) for f in CSV_FIELDS])
+    return out.getvalue().encode("utf-8")
+
+
+def events_json(events: Sequence[AuditEvent]) -> bytes:
+    """Return events as a JSON array (newest first)."""
+    records = [event_record(e) for e in newest_first(events)]
+    return (json.dumps(records, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
