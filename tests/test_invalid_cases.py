@@ -1,0 +1,179 @@
+"""The bad-input corpus: every case under tests/data/invalid against its exact expected diagnostics.
+
+A case is ``<name>.yaml`` (or a directory ``<name>/`` of several files, for cross-file problems) with
+``<name>.expected`` beside it: the exact lines ``FILE:LINE:COL: severity[CODE]: message`` the validator must
+print, FILE relative to tests/data/invalid. Cases whose expected output the validator does not produce yet
+are listed in ``XFAIL`` with the reason; they are strict, so a fix shows up as a failure to remove them.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from reportgen.cli import cli
+from reportgen.diagnostics import RULES
+from reportgen.load import load_paths
+from reportgen.validate import validate
+
+DATA = Path(__file__).parent / "data" / "invalid"
+
+
+def _case_names() -> list[str]:
+    names = set()
+    for path in DATA.iterdir():
+        if path.name.startswith("."):
+            continue
+        if path.is_dir():
+            names.add(path.name)
+        elif path.suffix in (".yaml", ".expected"):
+            names.add(path.stem)
+    return sorted(names)
+
+
+CASES = _case_names()
+
+# Cases where the validator's output is wrong today: the .expected file holds the output it should give.
+XFAIL: dict[str, str] = {
+    "alias_depth_chain": "RecursionError traceback: aliases nest anchors past MAX_DEPTH, unchecked",
+    "explicit_scalar_tags_crash": "KeyError/IndexError traceback from !!bool maybe, !!int '', !!float ''",
+    "control_character": "reader errors are reported at 1:1 with '<unicode string>, position N' in the text",
+    "invalid_utf8_column": "RG002 column counts bytes, not characters as every other diagnostic does",
+    "bom_invalid_utf8": "RG002 offset does not count the byte order mark",
+    "unicode_line_separator": "U+2028 in a comment is taken as a line break (YAML 1.1): wrong lines",
+    "empty_document": "a lone '---' is RG008 'not a single value' instead of RG007",
+    "trailing_document_separator": "a trailing '---' gives a spurious RG008 'not a single value'",
+    "non_string_key_collection": "a list key is reported as \"mapping key 'a collection'\"",
+    "duplicate_key_after_rejected_value": "no RG004 when the first value of the key was rejected",
+    "alias_repeats_error": "an error inside an anchored node is reported once per alias",
+    "alias_duplicate_run": "a duplicate made by an alias points at the anchor: 'first at' its own location",
+    "action_invalid_field_no_cascade": "an invalid artifact/alias/version is also reported as missing",
+    "invalid_artifact_referenced": "an invalid artifact entry is then reported as undeclared (RG205)",
+    "timestamp_impossible_date": "an impossible date is reported as 'must be ISO 8601'",
+    "version_too_large": "v1000000000 is reported as 'must be vN (e.g. v3)'",
+    "undeclared_collection": "replay diagnostics point at the action's first line, not the collection",
+    "undeclared_ref_in_action": "replay RG205 points at the action's first line; no declared-versions hint",
+    "link_type_mismatch": "replay diagnostics point at the action's first line, not the artifact",
+    "link_wrong_version": "replay diagnostics point at the action's first line, not the version",
+    "latest_set_by_hand": "replay diagnostics point at the action's first line, not the alias",
+    "alias_on_link": "replay diagnostics point at the action's first line, not the alias",
+    "link_deleted_artifact": "replay diagnostics point at the action's first line, not the artifact",
+}
+
+# Cases made of hostile input: each must be rejected quickly, whatever its size once expanded.
+HOSTILE = (
+    "alias_depth_chain",
+    "billion_laughs",
+    "bom_prefixed",
+    "comment_only",
+    "control_character",
+    "crlf_line_endings",
+    "deep_nesting",
+    "duplicate_keys",
+    "empty_file",
+    "explicit_scalar_tags_crash",
+    "invalid_utf8",
+    "multi_document",
+    "non_string_keys",
+    "other_yaml_tags",
+    "python_name_tag",
+    "python_object_tag",
+    "recursive_alias",
+    "tab_indented",
+    "top_level_list",
+    "top_level_scalar",
+    "utf16_file",
+)
+CRASHES = {"alias_depth_chain", "explicit_scalar_tags_crash"}  # raise today, so cannot be timed yet
+
+
+def _params(names: tuple[str, ...] | list[str], xfail: dict[str, str]) -> list[object]:
+    return [
+        pytest.param(name, id=name, marks=pytest.mark.xfail(strict=True, reason=xfail[name]))
+        if name in xfail
+        else pytest.param(name, id=name)
+        for name in names
+    ]
+
+
+def _case_path(name: str) -> Path:
+    return Path(name) if (DATA / name).is_dir() else Path(f"{name}.yaml")
+
+
+def _expected(name: str) -> list[str]:
+    return (DATA / f"{name}.expected").read_text(encoding="utf-8").splitlines()
+
+
+def _run(name: str) -> list[str]:
+    result = validate(load_paths([_case_path(name)]))
+    locations = [(d.location.file, d.location.line, d.location.column) for d in result.diagnostics]
+    assert locations == sorted(locations), "diagnostics are not sorted by file, line and column"
+    return [str(d) for d in result.diagnostics]
+
+
+def test_corpus_is_complete() -> None:
+    for name in CASES:
+        assert (DATA / f"{name}.expected").is_file(), f"{name} has no .expected file"
+        assert (DATA / name).is_dir() or (DATA / f"{name}.yaml").is_file(), f"{name} has no input"
+        assert _expected(name), f"{name}.expected is empty"
+    assert set(XFAIL) <= set(CASES)
+    assert set(HOSTILE) <= set(CASES)
+
+
+@pytest.mark.parametrize("name", _params(CASES, XFAIL))
+def test_case(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(DATA)
+    assert _run(name) == _expected(name)
+
+
+_CODE = re.compile(r"^\S.*?: (?:error|warning)\[(RG\d{3})\]: ")
+
+
+def test_every_rule_has_a_case() -> None:
+    covered = set()
+    for name in CASES:
+        for line in _expected(name):
+            match = _CODE.match(line)
+            assert match, f"{name}.expected: not a diagnostic line: {line!r}"
+            covered.add(match.group(1))
+    assert set(RULES) - covered == set(), "rules without a case in tests/data/invalid"
+    assert covered - set(RULES) == set(), "expected files name codes that are not rules"
+
+
+@pytest.mark.parametrize("name", _params(HOSTILE, {n: XFAIL[n] for n in CRASHES}))
+def test_hostile_input_is_rejected_quickly(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A guard against runaway expansion or nesting, not a benchmark: the bound is generous."""
+    monkeypatch.chdir(DATA)
+    start = time.perf_counter()
+    _run(name)
+    assert time.perf_counter() - start < 1.0
+
+
+@pytest.mark.parametrize(
+    ("name", "strict", "exit_code"),
+    [
+        ("unknown_key", False, 1),
+        ("invalid_utf8", False, 1),
+        ("billion_laughs", False, 1),
+        ("python_object_tag", False, 1),
+        ("no_manifests", False, 1),
+        ("duplicate_run_id", False, 1),
+        ("duplicate_input_ref", False, 0),
+        ("duplicate_input_ref", True, 1),
+        ("protected_alias_without_reason", False, 0),
+        ("protected_alias_without_reason", True, 1),
+    ],
+)
+def test_cli_validate(name: str, strict: bool, exit_code: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(DATA)
+    args = ["validate", str(_case_path(name))] + (["--strict"] if strict else [])
+    result = CliRunner().invoke(cli, args)
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.exit_code == exit_code, result.output
+    for line in _expected(name):
+        assert line in result.output
