@@ -73,6 +73,15 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def near_versions(ref: ArtifactRef, artifacts: Iterable[ArtifactRef]) -> str:
+    """Return a " (declared versions of x: v0, v1)" hint for a ref to an undeclared version."""
+    versions = sorted(r.version for r in artifacts if r.name == ref.name)
+    if not versions:
+        return ""
+    shown = ", ".join(f"v{v}" for v in versions[:8]) + (", ..." if len(versions) > 8 else "")
+    return f" (declared versions of {ref.name}: {shown})"
+
+
 class _Invalid(Exception):
     """Raised inside a field parser; carries the code and message to report."""
 
@@ -199,6 +208,9 @@ def _check_entry(entity: str, node: Node, order: int, reporter: Reporter) -> Ent
             )
     for spec in fields.values():
         child = node.value.get(spec.name)
+        if child is None and spec.name in node.key_locs:  # written, but its value was rejected
+            complete = complete and not spec.required
+            continue
         if child is None or child.value is None:
             if spec.required:
                 complete = False

@@ -38,7 +38,6 @@ ALIAS_EXPANSION_ALLOWANCE = 100_000
 _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {f"{_TAG}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
 _MERGE_TAG = f"{_TAG}merge"
-_SAFE_CONSTRUCTOR = yaml.constructor.SafeConstructor()
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,10 +151,19 @@ def load_bytes(data: bytes, name: str, reporter: Reporter) -> list[Document]:
         problem = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
         reporter.report("RG003", problem.replace("\n", " "), Location(name, line, col))
         return []
+    except yaml.reader.ReaderError as exc:
+        line, col = _line_col(text, exc.position)
+        reason = (
+            f"unacceptable character #x{exc.character:04x}: {exc.reason}"
+            if isinstance(exc.character, int)
+            else str(exc.reason)
+        )
+        reporter.report("RG003", reason, Location(name, line, col))
+        return []
     except yaml.YAMLError as exc:  # pragma: no cover - unmarked errors are rare
         reporter.report("RG003", str(exc).replace("\n", " "), Location(name, 1, 1))
         return []
-    roots = [r for r in roots if r is not None]
+    roots = [r for r in roots if r is not None and not _is_empty_document(r)]
     if not roots:
         reporter.report("RG007", "file holds no YAML document", Location(name, 1, 1))
         return []
@@ -167,21 +175,33 @@ def load_bytes(data: bytes, name: str, reporter: Reporter) -> list[Document]:
     return documents
 
 
+def _is_empty_document(node: yaml.Node) -> bool:
+    """Return whether a document is empty: libyaml gives `---` alone as an empty plain null."""
+    return (
+        isinstance(node, yaml.ScalarNode)
+        and node.tag == f"{_TAG}null"
+        and node.value == ""
+        and node.start_mark.index == node.end_mark.index
+    )
+
+
+def _line_col(text: str, position: int) -> tuple[int, int]:
+    """Return the 1-based line and column (in characters) of ``position`` in ``text``."""
+    before = text[:position]
+    return before.count("\n") + 1, position - (before.rfind("\n") + 1) + 1
+
+
 def _decode(data: bytes, name: str, reporter: Reporter) -> str | None:
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
+    bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
     try:
-        return data.decode("utf-8")
+        return data[bom:].decode("utf-8")
     except UnicodeDecodeError as exc:
-        before = data[: exc.start]
-        line = before.count(b"\n") + 1
-        col = exc.start - (before.rfind(b"\n") + 1) + 1
-        bad = data[exc.start : exc.end].hex()
-        reporter.report(
-            "RG002",
-            f"invalid UTF-8 (byte 0x{bad} at offset {exc.start})",
-            Location(name, line, col),
-        )
+        start = exc.start + bom
+        line_start = data.rfind(b"\n", 0, start) + 1
+        line = data.count(b"\n", bom, start) + 1
+        col = len(data[max(line_start, bom) : start].decode("utf-8", errors="replace")) + 1
+        bad = data[start : exc.end + bom].hex()
+        reporter.report("RG002", f"invalid UTF-8 (byte 0x{bad} at offset {start})", Location(name, line, col))
         return None
 
 
@@ -191,7 +211,9 @@ class _Converter:
     def __init__(self, file: str, reporter: Reporter) -> None:
         self.file = file
         self.reporter = reporter
-        self._sizes: dict[int, int] = {}
+        self._sizes: dict[int, tuple[int, int]] = {}  # node id -> (expanded size, height)
+        self._constructor = yaml.constructor.SafeConstructor()
+        self._converted: dict[int, Node | None] = {}
 
     def _loc(self, node: yaml.Node) -> Location:
         mark = node.start_mark
@@ -228,28 +250,40 @@ class _Converter:
         return self._node(root)
 
     def _size(self, node: yaml.Node, depth: int, distinct: set[int]) -> int | None:
-        """Return the number of values ``node`` expands to, or None if nested too deep."""
+        """Return the number of values ``node`` expands to, or None if it nests too deep.
+
+        Depth counts through aliases: an alias to a deep anchor nests as deep as the anchor.
+        """
         key = id(node)
         if key in self._sizes:
-            return self._sizes[key]
+            size, height = self._sizes[key]
+            return size if depth + height <= MAX_DEPTH else None
         if depth > MAX_DEPTH:
             return None
         distinct.add(key)
-        total = 1
+        total, height = 1, 0
         children: list[yaml.Node] = []
         if isinstance(node, yaml.SequenceNode):
             children = node.value
         elif isinstance(node, yaml.MappingNode):
             children = [n for pair in node.value for n in pair]
         for child in children:
-            size = self._size(child, depth + 1, distinct)
-            if size is None:
+            child_size = self._size(child, depth + 1, distinct)
+            if child_size is None:
                 return None
-            total += size
-        self._sizes[key] = total
+            total += child_size
+            height = max(height, 1 + self._sizes[id(child)][1])
+        self._sizes[key] = (total, height)
         return total
 
     def _node(self, node: yaml.Node) -> Node | None:
+        # An anchored node is converted once, so a problem inside it is reported once, not per alias.
+        key = id(node)
+        if key not in self._converted:
+            self._converted[key] = self._convert(node)
+        return self._converted[key]
+
+    def _convert(self, node: yaml.Node) -> Node | None:
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node)
         if isinstance(node, yaml.SequenceNode):
@@ -272,9 +306,11 @@ class _Converter:
             # Timestamps stay text: validation parses them itself to insist on a timezone.
             return Node(str(node.value), loc)
         try:
-            value = _SAFE_CONSTRUCTOR.construct_object(node, deep=True)
-        except (yaml.YAMLError, ValueError, OverflowError) as exc:
-            self.reporter.report("RG003", f"cannot read value {node.value!r}: {exc}", loc)
+            value = self._constructor.construct_object(node, deep=True)
+        except Exception:  # PyYAML raises KeyError, IndexError, ValueError ... on odd explicit tags
+            self._constructor.recursive_objects.clear()
+            short = "!!" + node.tag.removeprefix(_TAG)
+            self.reporter.report("RG003", f"cannot read value {node.value!r} as {short}", loc)
             return None
         return Node(value, loc)
 
@@ -284,6 +320,7 @@ class _Converter:
             return None
         values: dict[str, Node] = {}
         key_locs: dict[str, Location] = {}
+        seen: dict[str, Location] = {}
         merged: dict[str, Node] = {}
         merged_locs: dict[str, Location] = {}
         for key_node, value_node in node.value:
@@ -295,24 +332,29 @@ class _Converter:
                 f"{_TAG}str",
                 f"{_TAG}timestamp",
             ):
-                shown = key_node.value if isinstance(key_node, yaml.ScalarNode) else "a collection"
-                self.reporter.report("RG009", f"mapping key {shown!r} is not a string", key_loc)
+                if isinstance(key_node, yaml.ScalarNode):
+                    message = f"mapping key {key_node.value!r} is not a string"
+                else:
+                    kind = "list" if isinstance(key_node, yaml.SequenceNode) else "mapping"
+                    message = f"mapping key is a {kind}, not a string"
+                self.reporter.report("RG009", message, key_loc)
                 continue
             key = str(key_node.value)
-            if key in values:
-                first = key_locs[key]
+            if key in seen:
+                first = seen[key]
                 self.reporter.report(
                     "RG004",
                     f"duplicate key {key!r} (first at line {first.line}); YAML would keep only the last",
                     key_loc,
                 )
                 continue
+            seen[key] = key_loc
+            key_locs[key] = key_loc  # kept even when the value is rejected, so it is not "missing"
             value = self._node(value_node)
             if value is not None:
                 values[key] = value
-                key_locs[key] = key_loc
         for key, value in merged.items():  # explicit keys win over merged ones, as in YAML 1.1
-            if key not in values:
+            if key not in seen:
                 values[key] = value
                 key_locs[key] = merged_locs[key]
         return Node(values, self._loc(node), key_locs)
@@ -323,7 +365,7 @@ class _Converter:
             if not isinstance(source, yaml.MappingNode):
                 self.reporter.report("RG003", "a merge key (<<) must name a mapping", self._loc(value))
                 continue
-            converted = self._mapping(source)
+            converted = self._node(source)
             if converted is None or not isinstance(converted.value, dict):
                 continue
             for key, child in converted.value.items():

@@ -162,6 +162,11 @@ class Action:
     alias: str | None = None
     reason: str = ""
     location: Location = _NOWHERE
+    field_locations: Mapping[str, Location] = field(default_factory=frozen_mapping)
+
+    def where(self, name: str) -> Location:
+        """Return where field ``name`` was written, or the action's own place."""
+        return self.field_locations.get(name, self.location)
 
 
 class EventKind(enum.StrEnum):

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from reportgen.diagnostics import Reporter
-from reportgen.fields import did_you_mean
+from reportgen.fields import did_you_mean, near_versions
 from reportgen.model import (
     Action,
     ActionKind,
@@ -46,7 +46,7 @@ def replay(
                 "RG208",
                 f"collection {action.collection!r} is not declared"
                 f"{did_you_mean(action.collection, collections)}",
-                action.location,
+                action.where("collection"),
             )
             continue
         state.apply(action)
@@ -74,8 +74,9 @@ class _Replay:
     def history(self) -> CollectionHistory:
         return CollectionHistory(self.collection, tuple(self.versions), tuple(self.events))
 
-    def error(self, code: str, message: str, action: Action) -> None:
-        self.reporter.report(code, message, action.location)
+    def error(self, code: str, message: str, action: Action, field: str | None = None) -> None:
+        """Report a problem at the field at fault, or at the action when no one field is."""
+        self.reporter.report(code, message, action.where(field) if field else action.location)
 
     def apply(self, action: Action) -> None:
         handlers = {
@@ -133,6 +134,7 @@ class _Replay:
                 "alias is only for add_alias and remove_alias; add the alias "
                 "with an add_alias action after the link",
                 action,
+                "alias",
             )
         ref = action.artifact
         if ref is None:
@@ -140,7 +142,12 @@ class _Replay:
             return
         artifact = self.artifacts.get(ref)
         if artifact is None:
-            self.error("RG205", f"artifact: {ref} is not a declared artifact version", action)
+            self.error(
+                "RG205",
+                f"artifact: {ref} is not a declared artifact version{near_versions(ref, self.artifacts)}",
+                action,
+                "artifact",
+            )
             return
         if artifact.type != self.collection.type:
             self.error(
@@ -148,6 +155,7 @@ class _Replay:
                 f"cannot link {ref} of type {artifact.type!r} into {self.name}, "
                 f"which accepts type {self.collection.type!r}",
                 action,
+                "artifact",
             )
             return
         current = self.linked_version_of(ref)
@@ -161,9 +169,12 @@ class _Replay:
                 f"link gives version v{action.version}, but the next version of "
                 f"{self.name} is v{number} (versions are numbered in link order)",
                 action,
+                "version",
             )
         if artifact.is_deleted:
-            self.reporter.report("RG314", f"{ref} is deleted but is linked into {self.name}", action.location)
+            self.reporter.report(
+                "RG314", f"{ref} is deleted but is linked into {self.name}", action.where("artifact")
+            )
         self.check_not_before_creation(action, artifact)
         self.versions.append(CollectionVersion(self.name, number, ref, action.at, action.user))
         self.linked[number] = None
@@ -178,6 +189,7 @@ class _Replay:
                 "alias is only for add_alias and remove_alias; unlinking a "
                 "version drops its aliases by itself",
                 action,
+                "alias",
             )
         number = self.target(action, "RG305")
         if number is None:
@@ -230,6 +242,7 @@ class _Replay:
                 f"`{LATEST}` is managed automatically: it follows the newest "
                 "linked version and cannot be set or removed by hand",
                 action,
+                "alias",
             )
             return None
         return action.alias
@@ -264,7 +277,12 @@ class _Replay:
                 return None
         elif ref is not None:
             if ref not in self.artifacts:
-                self.error("RG205", f"artifact: {ref} is not a declared artifact version", action)
+                self.error(
+                    "RG205",
+                    f"artifact: {ref} is not a declared artifact version{near_versions(ref, self.artifacts)}",
+                    action,
+                    "artifact",
+                )
                 return None
             number = self.linked_version_of(ref)
             if number is None:

@@ -135,7 +135,8 @@ LATEST = "latest"
 
 _VERSION_RE = re.compile(r"v(0|[1-9][0-9]{0,8})")
 _ALIAS_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+_ISO_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
 _URL_RE = re.compile(r"https?://[^\s/?#]+[^\s]*", re.IGNORECASE)
 
 
@@ -157,6 +158,8 @@ def parse_version(value: object) -> int:
         raise FormatError("RG109", f"version must be vN with 0 <= N < 10^9, not {value}")
     if isinstance(value, str) and _VERSION_RE.fullmatch(value):
         return int(value[1:])
+    if isinstance(value, str) and re.fullmatch(r"v[1-9][0-9]{9,}", value):
+        raise FormatError("RG109", f"version must be vN with 0 <= N < 10^9, not {value!r}")
     raise FormatError("RG109", f"version must be vN (e.g. v3), not {value!r}")
 
 
@@ -185,7 +188,9 @@ def parse_timestamp(value: str) -> datetime:
     """Return an aware UTC datetime from ISO 8601 text that carries a timezone."""
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
+    except ValueError as exc:
+        if _ISO_SHAPE.fullmatch(value):
+            raise FormatError("RG105", f"timestamp {value!r} is not a valid date and time ({exc})") from None
         raise FormatError(
             "RG105", f"timestamp must be ISO 8601 (e.g. 2026-03-02T10:00:00Z), not {value!r}"
         ) from None
@@ -233,7 +238,7 @@ def check_alias(value: str) -> str:
 
 def check_url(value: str) -> str:
     """Return ``value`` if it is an absolute http(s) URL."""
-    if not _URL_RE.fullmatch(value):
+    if not _URL_RE.fullmatch(value) or _CONTROL_RE.search(value):
         raise FormatError("RG108", f"url must be an http:// or https:// address, not {value!r}")
     return value
 

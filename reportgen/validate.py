@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reportgen.diagnostics import Diagnostic, Location, Reporter
-from reportgen.fields import Entry, check_documents
+from reportgen.fields import Entry, check_documents, near_versions
 from reportgen.load import Document, LoadResult
 from reportgen.model import (
     Action,
@@ -168,7 +168,7 @@ def _refs(
         if ref not in artifacts:
             reporter.report(
                 "RG205",
-                f"{field}: {ref} is not a declared artifact version{_near_versions(ref, artifacts)}",
+                f"{field}: {ref} is not a declared artifact version{near_versions(ref, artifacts)}",
                 loc,
             )
         elif ref in kept:
@@ -176,14 +176,6 @@ def _refs(
         else:
             kept[ref] = None
     return tuple(kept)
-
-
-def _near_versions(ref: ArtifactRef, artifacts: dict[ArtifactRef, Any]) -> str:
-    versions = sorted(r.version for r in artifacts if r.name == ref.name)
-    if not versions:
-        return ""
-    shown = ", ".join(f"v{v}" for v in versions[:8]) + (", ..." if len(versions) > 8 else "")
-    return f" (declared versions of {ref.name}: {shown})"
 
 
 def _runs(
@@ -317,6 +309,7 @@ def _actions(entries: Sequence[Entry]) -> list[Action]:
                 alias=e.get("alias"),
                 reason=e.get("reason", ""),
                 location=e.loc,
+                field_locations=frozen_mapping(e.locs),
             ),
         )
         for e in entries
