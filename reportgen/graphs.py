@@ -55,7 +55,7 @@ ARTIFACT_STATE_STYLE: Mapping[str, Mapping[str, str]] = {
         "color": "#9e9e9e",
     },
 }
-FOCUS_STYLE: Mapping[str, str] = {"penwidth": "3.5", "color": "#0d47a1", "fontname": f"{FONT}-Bold"}
+FOCUS_STYLE: Mapping[str, str] = {"penwidth": "3.5", "color": "#0d47a1"}
 # Fixed colours for the common types; any other type or job type takes a palette colour by its hash,
 # so a name keeps its colour from build to build and across graphs.
 TYPE_COLOURS: Mapping[str, str] = {
