@@ -85,8 +85,12 @@ class Reporter:
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
-        """Return every problem so far, sorted by file, line and column."""
-        return sorted(self._items, key=lambda d: d.sort_key)
+        """Return every problem so far, sorted by file, line and column, each reported once.
+
+        A value shared through YAML aliases or merge keys is checked once per use; the same problem
+        at the same place is one problem.
+        """
+        return sorted(set(self._items), key=lambda d: d.sort_key)
 
     @property
     def has_errors(self) -> bool:

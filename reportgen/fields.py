@@ -40,6 +40,12 @@ class Entry:
     values: dict[str, Any] = field(default_factory=dict)
     locs: dict[str, Location] = field(default_factory=dict)
     item_locs: dict[str, tuple[Location, ...]] = field(default_factory=dict)
+    invalid: set[str] = field(default_factory=set)  # fields written but rejected (already reported)
+
+    @property
+    def complete(self) -> bool:
+        """Return whether every required field is present and valid."""
+        return all(f.name in self.values for f in ENTITIES[self.entity] if f.required)
 
     def get(self, name: str, default: Any = None) -> Any:
         """Return a field's parsed value, or ``default`` when absent or invalid."""
@@ -164,7 +170,11 @@ _LIST_ITEM: dict[Kind, Kind] = {
 
 
 def check_documents(documents: Iterable[Document], reporter: Reporter) -> dict[str, list[Entry]]:
-    """Return every well-formed entry of the documents, grouped by entity, in file order."""
+    """Return every entry of the documents, grouped by entity, in file order.
+
+    An entry whose required fields are not all valid is returned too (``complete`` is False), so later
+    checks can tell "declared but invalid" from "not declared" and not report one mistake twice.
+    """
     entries: dict[str, list[Entry]] = {name: [] for name in TOP_LEVEL_KEYS}
     order = 0
     for doc in documents:
@@ -198,7 +208,6 @@ def _check_entry(entity: str, node: Node, order: int, reporter: Reporter) -> Ent
         return None
     fields = {f.name: f for f in ENTITIES[entity]}
     entry = Entry(entity, node.loc, order)
-    complete = True
     for key in node.value:
         if key not in fields:
             reporter.report(
@@ -209,11 +218,10 @@ def _check_entry(entity: str, node: Node, order: int, reporter: Reporter) -> Ent
     for spec in fields.values():
         child = node.value.get(spec.name)
         if child is None and spec.name in node.key_locs:  # written, but its value was rejected
-            complete = complete and not spec.required
+            entry.invalid.add(spec.name)
             continue
         if child is None or child.value is None:
             if spec.required:
-                complete = False
                 if child is None:
                     reporter.report("RG102", f"{singular} is missing required field {spec.name!r}", node.loc)
                 else:
@@ -224,8 +232,8 @@ def _check_entry(entity: str, node: Node, order: int, reporter: Reporter) -> Ent
             entry.locs[spec.name] = child.loc
         except _Invalid as exc:
             reporter.report(exc.code, f"{spec.name}: {exc}", exc.loc)
-            complete = complete and not spec.required
-    return entry if complete else None
+            entry.invalid.add(spec.name)
+    return entry
 
 
 def _parse_field(spec: Field, node: Node, entry: Entry, reporter: Reporter) -> Any:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +38,8 @@ ALIAS_EXPANSION_FACTOR = 10
 ALIAS_EXPANSION_ALLOWANCE = 100_000
 
 _TAG = "tag:yaml.org,2002:"
+# Line breaks in YAML 1.1 (PyYAML) but not in YAML 1.2 or most editors: line numbers would disagree.
+_ODD_BREAK = re.compile("[\x85\u2028\u2029]")
 _SCALAR_TAGS = {f"{_TAG}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
 _MERGE_TAG = f"{_TAG}merge"
 
@@ -142,6 +146,17 @@ def load_bytes(data: bytes, name: str, reporter: Reporter) -> list[Document]:
     """Decode and parse one manifest file's bytes into its documents."""
     text = _decode(data, name, reporter)
     if text is None:
+        return []
+    odd = _ODD_BREAK.search(text)
+    if odd is not None:
+        line, col = _line_col(text, odd.start())
+        reporter.report(
+            "RG003",
+            f"U+{ord(odd.group()):04X} ({unicodedata.name(odd.group(), 'line break')}) is not allowed: "
+            "YAML 1.1 reads it as a line break where editors do not; remove it, or write it as an "
+            "escape in a double-quoted string",
+            Location(name, line, col),
+        )
         return []
     try:
         roots = list(yaml.compose_all(text, Loader=_Loader))

@@ -55,14 +55,22 @@ def validate(loaded: LoadResult) -> Validation:
 
 def build_organisation(documents: Iterable[Document], reporter: Reporter) -> Organisation:
     """Return the organisation described by ``documents``, reporting every problem."""
-    entries = check_documents(documents, reporter)
+    every = check_documents(documents, reporter)
+    entries = {kind: [e for e in found if e.complete] for kind, found in every.items()}
     registries = _registries(entries["registries"], reporter)
     collections = _collections(entries["collections"], registries, reporter)
     artifacts = _artifacts(entries["artifacts"], reporter)
-    runs = _runs(entries["runs"], artifacts, reporter)
+    # Versions declared with an invalid field were reported already: refs to them are not dangling.
+    broken = {
+        ArtifactRef(e.get("name"), e.get("version"))
+        for e in every["artifacts"]
+        if not e.complete and "name" in e.values and "version" in e.values
+    }
+    runs = _runs(entries["runs"], artifacts, broken, reporter)
     _check_logged_by(entries["artifacts"], artifacts, runs, reporter)
     _check_cycles(runs, entries["runs"], reporter)
-    actions = _actions(entries["actions"])
+    # An action with any rejected field is left out of the replay: what it would do is unknown.
+    actions = _actions([e for e in entries["actions"] if not e.invalid])
     histories = replay(actions, collections, registries, artifacts, reporter)
     return Organisation.assemble(registries, histories, artifacts, runs, tuple(actions))
 
@@ -75,7 +83,10 @@ def _first_seen(
     if first is None:
         seen[key] = entry
         return True
-    reporter.report(code, f"{kind} {key!r} is declared twice (first at {first.loc})", entry.loc)
+    if first.loc == entry.loc:  # one entry written once and repeated through a YAML alias
+        reporter.report(code, f"{kind} {key!r} is declared twice: a YAML alias repeats it", entry.loc)
+    else:
+        reporter.report(code, f"{kind} {key!r} is declared twice (first at {first.loc})", entry.loc)
     return False
 
 
@@ -160,11 +171,13 @@ def _artifacts(entries: Sequence[Entry], reporter: Reporter) -> dict[ArtifactRef
 
 
 def _refs(
-    e: Entry, field: str, artifacts: dict[ArtifactRef, Any], reporter: Reporter
+    e: Entry, field: str, artifacts: dict[ArtifactRef, Any], broken: set[ArtifactRef], reporter: Reporter
 ) -> tuple[ArtifactRef, ...]:
     """Return the declared refs of a run's list field, reporting dangling and repeated ones."""
     kept: dict[ArtifactRef, None] = {}
     for ref, loc in zip(e.get(field, ()), e.item_locs.get(field, ()), strict=True):
+        if ref in broken:
+            continue
         if ref not in artifacts:
             reporter.report(
                 "RG205",
@@ -179,7 +192,10 @@ def _refs(
 
 
 def _runs(
-    entries: Sequence[Entry], artifacts: dict[ArtifactRef, ArtifactVersion], reporter: Reporter
+    entries: Sequence[Entry],
+    artifacts: dict[ArtifactRef, ArtifactVersion],
+    broken: set[ArtifactRef],
+    reporter: Reporter,
 ) -> dict[str, Run]:
     seen: dict[str, Entry] = {}
     runs: dict[str, Run] = {}
@@ -206,8 +222,8 @@ def _runs(
             tags=tuple(e.get("tags", ())),
             config=frozen_mapping(e.get("config")),
             summary=frozen_mapping(e.get("summary")),
-            inputs=_refs(e, "inputs", artifacts, reporter),
-            outputs=_refs(e, "outputs", artifacts, reporter),
+            inputs=_refs(e, "inputs", artifacts, broken, reporter),
+            outputs=_refs(e, "outputs", artifacts, broken, reporter),
             url=e.get("url"),
             location=e.loc,
         )

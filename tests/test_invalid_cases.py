@@ -38,13 +38,7 @@ def _case_names() -> list[str]:
 CASES = _case_names()
 
 # Cases where the validator's output is wrong today: the .expected file holds the output it should give.
-XFAIL: dict[str, str] = {
-    "unicode_line_separator": "U+2028 in a comment is taken as a line break (YAML 1.1): wrong lines",
-    "alias_repeats_error": "an error inside an anchored node is reported once per alias",
-    "alias_duplicate_run": "a duplicate made by an alias points at the anchor: 'first at' its own location",
-    "action_invalid_field_no_cascade": "an invalid artifact/alias/version is also reported as missing",
-    "invalid_artifact_referenced": "an invalid artifact entry is then reported as undeclared (RG205)",
-}
+XFAIL: dict[str, str] = {}
 
 # Cases made of hostile input: each must be rejected quickly, whatever its size once expanded.
 HOSTILE = (
