@@ -1,0 +1,363 @@
+"""Stage 1, load: finding manifest files, reading YAML into located nodes, and problems as diagnostics."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from textwrap import dedent
+
+import pytest
+import yaml
+
+from reportgen import load
+from reportgen.diagnostics import Location, Reporter
+from reportgen.load import Document, Node, discover, load_bytes, load_paths
+from reportgen.validate import build_organisation, validate
+
+
+def docs_of(text: str, name: str = "m.yaml") -> tuple[list[Document], Reporter]:
+    reporter = Reporter()
+    return load_bytes(dedent(text).encode(), name, reporter), reporter
+
+
+def codes(reporter: Reporter) -> list[tuple[str, int, int]]:
+    return [(d.code, d.location.line, d.location.column) for d in reporter.diagnostics]
+
+
+def write(path: Path, text: str = "runs: []\n") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# ------------------------------------------------------------------------------ locations
+
+
+def test_nodes_keep_line_and_column() -> None:
+    docs, reporter = docs_of(
+        """\
+        # a comment
+        runs:
+          - id: alpha
+            inputs: [a:v0,
+                     b:v1]
+        """
+    )
+    assert reporter.diagnostics == []
+    root = docs[0].root
+    assert root.loc == Location("m.yaml", 2, 1)
+    assert root.key_locs["runs"] == Location("m.yaml", 2, 1)
+    assert isinstance(root.value, dict)
+    run = root.value["runs"].value[0]  # type: ignore[index]
+    assert isinstance(run, Node)
+    assert run.loc == Location("m.yaml", 3, 5)
+    assert run.key_locs == {"id": Location("m.yaml", 3, 5), "inputs": Location("m.yaml", 4, 5)}
+    assert isinstance(run.value, dict)
+    assert run.value["id"].loc == Location("m.yaml", 3, 9)
+    inputs = run.value["inputs"].value
+    assert isinstance(inputs, list)
+    assert [(n.value, n.loc.line, n.loc.column) for n in inputs] == [("a:v0", 4, 14), ("b:v1", 5, 14)]
+
+
+def test_plain_values_and_timestamps_stay_text() -> None:
+    docs, _ = docs_of(
+        """\
+        runs:
+          - id: r
+            created_at: 2026-03-02T10:00:00Z
+            config: {lr: 0.5, epochs: 3, deep: {flag: true, none: null}, tags: [a, b]}
+        """
+    )
+    run = docs[0].root.plain()["runs"][0]
+    assert run["created_at"] == "2026-03-02T10:00:00Z"  # validation insists on the zone itself
+    assert run["config"] == {"lr": 0.5, "epochs": 3, "deep": {"flag": True, "none": None}, "tags": ["a", "b"]}
+
+
+def test_problem_locations_in_the_validated_model_point_at_fields() -> None:
+    reporter = Reporter()
+    text = "runs:\n  - id: r1\n    state: flying\n"
+    org = build_organisation(load_bytes(text.encode(), "m.yaml", reporter), reporter)
+    assert [(d.code, str(d.location)) for d in reporter.diagnostics] == [("RG104", "m.yaml:3:12")]
+    assert org.runs["r1"].location == Location("m.yaml", 2, 5)
+
+
+# ------------------------------------------------------------------------------ documents
+
+
+def test_multi_document_files_give_one_document_each() -> None:
+    docs, reporter = docs_of(
+        """\
+        runs: [{id: a}]
+        ---
+        runs: [{id: b}]
+        ---
+        artifacts: [{name: x, version: v0, type: t}]
+        """,
+        name="multi.yaml",
+    )
+    assert reporter.diagnostics == []
+    assert [(d.file, d.index, d.root.loc.line) for d in docs] == [
+        ("multi.yaml", 0, 1),
+        ("multi.yaml", 1, 3),
+        ("multi.yaml", 2, 5),
+    ]
+    reporter = Reporter()
+    org = build_organisation(docs, reporter)
+    assert list(org.runs) == ["a", "b"]
+    assert reporter.diagnostics == []
+
+
+def test_byte_order_mark_is_accepted() -> None:
+    reporter = Reporter()
+    docs = load_bytes(b"\xef\xbb\xbfruns: [{id: a}]\n", "bom.yaml", reporter)
+    assert reporter.diagnostics == []
+    assert docs[0].root.plain() == {"runs": [{"id": "a"}]}
+    assert docs[0].root.loc == Location("bom.yaml", 1, 1)
+
+
+def test_duplicate_keys_are_errors_at_the_second_key() -> None:
+    _, reporter = docs_of(
+        """\
+        runs:
+          - id: a
+            id: b
+        """
+    )
+    assert codes(reporter) == [("RG004", 3, 5)]
+    assert "first at line 2" in reporter.diagnostics[0].message
+
+
+def test_python_tags_are_refused_with_a_location() -> None:
+    docs, reporter = docs_of(
+        """\
+        runs:
+          - id: !!python/object:os.system x
+        """
+    )
+    assert codes(reporter) == [("RG005", 2, 9)]
+    assert docs and docs[0].root.plain() == {"runs": [{}]}
+
+
+def test_yaml_syntax_error_is_located() -> None:
+    docs, reporter = docs_of("runs:\n  - id: [unclosed\n")
+    assert docs == []
+    assert [d.code for d in reporter.diagnostics] == ["RG003"]
+    assert reporter.diagnostics[0].location.line >= 2
+
+
+# ------------------------------------------------------------------------------ merge keys
+
+
+def test_merge_keys_work_and_explicit_keys_win() -> None:
+    docs, reporter = docs_of(
+        """\
+        artifacts:
+          - &base {name: data, version: v0, type: dataset, project: zoo, size: 10}
+          - <<: *base
+            version: v1
+            size: 20
+        """
+    )
+    assert reporter.diagnostics == []
+    merged = docs[0].root.plain()["artifacts"][1]
+    assert merged == {"name": "data", "version": "v1", "type": "dataset", "project": "zoo", "size": 20}
+    node = docs[0].root.value["artifacts"].value[1]  # type: ignore[index]
+    # explicit keys keep their own place; merged ones point where they were written
+    assert node.key_locs["version"] == Location("m.yaml", 4, 5)
+    assert node.key_locs["project"] == Location("m.yaml", 2, 52)
+    reporter = Reporter()
+    org = build_organisation(docs, reporter)
+    assert reporter.diagnostics == []
+    assert [(str(a.ref), a.size, a.project) for a in org.artifacts.values()] == [
+        ("data:v0", 10, "zoo"),
+        ("data:v1", 20, "zoo"),
+    ]
+
+
+def test_merge_of_several_mappings_earlier_ones_win() -> None:
+    docs, reporter = docs_of(
+        """\
+        defs:
+          - &a {project: first, job_type: train}
+          - &b {project: second, user: bob}
+        runs:
+          - <<: [*a, *b]
+            id: r
+        """
+    )
+    assert reporter.diagnostics == []
+    assert docs[0].root.plain()["runs"][0] == {
+        "id": "r",
+        "project": "first",
+        "job_type": "train",
+        "user": "bob",
+    }
+
+
+def test_merge_of_a_scalar_is_an_error_not_a_crash() -> None:
+    _, reporter = docs_of(
+        """\
+        runs:
+          - <<: notamapping
+            id: r
+        """
+    )
+    assert [d.code for d in reporter.diagnostics] == ["RG003"]
+    assert reporter.diagnostics[0].location.line == 2
+
+
+# ------------------------------------------------------------------------------ the loader
+
+
+@pytest.mark.skipif(not yaml.__with_libyaml__, reason="this PyYAML has no libyaml")
+def test_the_c_loader_is_used_when_available() -> None:
+    assert load._Loader is yaml.CSafeLoader
+
+
+def test_the_loader_is_a_safe_one() -> None:
+    assert issubclass(load._Loader, yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader)
+
+
+# ------------------------------------------------------------------------------ discovery
+
+
+@pytest.fixture
+def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    root = tmp_path / "m"
+    for rel in (
+        "z.yaml",
+        "a.yml",
+        "b/c.yaml",
+        "b/a/deep/d.yaml",
+        "a-b.yaml",
+        ".hidden/h.yaml",
+        "b/.git/config.yaml",
+        ".dotfile.yaml",
+        "notes.txt",
+        "data.json",
+        "README.md",
+        "x.YAML.bak",
+        "dir.yaml/inner.yml",
+    ):
+        write(root / rel, "runs: []\n")
+    return root
+
+
+def test_directories_are_searched_recursively_in_sorted_order(tree: Path) -> None:
+    found = [p.relative_to(tree).as_posix() for p in discover([tree])]
+    assert found == sorted(found, key=lambda p: Path(p).parts)
+    assert set(found) == {"z.yaml", "a.yml", "b/c.yaml", "b/a/deep/d.yaml", "a-b.yaml", "dir.yaml/inner.yml"}
+    assert found.index("b/a/deep/d.yaml") < found.index("b/c.yaml")
+    result = load_paths([Path("m")])
+    assert result.diagnostics == []
+    assert result.files == ["m/" + f for f in found]  # relative to the working directory, with '/'
+    assert [d.file for d in result.documents] == result.files
+
+
+def test_files_named_on_the_command_line_are_taken_as_given_once(tree: Path) -> None:
+    found = discover([tree / "notes.txt", tree / "b", tree / "b" / "c.yaml", tree / "notes.txt"])
+    assert [p.relative_to(tree).as_posix() for p in found] == ["notes.txt", "b/a/deep/d.yaml", "b/c.yaml"]
+
+
+def test_no_manifest_found_is_rg010(tmp_path: Path) -> None:
+    write(tmp_path / "README.md", "# nothing\n")
+    result = load_paths([tmp_path])
+    assert [d.code for d in result.diagnostics] == ["RG010"]
+    assert result.files == []
+
+
+def test_a_dangling_symlink_is_rg001_not_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "d" / "good.yaml", "runs: [{id: a}]\n")
+    os.symlink(tmp_path / "gone.yaml", tmp_path / "d" / "broken.yaml")
+    result = load_paths([Path("d")])
+    assert [(d.code, d.location.file, d.location.line) for d in result.diagnostics] == [
+        ("RG001", "d/broken.yaml", 0)
+    ]
+    assert "cannot read file" in result.diagnostics[0].message
+    assert str(result.diagnostics[0]).startswith("d/broken.yaml: error[RG001]: ")
+    # the readable file is still loaded and validated
+    assert [d.file for d in result.documents] == ["d/good.yaml"]
+    assert list(validate(result).organisation.runs) == ["a"]
+
+
+def test_a_missing_file_is_rg001(tmp_path: Path) -> None:
+    result = load_paths([tmp_path / "missing.yaml"])
+    assert [d.code for d in result.diagnostics] == ["RG001"]
+
+
+def test_a_directory_named_like_a_manifest_is_searched_not_read(tmp_path: Path) -> None:
+    write(tmp_path / "x.yaml" / "inner.yaml", "runs: [{id: inside}]\n")
+    result = load_paths([tmp_path / "x.yaml"])
+    assert result.diagnostics == []
+    assert list(validate(result).organisation.runs) == ["inside"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can read a chmod 000 file")
+def test_an_unreadable_file_is_rg001(tmp_path: Path) -> None:
+    path = write(tmp_path / "secret.yaml")
+    path.chmod(0)
+    try:
+        result = load_paths([path])
+    finally:
+        path.chmod(0o644)
+    assert [d.code for d in result.diagnostics] == ["RG001"]
+    assert "Permission denied" in result.diagnostics[0].message
+
+
+def test_invalid_utf8_and_empty_files_are_located(tmp_path: Path) -> None:
+    write(tmp_path / "a.yaml", "runs: []\n")
+    (tmp_path / "b.yaml").write_bytes(b"runs:\n  - id: caf\xe9\n")
+    (tmp_path / "c.yaml").write_bytes(b"")
+    result = load_paths([tmp_path])
+    got = [(Path(d.location.file).name, d.code, d.location.line) for d in result.diagnostics]
+    assert got == [("b.yaml", "RG002", 2), ("c.yaml", "RG007", 1)]
+
+
+def test_a_read_error_is_rg001_even_as_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path / "locked.yaml")
+    real = Path.read_bytes
+
+    def refuse(self: Path) -> bytes:
+        if self.name == "locked.yaml":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    result = load_paths([path])
+    assert [(d.code, d.message) for d in result.diagnostics] == [
+        ("RG001", "cannot read file: Permission denied")
+    ]
+    assert result.documents == []
+
+
+def test_explicit_keys_win_even_when_written_before_the_merge() -> None:
+    docs, reporter = docs_of(
+        """\
+        runs:
+          - &a {id: x, project: p, user: u}
+          - id: y
+            <<: *a
+            user: w
+        """
+    )
+    assert reporter.diagnostics == []
+    assert docs[0].root.plain()["runs"][1] == {"id": "y", "project": "p", "user": "w"}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: a second `<<` key in one mapping is a duplicate key but is accepted silently "
+    "(its keys lose to the first merge) instead of RG004",
+)
+def test_a_repeated_merge_key_is_a_duplicate_key() -> None:
+    _, reporter = docs_of(
+        """\
+        runs:
+          - &a {id: x}
+          - <<: *a
+            <<: {id: z}
+        """
+    )
+    assert codes(reporter) == [("RG004", 4, 5)]
