@@ -29,7 +29,7 @@ from reportgen.lineage import (
     GraphOptions,
 )
 from reportgen.load import load_paths
-from reportgen.render import DEFAULT_RENDERER, RENDERER_NAMES, RenderError, standalone_svg
+from reportgen.render import DEFAULT_RENDERER, RENDERER_NAMES, RenderError, get_renderer, standalone_svg
 from reportgen.schema import schema_json
 from reportgen.spec import FormatError, check_url
 from reportgen.validate import Validation, validate
@@ -92,12 +92,29 @@ def _GRAPH_OPTIONS(func: F) -> F:
     return func
 
 
-def _version_text() -> str:
-    return f"reportgen {__version__} (manifest format {FORMAT_VERSION})"
+def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """Print reportgen's version and the Graphviz each renderer would use, then exit."""
+    if not value or ctx.resilient_parsing:
+        return
+    click.echo(f"reportgen {__version__} (manifest format {FORMAT_VERSION})")
+    for name in RENDERER_NAMES:
+        try:
+            graphviz = f"Graphviz {get_renderer(name).version()}"
+        except RenderError as exc:
+            graphviz = f"unavailable ({exc.message})"
+        click.echo(f"renderer {name}: {graphviz}")
+    ctx.exit()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(message=_version_text(), version=__version__)
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version, and the Graphviz version of each renderer, and exit.",
+)
 @click.option("-v", "--verbose", count=True, help="Say more (repeat for debug output).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems.")
 @click.pass_context
