@@ -96,14 +96,18 @@ def display_path(path: Path) -> str:
 
 def discover(paths: Iterable[Path]) -> list[Path]:
     """Return the manifest files under ``paths``: files as given, directories searched recursively."""
-    found: dict[Path, None] = {}
+    found: dict[Path, Path] = {}  # resolved path -> the path as first met, so a file is read once
     for path in paths:
-        if path.is_dir():
-            for sub in sorted(_walk(path)):
-                found.setdefault(sub, None)
-        else:
-            found.setdefault(path, None)
-    return list(found)
+        for file in sorted(_walk(path)) if path.is_dir() else [path]:
+            found.setdefault(_identity(file), file)
+    return list(found.values())
+
+
+def _identity(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: keep it as written, reading it will say why
+        return path.absolute()
 
 
 def _walk(root: Path) -> Iterator[Path]:
@@ -340,6 +344,15 @@ class _Converter:
         merged_locs: dict[str, Location] = {}
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:
+                if "<<" in seen:
+                    first = seen["<<"]
+                    self.reporter.report(
+                        "RG004",
+                        f"duplicate key '<<' (first at line {first.line}); merge a list instead",
+                        self._loc(key_node),
+                    )
+                    continue
+                seen["<<"] = self._loc(key_node)
                 self._merge(value_node, merged, merged_locs)
                 continue
             key_loc = self._loc(key_node)

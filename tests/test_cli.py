@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -165,8 +166,11 @@ def test_quiet_prints_only_problems(files: Path) -> None:
 def test_version_prints_the_package_and_format_version() -> None:
     result = run("--version")
     assert result.exit_code == 0
-    assert result.stdout == f"reportgen {__version__} (manifest format {FORMAT_VERSION})\n"
-    # it does not report the Graphviz version (wasm or system); `graph`/`build` find it at run time
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"reportgen {__version__} (manifest format {FORMAT_VERSION})"
+    # then the Graphviz of each renderer: the embedded one always, the system one when `dot` is found
+    assert re.fullmatch(r"renderer embedded: Graphviz \d+\.\d+\.\d+", lines[1])
+    assert lines[2].startswith(("renderer system: Graphviz ", "renderer system: unavailable ("))
 
 
 def test_schema_prints_json_that_parses() -> None:
@@ -222,11 +226,6 @@ def test_python_dash_m_reportgen_in_a_real_process(tmp_path: Path) -> None:
     assert "Usage:" in usage.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: discover() dedups paths as written, so one file named twice (relative and absolute) is "
-    "loaded twice: '2 files checked' and RG201/RG202 'declared twice: a YAML alias repeats it'",
-)
 def test_one_file_named_twice_is_checked_once(files: Path) -> None:
     result = run("validate", files / "clean.yaml", "clean.yaml")
     assert result.stdout == "1 file checked: no problems\n"

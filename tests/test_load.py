@@ -346,11 +346,6 @@ def test_explicit_keys_win_even_when_written_before_the_merge() -> None:
     assert docs[0].root.plain()["runs"][1] == {"id": "y", "project": "p", "user": "w"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a second `<<` key in one mapping is a duplicate key but is accepted silently "
-    "(its keys lose to the first merge) instead of RG004",
-)
 def test_a_repeated_merge_key_is_a_duplicate_key() -> None:
     _, reporter = docs_of(
         """\
