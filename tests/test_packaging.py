@@ -99,6 +99,7 @@ def test_wheel_holds_every_template_and_asset(names: set[str]) -> None:
     assert "reportgen/templates/base.html" in names
     shipped = {p.relative_to(TEMPLATES).as_posix() for p in TEMPLATES.rglob("*") if p.is_file()}
     assert {"base.html", "index.html", "detail.html", "collection.html", "audit.html"} <= shipped
+    assert {"assets/site.css", "assets/site.js"} <= shipped
     missing = sorted(
         f"reportgen/templates/{rel}" for rel in shipped if f"reportgen/templates/{rel}" not in names
     )
