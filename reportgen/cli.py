@@ -92,6 +92,21 @@ def _GRAPH_OPTIONS(func: F) -> F:
     return func
 
 
+def _quiet_option(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.ensure_object(dict)["quiet"] = True
+
+
+_QUIET = click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    expose_value=False,
+    callback=_quiet_option,
+    help="Print only problems (also accepted before the command).",
+)
+
+
 def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
     """Print reportgen's version and the Graphviz each renderer would use, then exit."""
     if not value or ctx.resilient_parsing:
@@ -122,7 +137,7 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     """Static, reproducible lineage and registry-audit reports for ML runs and artifacts."""
     level = logging.WARNING - 10 * verbose if not quiet else logging.ERROR
     logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s: %(message)s")
-    ctx.obj = {"quiet": quiet}
+    ctx.ensure_object(dict)["quiet"] = quiet
 
 
 def load_and_validate(paths: tuple[Path, ...]) -> Validation:
@@ -137,6 +152,7 @@ def failed(diagnostics: list[Diagnostic], strict: bool) -> bool:
 
 @cli.command("validate")
 @_PATHS
+@_QUIET
 @click.option(
     "--format",
     "fmt",
@@ -257,6 +273,7 @@ def _http_url(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 
 @cli.command("build")
 @_PATHS
+@_QUIET
 @click.option(
     "-o",
     "--output",

@@ -20,8 +20,16 @@ _NOWHERE = Location("<none>")
 
 
 def frozen_mapping(data: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
-    """Return a read-only view of ``data`` (an empty one for None)."""
-    return MappingProxyType(dict(data or {}))
+    """Return a read-only copy of ``data`` (an empty one for None), nested values included."""
+    return MappingProxyType({k: _frozen(v) for k, v in (data or {}).items()})
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return frozen_mapping(value)
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(v) for v in value)
+    return value
 
 
 @dataclass(frozen=True, slots=True, order=True)

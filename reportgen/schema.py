@@ -7,26 +7,29 @@ from typing import Any
 
 from reportgen import FORMAT_VERSION
 from reportgen.fields import SINGULAR
-from reportgen.spec import ENTITIES, Field, Kind
+from reportgen.spec import (
+    ALIAS_PATTERN,
+    ENTITIES,
+    NAME_PATTERN,
+    REF_PATTERN,
+    SEGMENT_PATTERN,
+    TIMESTAMP_PATTERN,
+    URL_PATTERN,
+    VERSION_PATTERN,
+    Field,
+    Kind,
+)
 
-_NAME = {"type": "string", "minLength": 1, "maxLength": 512, "pattern": "^[^\\x00-\\x1f\\x7f]+$"}
-_SEGMENT = {
-    "type": "string",
-    "minLength": 1,
-    "maxLength": 512,
-    "pattern": "^[^/\\x00-\\x1f\\x7f]+$",
-}
-_ALIAS = {
-    "type": "string",
-    "pattern": "^(?!v(0|[1-9][0-9]*)$)[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
-}
-_VERSION_TEXT = "v(0|[1-9][0-9]{0,8})"
-_REF = {"type": "string", "pattern": f"^[^\\x00-\\x1f\\x7f]+:{_VERSION_TEXT}$"}
-# An ISO 8601 date-time that ends in a timezone (Z or an offset).
-_TIMESTAMP = {
-    "type": "string",
-    "pattern": "^\\d{4}-\\d{2}-\\d{2}[T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:?\\d{2})$",
-}
+
+def _pattern(pattern: str) -> dict[str, str]:
+    return {"type": "string", "pattern": f"^{pattern}$"}
+
+
+_NAME = _pattern(NAME_PATTERN)
+_SEGMENT = _pattern(SEGMENT_PATTERN)
+_ALIAS = _pattern(ALIAS_PATTERN)
+_REF = _pattern(REF_PATTERN)
+_TIMESTAMP = _pattern(TIMESTAMP_PATTERN)
 
 _KIND_SCHEMAS: dict[Kind, dict[str, Any]] = {
     Kind.TEXT: {"type": "string"},
@@ -39,19 +42,16 @@ _KIND_SCHEMAS: dict[Kind, dict[str, Any]] = {
     Kind.POSITIVE: {"type": "integer", "minimum": 1},
     Kind.MAPPING: {"type": "object"},
     Kind.TIMESTAMP: _TIMESTAMP,
-    Kind.URL: {"type": "string", "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#]+\\S*$"},
+    Kind.URL: _pattern(URL_PATTERN),
     Kind.REF: _REF,
     Kind.REF_LIST: {"type": "array", "items": _REF},
     Kind.VERSION: {
         "oneOf": [
-            {"type": "string", "pattern": f"^{_VERSION_TEXT}$"},
+            _pattern(VERSION_PATTERN),
             {"type": "integer", "minimum": 0, "maximum": 999_999_999},
         ]
     },
-    Kind.COLLECTION_PATH: {
-        "type": "string",
-        "pattern": "^[^/\\x00-\\x1f\\x7f]+/[^/\\x00-\\x1f\\x7f]+$",
-    },
+    Kind.COLLECTION_PATH: _pattern(f"{SEGMENT_PATTERN}/{SEGMENT_PATTERN}"),
 }
 
 

@@ -446,7 +446,7 @@ def _value_text(value: object) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return "[" + ", ".join(_value_text(v) for v in value) + "]"
     if isinstance(value, Mapping):
         return "{}"

@@ -133,11 +133,24 @@ ENTITIES: dict[str, tuple[Field, ...]] = {
 TOP_LEVEL_KEYS = tuple(ENTITIES)
 LATEST = "latest"
 
-_VERSION_RE = re.compile(r"v(0|[1-9][0-9]{0,8})")
-_ALIAS_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
-_ISO_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
-_URL_RE = re.compile(r"https?://[^\s/?#]+[^\s]*", re.IGNORECASE)
+# Patterns shared by the validator and the JSON Schema (schema.py), in the regex syntax that Python and
+# ECMA-262 (the schema's dialect) read alike, so editors and `reportgen validate` agree.
+CONTROL_CHARS = "\\x00-\\x1f\\x7f\\x85\\u2028\\u2029"
+VERSION_PATTERN = "v(0|[1-9][0-9]{0,8})"
+NAME_PATTERN = f"(?=[^{CONTROL_CHARS}]*[^\\s{CONTROL_CHARS}])[^{CONTROL_CHARS}]{{1,512}}"
+SEGMENT_PATTERN = f"(?=[^/{CONTROL_CHARS}]*[^/\\s{CONTROL_CHARS}])[^/{CONTROL_CHARS}]{{1,512}}"
+REF_PATTERN = f"(?=[^{CONTROL_CHARS}]*[^\\s{CONTROL_CHARS}])[^{CONTROL_CHARS}]{{1,512}}:{VERSION_PATTERN}"
+ALIAS_PATTERN = "(?!v[0-9]+$)[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
+_DATE_TIME = "\\d{4}-\\d{2}-\\d{2}[T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?"
+_ZONE = "(Z|[+-]\\d{2}:?\\d{2})"
+TIMESTAMP_PATTERN = _DATE_TIME + _ZONE
+URL_PATTERN = f"[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#{CONTROL_CHARS}]+[^\\s{CONTROL_CHARS}]*"
+
+_VERSION_RE = re.compile(VERSION_PATTERN)
+_CONTROL_RE = re.compile(f"[{CONTROL_CHARS}]")
+_TIMESTAMP_RE = re.compile(TIMESTAMP_PATTERN)
+_NO_ZONE_RE = re.compile(_DATE_TIME)
+_URL_RE = re.compile(URL_PATTERN)
 
 
 class FormatError(ValueError):
@@ -186,18 +199,16 @@ def parse_collection_path(value: str) -> tuple[str, str]:
 
 def parse_timestamp(value: str) -> datetime:
     """Return an aware UTC datetime from ISO 8601 text that carries a timezone."""
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        if _ISO_SHAPE.fullmatch(value):
-            raise FormatError("RG105", f"timestamp {value!r} is not a valid date and time ({exc})") from None
-        raise FormatError(
-            "RG105", f"timestamp must be ISO 8601 (e.g. 2026-03-02T10:00:00Z), not {value!r}"
-        ) from None
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
+    if _NO_ZONE_RE.fullmatch(value):
         raise FormatError(
             "RG106", f"timestamp {value!r} has no timezone; add Z for UTC or an offset like +02:00"
         )
+    if not _TIMESTAMP_RE.fullmatch(value):
+        raise FormatError("RG105", f"timestamp must be ISO 8601 (e.g. 2026-03-02T10:00:00Z), not {value!r}")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise FormatError("RG105", f"timestamp {value!r} is not a valid date and time ({exc})") from None
     try:
         return parsed.astimezone(UTC)
     except OverflowError:
@@ -225,20 +236,20 @@ def check_segment(value: str) -> str:
 
 def check_alias(value: str) -> str:
     """Return ``value`` if it is a valid alias: letters, digits, '.', '_', '-', not like a version."""
-    if not _ALIAS_RE.fullmatch(value):
+    if not re.fullmatch("[A-Za-z0-9][A-Za-z0-9._-]{0,127}", value):
         raise FormatError(
             "RG112",
             f"alias {value!r} must start with a letter or digit and hold only letters, digits, "
             "'.', '_' and '-' (at most 128)",
         )
-    if _VERSION_RE.fullmatch(value):
+    if re.fullmatch("v[0-9]+", value):
         raise FormatError("RG112", f"alias {value!r} looks like a version; versions are not aliases")
     return value
 
 
 def check_url(value: str) -> str:
     """Return ``value`` if it is an absolute http(s) URL."""
-    if not _URL_RE.fullmatch(value) or _CONTROL_RE.search(value):
+    if not _URL_RE.fullmatch(value):
         raise FormatError("RG108", f"url must be an http:// or https:// address, not {value!r}")
     return value
 

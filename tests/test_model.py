@@ -291,11 +291,6 @@ def test_mappings_are_read_only(org: Organisation) -> None:
     assert artifact.metadata["framework"] == "keras"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: frozen_mapping is shallow: nested metadata/config mappings and lists stay mutable dicts "
-    "and lists, so a consumer can change the 'immutable' model",
-)
 def test_nested_metadata_is_read_only_too() -> None:
     org = organisation(ORG)  # its own copy: today the mutation below succeeds
     nested = org.artifacts[ref("model:v0")].metadata["layers"]
