@@ -9,6 +9,7 @@ import json
 import logging
 import math
 import os
+import posixpath
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -86,7 +87,7 @@ def build(paths: Sequence[Path], options: BuildOptions, progress: Progress | Non
             writer.write_text(page.path, render_page(env, page))
         for key, drawn in graphs.items():
             if not drawn.error:
-                writer.write_text(drawn.svg_file, standalone_svg(relink(drawn.svg, root_of(node_page(key)))))
+                writer.write_text(drawn.svg_file, svg_file_text(drawn.svg, node_page(key)))
         for path, data in extra_files(org, site, pages, options).items():
             writer.write(path, data)
         for path, data in assets(options.templates):
@@ -101,6 +102,12 @@ def build(paths: Sequence[Path], options: BuildOptions, progress: Progress | Non
 
 def _fails(validation: Validation, strict: bool) -> bool:
     return any(d.severity is Severity.ERROR or strict for d in validation.diagnostics)
+
+
+def svg_file_text(svg: str, page: str) -> str:
+    """Return a graph as a standalone .svg file beside ``page``: links relative to it, anchors on it."""
+    svg = relink(svg, root_of(page)).replace('xlink:href="#', f'xlink:href="{posixpath.basename(page)}#')
+    return standalone_svg(svg)
 
 
 def graph_focuses(org: Organisation) -> list[NodeKey]:

@@ -18,23 +18,32 @@ from reportgen.model import ArtifactRef
 MAX_SLUG = 60
 _UNSAFE = re.compile(r"[^a-z0-9._-]+")
 _SAFE = re.compile(r"[a-z0-9][a-z0-9._-]*")
+_HASHED = re.compile(r"-[0-9a-f]{10}$")
 # Names Windows reserves whatever the extension; a site must unpack anywhere.
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 
 
 def slug(name: str) -> str:
     """Return a file-name-safe, stable slug for ``name``."""
-    if (
-        _SAFE.fullmatch(name)
-        and len(name) <= MAX_SLUG
-        and name.split(".")[0] not in _RESERVED
-        and not name.endswith(".")
-    ):
+    if _is_plain(name):
         return name
     folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii").lower()
     base = _UNSAFE.sub("-", folded).strip("-._")[:MAX_SLUG].strip("-._") or "x"
+    if base.split(".")[0] in _RESERVED:
+        base = f"x-{base}"
     digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:10]
     return f"{base}-{digest}"
+
+
+def _is_plain(name: str) -> bool:
+    """Return whether ``name`` can be its own slug: safe, short, not a device name, not hash-shaped."""
+    return (
+        _SAFE.fullmatch(name) is not None
+        and len(name) <= MAX_SLUG
+        and name.split(".")[0] not in _RESERVED
+        and not name.endswith(".")
+        and _HASHED.search(name) is None  # it could be the slug of another name
+    )
 
 
 def artifact_page(ref: ArtifactRef) -> str:

@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import tempfile
+import unicodedata
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 
@@ -102,13 +103,15 @@ class SiteWriter:
 
     def write(self, relative: str, data: bytes) -> None:
         """Write one file of the site; each path once, always inside the site."""
-        key = relative.casefold()  # two names differing only in case collide on some file systems
-        if key in self._written:
-            raise WriteError(f"two files of the site would be written to {relative!r}")
         path = self._resolve(relative)
+        name = path.relative_to(self.staging).as_posix()  # one spelling: no "./", "//" or trailing "/"
+        # Names differing only in case or Unicode normalisation are one file on some file systems.
+        key = unicodedata.normalize("NFC", name).lower()
+        if key in self._written:
+            raise WriteError(f"two files of the site would be written to {name!r}")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-        self._written[key] = (relative, hashlib.sha256(data).hexdigest())
+        self._written[key] = (name, hashlib.sha256(data).hexdigest())
 
     def write_text(self, relative: str, text: str) -> None:
         """Write one text file of the site, as UTF-8."""

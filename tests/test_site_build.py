@@ -34,7 +34,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 import reportgen.build as build_module
-from reportgen.build import BuildOptions, BuildResult, GraphFailure, build
+from reportgen.build import BuildOptions, BuildResult, build
 from reportgen.model import ArtifactRef, Organisation
 from reportgen.paths import artifact_page, collection_page, collection_version_page, run_page
 from reportgen.spec import format_utc
@@ -375,11 +375,6 @@ def test_links_to_other_pages_point_at_existing_fragments(site: Site, hostile: t
         assert not missing, missing
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG build.py: the standalone .svg files keep the cluster links '#g-nN-members', whose "
-    "targets exist only on the HTML page; in the file they lead nowhere (should be page.html#g-nN-members)",
-)
 def test_fragment_links_in_svg_files_resolve(site: Site) -> None:
     report = site.links
     dead = []
@@ -396,7 +391,11 @@ def test_inline_svgs_match_the_svg_files(site: Site) -> None:
     for ref in site.org.artifacts:
         page = artifact_page(ref)
         (svg,) = list(site.doc(page).iter("svg"))
-        inline = sorted(e.attrs["xlink:href"] for e in svg.iter("a") if "xlink:href" in e.attrs)
+        page_name = page.rsplit("/", 1)[-1]
+        inline = sorted(  # in the file, an anchor on the page is reached through the page
+            (page_name + href if href.startswith("#") else href)
+            for href in (e.attrs["xlink:href"] for e in svg.iter("a") if "xlink:href" in e.attrs)
+        )
         file_svg = page.removesuffix(".html") + ".svg"
         tree = ET.parse(site.root / file_svg)
         in_file = sorted(e.get(XLINK) or "" for e in tree.iter() if e.get(XLINK) is not None)
@@ -1020,13 +1019,6 @@ def test_hostile_text_survives_in_the_data_files(hostile: tuple[Site, Path]) -> 
             assert not [k for k in e.attrib if k.split("}")[-1].startswith("on")], svg
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=GraphFailure,
-    reason="BUG graphs._dot_lines: str(graphviz.nohtml(...)) drops the nohtml marker, so a label that "
-    "starts with '<' and ends with '>' goes into the DOT source unquoted as an HTML-like label; a run "
-    "named '<b>x</b>' stops the whole build ('Failed to parse DOT source')",
-)
 def test_a_name_that_looks_like_html_is_drawn_as_text(tmp_path: Path) -> None:
     import yaml
 
@@ -1045,12 +1037,6 @@ def test_a_name_that_looks_like_html_is_drawn_as_text(tmp_path: Path) -> None:
     assert "<b>x</b>" in texts
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG graphs._dot_lines (DOT injection): a run named '<a>href=\"#pwn\" b=<c>' closes the "
-    'unquoted HTML-like label and adds its own attributes; the SVG gets xlink:href="#pwn" (any href '
-    "Graphviz accepts) instead of the run's page",
-)
 def test_a_name_cannot_inject_graphviz_attributes(tmp_path: Path) -> None:
     import yaml
 
@@ -1063,5 +1049,6 @@ def test_a_name_cannot_inject_graphviz_attributes(tmp_path: Path) -> None:
     (manifests / "m.yaml").write_text(yaml.safe_dump(doc))
     assert api_build([manifests], tmp_path / "site").written
     svg = (tmp_path / "site" / "runs" / "r2.svg").read_text()
-    assert "#pwn" not in svg
+    assert 'xlink:href="#pwn"' not in svg
+    assert "&lt;a&gt;href=&quot;#pwn&quot; b=&lt;c&gt;" in svg  # drawn as text
     assert 'xlink:href="r2.html"' in svg or 'xlink:href="../runs/r2.html"' in svg
