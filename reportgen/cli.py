@@ -21,7 +21,7 @@ from reportgen.diagnostics import (
     format_json,
     format_text,
 )
-from reportgen.draw import DEFAULT_TIMEOUT, draw
+from reportgen.draw import DEFAULT_TIMEOUT, drawing
 from reportgen.lineage import (
     DEFAULT_CLUSTER_THRESHOLD,
     DEFAULT_DEPTH,
@@ -228,7 +228,7 @@ def graph_command(
         ctx.exit(EXIT_PROBLEMS)
     options = _graph_options(depth, upstream, downstream, full, cluster_threshold, no_clusters, node_budget)
     try:
-        text = draw(result.organisation, ref, options, fmt=fmt, renderer=renderer, timeout=timeout)
+        graph, text = drawing(result.organisation, ref, options, fmt=fmt, renderer=renderer, timeout=timeout)
     except KeyError:
         raise click.BadParameter(
             f"{ref!r} names no artifact version, run or collection version in the manifests", param_hint="REF"
@@ -238,10 +238,16 @@ def graph_command(
         ctx.exit(EXIT_PROBLEMS)
     if fmt == "svg":
         text = standalone_svg(text)
+    for note in graph.notes:
+        click.echo(f"note: {note}", err=True)
     if output is None:
         click.echo(text, nl=False)
-    else:
+        return
+    try:
         output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        click.echo(f"error: cannot write {output}: {exc.strerror or exc}", err=True)
+        ctx.exit(EXIT_PROBLEMS)
 
 
 def _graph_options(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from reportgen.graphs import LinkFor, build_dot, build_mermaid
 from reportgen.lineage import Cluster, GraphOptions, LineageGraph, NodeKey, focus_of, neighbourhood
 from reportgen.model import Organisation
@@ -31,17 +29,30 @@ def links_from(page: str) -> LinkFor:
     return link
 
 
-@dataclass(frozen=True, slots=True)
-class Drawing:
-    """A lineage graph and its text: SVG, DOT or Mermaid."""
-
-    graph: LineageGraph
-    text: str
-
-
 def lineage_for(org: Organisation, ref: str, options: GraphOptions) -> LineageGraph:
     """Return the neighbourhood of what ``ref`` names; raise KeyError if it names nothing."""
     return neighbourhood(org, focus_of(org, ref), options)
+
+
+def drawing(
+    org: Organisation,
+    ref: str,
+    options: GraphOptions,
+    *,
+    fmt: str = "svg",
+    renderer: str = "embedded",
+    timeout: float | None = DEFAULT_TIMEOUT,
+    page: str = "index.html",
+) -> tuple[LineageGraph, str]:
+    """Return the lineage of ``ref`` and its SVG, DOT or Mermaid text, with links relative to ``page``."""
+    graph = lineage_for(org, ref, options)
+    link = links_from(page)
+    if fmt == "mermaid":
+        return graph, build_mermaid(org, graph, link=link)
+    dot = build_dot(org, graph, name=ref, link=link)
+    if fmt == "dot":
+        return graph, dot
+    return graph, get_renderer(renderer).render_svg(dot, graph=ref, timeout=timeout)
 
 
 def draw(
@@ -55,11 +66,4 @@ def draw(
     page: str = "index.html",
 ) -> str:
     """Return the lineage of ``ref`` as SVG, DOT or Mermaid, with links relative to ``page``."""
-    graph = lineage_for(org, ref, options)
-    link = links_from(page)
-    if fmt == "mermaid":
-        return build_mermaid(org, graph, link=link)
-    dot = build_dot(org, graph, name=ref, link=link)
-    if fmt == "dot":
-        return dot
-    return get_renderer(renderer).render_svg(dot, graph=ref, timeout=timeout)
+    return drawing(org, ref, options, fmt=fmt, renderer=renderer, timeout=timeout, page=page)[1]

@@ -79,7 +79,8 @@ PALETTE = (
 )
 
 LinkFor = Callable[[Vertex], "str | None"]
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+# Characters that must not reach a label: controls, line separators, and XML's non-characters.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029\ufffe\uffff]+")
 
 
 def colour_for(category: str) -> str:
@@ -97,13 +98,19 @@ def shorten(text: str, width: int = LABEL_WIDTH) -> str:
 
 
 def _dot_text(text: str) -> str:
-    """Return user text as literal escString content: no line breaks, backslashes doubled."""
-    return _CONTROL.sub(" ", text).replace("\\", "\\\\")
+    """Return user text as literal label content: one line, '&' not read as an entity, '\\' kept."""
+    return _CONTROL.sub(" ", text).replace("&", "&amp;").replace("\\", "\\\\")
+
+
+def _dot_tooltip(text: str) -> str:
+    """Return user text as a literal tooltip: Graphviz unescapes tooltips twice, so '\\' goes in four-fold."""
+    return _CONTROL.sub(" ", text).replace("&", "&amp;").replace("\\", "\\\\\\\\")
 
 
 def _dot_lines(*lines: str) -> str:
     # nohtml: a label such as "<b>" must stay text, never become a Graphviz HTML label.
-    return str(graphviz.nohtml("\\n".join(_dot_text(line) for line in lines if line)))
+    label: str = graphviz.nohtml("\\n".join(_dot_text(line) for line in lines if line))
+    return label  # a NoHtml str: graphviz must keep quoting it (str() would drop the marker)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +134,7 @@ def describe_vertex(org: Organisation, graph: LineageGraph, vertex: Vertex) -> N
             (shorten(vertex.label),),
             f"{vertex.label}: {shown}{more}",
             attrs,
-            ("cluster", f"kind-{vertex.kind.value}"),
+            ("lineage-cluster", f"kind-{vertex.kind.value}"),
         )
     attrs = dict(KIND_STYLE[vertex.kind])
     classes = [vertex.kind.value]
@@ -154,7 +161,11 @@ def describe_vertex(org: Organisation, graph: LineageGraph, vertex: Vertex) -> N
             classes.append(f"state-{run.state}")
         tooltip = f"run {run.name} ({run.id})" + (f" · {detail}" if detail else "")
     if vertex == graph.focus:
+        # Emphasis, but a failed or deleted node keeps its own colour: state wins over focus.
+        state_colour = attrs.get("color")
         attrs.update(FOCUS_STYLE)
+        if state_colour is not None:
+            attrs["color"] = state_colour
         classes.append("focus")
     return NodeView(tuple(lines), tooltip, attrs, tuple(classes))
 
@@ -192,7 +203,7 @@ def build_dot(
         node_attrs = dict(view.attrs)
         node_attrs["id"] = node_id
         node_attrs["class"] = " ".join(view.classes)
-        node_attrs["tooltip"] = graphviz.nohtml(_dot_text(view.tooltip))
+        node_attrs["tooltip"] = graphviz.nohtml(_dot_tooltip(view.tooltip))
         url = link(vertex) if link else None
         if isinstance(vertex, Cluster) and cluster_anchors:
             url = f"#{node_id}-members"

@@ -11,7 +11,7 @@ Pure code: no Graphviz, no I/O. Everything is sorted so graphs come out the same
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from reportgen.model import ArtifactRef, CollectionVersion, Organisation, Run
@@ -87,6 +87,7 @@ class LineageGraph:
     downstream: int | None
     more_upstream: int = 0
     more_downstream: int = 0
+    radius: int | None = None  # set when a whole-lineage graph was cut to steps around the focus
     omitted: int = 0
     notes: tuple[str, ...] = ()
 
@@ -160,7 +161,7 @@ def _walk(
     seen = {start}
     while frontier:
         if limit is not None and depth >= limit:
-            beyond = sum(1 for n in frontier for m in step(n) if m not in seen)
+            beyond = len({m for n in frontier for m in step(n) if m not in seen})
             break
         depth += 1
         nxt: list[NodeKey] = []
@@ -172,6 +173,25 @@ def _walk(
                     distance.setdefault(neighbour, sign * depth)
         frontier = nxt
     return beyond
+
+
+def _walk_both(start: NodeKey, adj: _Adjacency, distance: dict[NodeKey, int], radius: int | None) -> None:
+    """Breadth-first over the connected lineage, ``radius`` edges out (all of it when None).
+
+    A node's sign says how it was first reached: stepping upstream (to a run's input, or a version's
+    logger) makes it negative.
+    """
+    frontier, depth = [start], 0
+    while frontier and (radius is None or depth < radius):
+        depth += 1
+        nxt: list[NodeKey] = []
+        for node in frontier:
+            for sign, step in ((-1, adj.up), (1, adj.down)):
+                for neighbour in step(node):
+                    if neighbour not in distance:
+                        distance[neighbour] = sign * depth
+                        nxt.append(neighbour)
+        frontier = nxt
 
 
 def neighbourhood(org: Organisation, focus: NodeKey, options: GraphOptions) -> LineageGraph:
@@ -192,20 +212,11 @@ def neighbourhood(org: Organisation, focus: NodeKey, options: GraphOptions) -> L
         graph = _neighbourhood(org, focus, up, down, full, threshold)
         notes.append("siblings are clustered from 2 of a kind to fit the node budget")
     if graph.size > budget and full:
-        full = False
-        graph = _neighbourhood(org, focus, None, None, full, threshold)
-        notes.append("only direct upstream and downstream lineage is shown")
-    while graph.size > budget:
-        reach_up = _hops(-min(graph.distance.values()))
-        reach_down = _hops(max(graph.distance.values()))
-        if max(reach_up, reach_down) <= 1:
-            break
-        up, down = reach_up, reach_down
-        if up >= down:
-            up -= 1
-        else:
-            down -= 1
-        graph = _neighbourhood(org, focus, up, down, full, threshold)
+        graph = _fit_radius(org, focus, graph, threshold, budget)
+        notes.append(f"the connected lineage is shown {graph.radius} steps around the focus")
+    if graph.size > budget:
+        graph = _fit_depths(org, focus, graph, up, down, full, threshold, budget)
+        up, down = graph.upstream or 0, graph.downstream or 0
     if (up, down) != (options.upstream, options.downstream) and not options.full:
         notes.append(f"depth reduced to {up} hops up and {down} down to fit the node budget")
     if graph.size > budget:
@@ -217,8 +228,95 @@ def neighbourhood(org: Organisation, focus: NodeKey, options: GraphOptions) -> L
     return replace(graph, omitted=omitted, notes=tuple(notes))
 
 
+def _fit_radius(
+    org: Organisation, focus: NodeKey, measured: LineageGraph, threshold: int | None, budget: int
+) -> LineageGraph:
+    """Return the widest whole-lineage neighbourhood (in steps around the focus) that fits ``budget``."""
+    low, high = 1, max(abs(d) for d in measured.distance.values()) - 1
+    best = _neighbourhood(org, focus, None, None, True, threshold, radius=1)
+    while low <= high:
+        middle = (low + high) // 2
+        candidate = _neighbourhood(org, focus, None, None, True, threshold, radius=middle)
+        if candidate.size <= budget:
+            best, low = candidate, middle + 1
+        else:
+            high = middle - 1
+    return best
+
+
 def _hops(edges: int) -> int:
     return (edges + 1) // 2
+
+
+def _growth(distance: Mapping[NodeKey, int], up_limit: int | None, down_limit: int | None) -> list[int]:
+    """Return the order in which hops are added (-1 up, +1 down) and their unclustered node counts.
+
+    Each step takes the side whose next hop holds fewer nodes, so the graph grows balanced.
+    Returned as signed node counts: -n for an upstream hop of n nodes, +n for a downstream one.
+    """
+    per_hop: dict[int, int] = {}  # signed hop -> nodes
+    for d in distance.values():
+        if d:
+            hop = _hops(abs(d)) * (1 if d > 0 else -1)
+            per_hop[hop] = per_hop.get(hop, 0) + 1
+    limit = 10**9
+    reach_up = min(max((-h for h in per_hop if h < 0), default=0), limit if up_limit is None else up_limit)
+    reach_down = min(
+        max((h for h in per_hop if h > 0), default=0), limit if down_limit is None else down_limit
+    )
+    up = down = 0
+    steps: list[int] = []
+    while up < reach_up or down < reach_down:
+        next_up = per_hop.get(-(up + 1), 0) if up < reach_up else None
+        next_down = per_hop.get(down + 1, 0) if down < reach_down else None
+        if next_down is None or (next_up is not None and next_up <= next_down):
+            up += 1
+            steps.append(-max(next_up or 0, 1))
+        else:
+            down += 1
+            steps.append(max(next_down, 1))
+    return steps
+
+
+def _depths_after(steps: Sequence[int], count: int) -> tuple[int, int]:
+    """Return the hops up and down after the first ``count`` growth steps (at least one each way)."""
+    up = sum(1 for s in steps[:count] if s < 0)
+    down = count - up
+    return max(up, 1), max(down, 1)
+
+
+def _fit_depths(
+    org: Organisation,
+    focus: NodeKey,
+    measured: LineageGraph,
+    up_limit: int | None,
+    down_limit: int | None,
+    full: bool,
+    threshold: int | None,
+    budget: int,
+) -> LineageGraph:
+    """Return the deepest neighbourhood that fits ``budget``, found in a few walks, not one per hop.
+
+    Unclustered counts per hop (from one walk) give a depth that surely fits; a binary search over
+    deeper growth steps then finds how much more fits once siblings are clustered.
+    """
+    steps = _growth(measured.distance, up_limit, down_limit)
+    total, sure = 1, 0
+    for step in steps:
+        if total + abs(step) > budget:
+            break
+        total += abs(step)
+        sure += 1
+    best = _neighbourhood(org, focus, *_depths_after(steps, sure), full, threshold)
+    low, high = sure + 1, len(steps)
+    while low <= high:
+        middle = (low + high) // 2
+        candidate = _neighbourhood(org, focus, *_depths_after(steps, middle), full, threshold)
+        if candidate.size <= budget:
+            best, low = candidate, middle + 1
+        else:
+            high = middle - 1
+    return best
 
 
 def _neighbourhood(
@@ -228,15 +326,12 @@ def _neighbourhood(
     downstream: int | None,
     full: bool,
     threshold: int | None,
+    radius: int | None = None,
 ) -> LineageGraph:
     adj = _adjacency(org)
     distance: dict[NodeKey, int] = {focus: 0}
     if full:
-
-        def both(key: NodeKey) -> list[NodeKey]:
-            return adj.up(key) + adj.down(key)
-
-        _walk(focus, both, None, 1, distance)
+        _walk_both(focus, adj, distance, radius)
         more_up = more_down = 0
     else:
         more_up = _walk(focus, adj.up, None if upstream is None else 2 * upstream, -1, distance)
@@ -259,13 +354,14 @@ def _neighbourhood(
         None if full else downstream,
         more_upstream=more_up,
         more_downstream=more_down,
+        radius=radius if full else None,
     )
 
 
-def _vertex_key(v: Vertex) -> tuple[int, str, str, int]:
+def _vertex_key(v: Vertex) -> tuple[int, str, str, int, tuple[str, ...]]:
     if isinstance(v, Cluster):
-        return (1, v.kind.value, v.category, v.distance)
-    return (0, v.kind.value, str(v), 0)
+        return (1, v.kind.value, v.category, v.distance, tuple(str(m) for m in v.members))
+    return (0, v.kind.value, str(v), 0, ())
 
 
 def _category(org: Organisation, key: NodeKey) -> str:
@@ -286,19 +382,22 @@ def _cluster(
     if threshold is None:
         return (), rep
     parents: dict[NodeKey, set[NodeKey]] = {}
+    sides: dict[NodeKey, set[str]] = {}  # "out" when the node was made by its parent, "in" when used by it
     for a, b in edges:
         da, db = abs(distance[a]), abs(distance[b])
         if da < db:
             parents.setdefault(b, set()).add(a)
+            sides.setdefault(b, set()).add("out")
         elif db < da:
             parents.setdefault(a, set()).add(b)
+            sides.setdefault(a, set()).add("in")
     by_level: dict[int, list[NodeKey]] = {}
     for node, d in distance.items():
         if node != focus:
             by_level.setdefault(d, []).append(node)
     clusters: list[Cluster] = []
     for level in sorted(by_level, key=lambda d: (abs(d), d)):
-        groups: dict[tuple[str, tuple[str, ...]], list[NodeKey]] = {}
+        groups: dict[tuple[str, tuple[str, ...], tuple[str, ...]], list[NodeKey]] = {}
         for node in sorted(by_level[level]):
             category = _category(org, node)
             if not category:
@@ -306,8 +405,9 @@ def _cluster(
             closer = tuple(
                 sorted(str(rep[p].members[0]) if p in rep else str(p) for p in parents.get(node, ()))
             )
-            groups.setdefault((category, closer), []).append(node)
-        for (category, _), group in sorted(groups.items()):
+            side = tuple(sorted(sides.get(node, ())))  # inputs and outputs of one run never mix
+            groups.setdefault((category, closer, side), []).append(node)
+        for (category, _, _), group in sorted(groups.items()):
             if len(group) >= threshold:
                 cluster = Cluster(group[0].kind, category, level, tuple(group))
                 clusters.append(cluster)
@@ -318,7 +418,7 @@ def _cluster(
 def _truncate(graph: LineageGraph, budget: int) -> LineageGraph:
     """Keep the ``budget`` vertices closest to the focus; count the rest as omitted."""
 
-    def closeness(v: Vertex) -> tuple[int, tuple[int, str, str, int]]:
+    def closeness(v: Vertex) -> tuple[int, tuple[int, str, str, int, tuple[str, ...]]]:
         d = v.distance if isinstance(v, Cluster) else graph.distance[v]
         return (abs(d), _vertex_key(v))
 

@@ -135,7 +135,7 @@ LATEST = "latest"
 
 # Patterns shared by the validator and the JSON Schema (schema.py), in the regex syntax that Python and
 # ECMA-262 (the schema's dialect) read alike, so editors and `reportgen validate` agree.
-CONTROL_CHARS = "\\x00-\\x1f\\x7f\\x85\\u2028\\u2029"
+CONTROL_CHARS = "\\x00-\\x1f\\x7f\\x85\\u2028\\u2029\\ufffe\\uffff"
 VERSION_PATTERN = "v(0|[1-9][0-9]{0,8})"
 NAME_PATTERN = f"(?=[^{CONTROL_CHARS}]*[^\\s{CONTROL_CHARS}])[^{CONTROL_CHARS}]{{1,512}}"
 SEGMENT_PATTERN = f"(?=[^/{CONTROL_CHARS}]*[^/\\s{CONTROL_CHARS}])[^/{CONTROL_CHARS}]{{1,512}}"

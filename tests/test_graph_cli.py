@@ -272,11 +272,6 @@ def test_bad_options_are_usage_errors(options: list[str]) -> None:
     assert "Error:" in result.stderr and result.stdout == ""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.graph_command calls output.write_text() unguarded: -o into a missing folder raises "
-    "FileNotFoundError (a traceback on the console) instead of a clear error",
-)
 def test_output_into_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["graph", MODEL, str(ZOO), "-o", str(tmp_path / "no" / "x.svg")])
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
@@ -330,11 +325,6 @@ def test_same_clusters_across_hash_seeds(sweep_dir: Path) -> None:
     assert "29 runs · train".encode() in outputs["0"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lineage._neighbourhood sorts drawn edges by _vertex_key, which ties for two clusters of the same "
-    "kind, category and distance; the tie is broken by set order (string hashes and hash(None))",
-)
 def test_same_bytes_across_hash_seeds_with_twin_clusters(tmp_path: Path) -> None:
     outputs = [artifact("D", 0)] + [artifact("m", i, "model") for i in range(10)]
     directory = write_manifest(

@@ -165,7 +165,7 @@ def test_fan_out_draws_as_one_cluster_node(sweep: Organisation, renderer: str) -
     )
     runs = node_by_text(nodes, "200 runs · train")
     assert runs.texts == ("200 runs · train",)
-    assert {"cluster", "kind-run"} <= set(runs.classes)
+    assert {"lineage-cluster", "kind-run"} <= set(runs.classes)
     assert runs.shapes and set(runs.shapes) <= {"polygon", "polyline", "path"}  # box3d, not an ellipse
     members = ", ".join(f"sweep-{i:03d}" for i in range(TOOLTIP_MEMBERS))
     assert runs.tooltip == f"200 runs · train: {members} and {200 - TOOLTIP_MEMBERS} more"
@@ -185,14 +185,14 @@ def test_no_clusters_draws_every_run() -> None:
     nodes, _, _ = parse_svg(svg_of(org, "data:v0", "embedded", cluster_threshold=None))
     firsts = {n.texts[0] for n in nodes.values()}
     assert {f"sweep-{i:03d}" for i in range(30)} <= firsts
-    assert not any("cluster" in n.classes for n in nodes.values())
+    assert not any("lineage-cluster" in n.classes for n in nodes.values())
     assert len(nodes) == 30 + 30 + 4
 
 
 def test_cluster_anchors_link_to_the_member_list(sweep: Organisation) -> None:
     graph = neighbourhood(sweep, focus_of(sweep, "data:v0"), GraphOptions())
     dot = build_dot(sweep, graph, name="data:v0", link=links_from("index.html"), cluster_anchors=True)
-    cluster_lines = [line for line in dot.splitlines() if 'class="cluster' in line]
+    cluster_lines = [line for line in dot.splitlines() if 'class="lineage-cluster' in line]
     assert len(cluster_lines) == 2
     for line in cluster_lines:
         node_id = line.split()[0]
@@ -301,10 +301,6 @@ def test_aliases_are_shown_on_artifact_nodes(styled: Organisation, zoo: Organisa
     assert "@golden" in node_by_text(nodes, "split_zoo_dataset:v4").texts[2].split()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="graphs.FOCUS_STYLE overrides the red outline of a failed run that is the focus",
-)
 def test_a_failed_focus_run_still_looks_failed(styled: Organisation) -> None:
     nodes, _, _ = parse_svg(svg_of(styled, "bad", "embedded"))
     bad = node_by_text(nodes, "bad")
@@ -354,20 +350,6 @@ def expected_label(text: str) -> str:
     return text if len(text) <= LABEL_WIDTH else text[: LABEL_WIDTH - 1] + "…"
 
 
-HTML_LIKE = pytest.mark.xfail(
-    strict=True,
-    reason="graphs._dot_lines returns str(graphviz.nohtml(...)), losing the NoHtml mark: a label that "
-    "starts with '<' and ends with '>' is emitted unquoted as a Graphviz HTML label",
-)
-ENTITY = pytest.mark.xfail(
-    strict=True,
-    reason="Graphviz decodes HTML entities in plain labels and tooltips; graphs does not escape '&'",
-)
-TOOLTIP = pytest.mark.xfail(
-    strict=True,
-    reason="Graphviz unescapes tooltips twice: `\\\\` in a name shows as one backslash and `\\N`, `\\G` "
-    "expand to the node id and graph name; graphs escapes the tooltip once, like a label",
-)
 HOSTILE_NAMES = {
     "quote": 'say "hi"',
     "backslash": "back\\slash",
@@ -396,14 +378,6 @@ HOSTILE_NAMES = {
     "entity-name": "a&lt;b",
     "long": "long-" + "x" * 60 + "-end",
 }
-LABEL_BUGS = {
-    "script": HTML_LIKE,
-    "html-b": HTML_LIKE,
-    "html-label": HTML_LIKE,
-    "entity-number": ENTITY,
-    "entity-name": ENTITY,
-}
-TOOLTIP_BUGS = {**LABEL_BUGS, "double-backslash": TOOLTIP, "graphviz-escapes": TOOLTIP}
 
 
 def hostile(marks: dict[str, pytest.MarkDecorator] | None = None) -> list[Any]:
@@ -437,7 +411,7 @@ def drawn_hostile(name: str, renderer: str) -> tuple[DrawnNode, DrawnNode]:
 
 
 @pytest.mark.parametrize("renderer", RENDERERS)
-@pytest.mark.parametrize("name", hostile(LABEL_BUGS))
+@pytest.mark.parametrize("name", hostile())
 def test_hostile_names_render_as_text(name: str, renderer: str) -> None:
     art, job = drawn_hostile(name, renderer)
     assert art.texts == (expected_label(f"{name}:v0"), expected_label(name))
@@ -445,7 +419,7 @@ def test_hostile_names_render_as_text(name: str, renderer: str) -> None:
 
 
 @pytest.mark.parametrize("renderer", RENDERERS)
-@pytest.mark.parametrize("name", hostile(TOOLTIP_BUGS))
+@pytest.mark.parametrize("name", hostile())
 def test_hostile_names_are_whole_in_tooltips(name: str, renderer: str) -> None:
     art, job = drawn_hostile(name, renderer)
     assert art.tooltip == f"{name}:v0 ({name})"  # whole, never shortened
@@ -501,10 +475,6 @@ def test_control_characters_that_reach_the_model_become_spaces(renderer: str) ->
     assert shorten("a\nb") == "a b"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a name holding U+FFFE passes validation and reaches the SVG, which is then not well-formed XML",
-)
 def test_noncharacters_do_not_break_the_svg() -> None:
     text = (
         "artifacts: [{name: out, version: 0, type: dataset}]\n"
