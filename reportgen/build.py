@@ -26,7 +26,16 @@ from reportgen.load import load_paths
 from reportgen.model import Organisation
 from reportgen.paths import artifact_page, collection_page, run_page
 from reportgen.render import RenderError, get_renderer, standalone_svg
-from reportgen.site import GRAPH_ID_PREFIX, DrawnGraph, Planner, node_page, node_title, relink, root_of
+from reportgen.site import (
+    GRAPH_ID_PREFIX,
+    DrawnGraph,
+    Planner,
+    name_svg_titles,
+    node_page,
+    node_title,
+    relink,
+    root_of,
+)
 from reportgen.spec import format_utc
 from reportgen.templating import assets, environment, render_page
 from reportgen.timeline import event_record, events_csv, events_json
@@ -129,7 +138,7 @@ def draw_graphs(
         dot = build_dot(org, graph, name=name, link=link, id_prefix=GRAPH_ID_PREFIX, cluster_anchors=True)
         svg_file = node_page(focus).removesuffix(".html") + ".svg"
         try:
-            svg = renderer.render_svg(dot, graph=name, timeout=options.timeout)
+            svg = name_svg_titles(renderer.render_svg(dot, graph=name, timeout=options.timeout), org, graph)
             drawn[focus] = DrawnGraph(graph, svg, svg_file)
         except RenderError as exc:
             if not options.keep_going:

@@ -5,6 +5,7 @@ Nothing here touches the file system or Jinja: the build renders the contexts an
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from reportgen.paths import (
     collection_page,
     collection_version_page,
     run_page,
+    slug,
 )
 from reportgen.spec import format_utc
 from reportgen.timeline import event_view, newest_first, time_text, timeline
@@ -51,6 +53,7 @@ from reportgen.views import (
 GRAPH_ID_PREFIX = "g-n"
 RECENT_ACTIONS = 25
 _HREF = re.compile(r'xlink:href="(?![#])')
+_TITLE = re.compile(r"<title>(g&#45;n\d+)</title>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +78,11 @@ class PageFields(TypedDict):
     canonical: str
 
 
+def registry_anchor(name: str) -> str:
+    """Return the id of a registry's section on the index page."""
+    return f"registry-{slug(name)}"
+
+
 def root_of(path: str) -> str:
     """Return the relative prefix from the page at ``path`` to the site root."""
     return "../" * path.count("/")
@@ -83,6 +91,24 @@ def root_of(path: str) -> str:
 def relink(svg: str, root: str) -> str:
     """Return ``svg`` with its site-root-relative links made relative to a page ``root`` away."""
     return _HREF.sub(f'xlink:href="{root}', svg) if root else svg
+
+
+def vertex_title(org: Organisation, vertex: Vertex) -> str:
+    """Return what a drawn vertex is called: a node's name or a cluster's label."""
+    return vertex.label if isinstance(vertex, Cluster) else node_title(org, vertex)
+
+
+def name_svg_titles(svg: str, org: Organisation, graph: LineageGraph) -> str:
+    """Return ``svg`` with each node's and edge's <title> naming it, not its generated id.
+
+    Graphviz titles a node by its DOT id; screen readers and hover text should say its name.
+    """
+    ids = {v: node_id.replace("-", "&#45;") for v, node_id in vertex_ids(graph, GRAPH_ID_PREFIX).items()}
+    titles = {node_id: html.escape(vertex_title(org, v), quote=False) for v, node_id in ids.items()}
+    for a, b in graph.edges:
+        edge = f"<title>{ids[a]}&#45;&gt;{ids[b]}</title>"
+        svg = svg.replace(edge, f"<title>{titles[ids[a]]} → {titles[ids[b]]}</title>", 1)
+    return _TITLE.sub(lambda m: f"<title>{titles.get(m.group(1), m.group(1))}</title>", svg)
 
 
 def node_page(key: NodeKey) -> str:
@@ -122,6 +148,17 @@ class Planner:
         protected = self._registries[registry].protected_aliases
         return tuple(Badge(a, "alias", locked=a in protected) for a in aliases)
 
+    def artifact_alias_badges(self, ref: ArtifactRef) -> tuple[Badge, ...]:
+        """Return an artifact version's aliases, locked where a registry it is linked in protects them."""
+        protected = {
+            alias
+            for cv in self.org.links_of(ref)
+            for alias in self._registries[
+                self.org.collections[cv.collection].collection.registry
+            ].protected_aliases
+        }
+        return tuple(Badge(a, "alias", locked=a in protected) for a in self.org.aliases_of(ref))
+
     def artifact_link(self, ref: ArtifactRef) -> Link:
         return Link(str(ref), artifact_page(ref))
 
@@ -152,7 +189,7 @@ class Planner:
         )
 
     def vertex_title(self, vertex: Vertex) -> str:
-        return vertex.label if isinstance(vertex, Cluster) else node_title(self.org, vertex)
+        return vertex_title(self.org, vertex)
 
     def node_info(self, vertex: Vertex, node_id: str, graph: LineageGraph) -> GraphNodeInfo:
         if isinstance(vertex, Cluster):
@@ -164,7 +201,7 @@ class Planner:
         if vertex.artifact is not None:
             artifact = self.org.artifacts[vertex.artifact]
             summary = f"artifact version · {artifact.type}"
-            badges = tuple(Badge(a, "alias") for a in self.org.aliases_of(vertex.artifact))
+            badges = self.artifact_alias_badges(vertex.artifact)
             if artifact.is_deleted:
                 badges += (Badge("deleted", "state", tone="muted"),)
             kind = "artifact"
@@ -187,6 +224,7 @@ class Planner:
                     render_markdown(registry.description),
                     registry.protected_aliases,
                     collections,
+                    anchor=registry_anchor(name),
                 )
             )
         recent = tuple(event_view(self.org, e) for e in newest_first(self.org.events())[:RECENT_ACTIONS])
@@ -211,6 +249,7 @@ class Planner:
             aliases=self.alias_badges(c.registry, aliases),
             last_action=event_view(self.org, last).summary if last else "",
             last_action_at=time_text(last.at) if last else "",
+            last_action_iso=format_utc(last.at) if last else "",
         )
 
     def collection(self, history: CollectionHistory, selected: int | None = None) -> CollectionPage:
@@ -225,7 +264,7 @@ class Planner:
                 selected = history.versions[-1].version
         path = base
         title = c.full_name
-        crumbs: tuple[Link, ...] = (Link(c.registry, f"index.html#registry-{c.registry}"),)
+        crumbs: tuple[Link, ...] = (Link(c.registry, f"index.html#{registry_anchor(c.registry)}"),)
         if version_page and selected is not None:
             path = collection_version_page(c.registry, c.name, selected)
             title = f"{c.full_name}:v{selected}"
@@ -255,6 +294,7 @@ class Planner:
             versions=rows,
             selector=selector,
             selected=selected,
+            selected_href=("" if selected is None else collection_version_page(c.registry, c.name, selected)),
             selected_rows=selected_rows,
             graph=graph,
             timeline=timeline(self.org, history.events, f"{stem}.history.csv", f"{stem}.history.json"),
@@ -312,7 +352,7 @@ class Planner:
                 Row("Full name", str(a.ref), mono=True),
                 Row("Version", f"v{a.version}"),
                 Row("Project", a.project) if a.project else None,
-                Row("Aliases", badges=tuple(Badge(x, "alias") for x in self.org.aliases_of(a.ref))),
+                Row("Aliases", badges=self.artifact_alias_badges(a.ref)),
                 Row("Tags", badges=tuple(Badge(t) for t in a.tags)) if a.tags else None,
                 Row("State", a.state),
                 Row("Expires", time_text(a.expires_at), time=format_utc(a.expires_at))
@@ -392,7 +432,7 @@ class Planner:
     def audit(self) -> AuditPage:
         return AuditPage(
             **self.page_fields("audit.html", "Audit log", "audit.html", ()),
-            timeline=timeline(self.org, self.org.events(), "audit.csv", "audit.json"),
+            timeline=timeline(self.org, self.org.events(), "audit.csv", "audit.json", show_collection=True),
         )
 
     def pages(self) -> list[Page]:

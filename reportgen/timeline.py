@@ -86,7 +86,14 @@ def event_view(org: Organisation, event: AuditEvent) -> EventView:
     )
 
 
-def timeline(org: Organisation, events: Iterable[AuditEvent], csv_path: str, json_path: str) -> Timeline:
+def timeline(
+    org: Organisation,
+    events: Iterable[AuditEvent],
+    csv_path: str,
+    json_path: str,
+    *,
+    show_collection: bool = False,
+) -> Timeline:
     """Return an Action History of ``events``: newest first, grouped by UTC day."""
     views = [event_view(org, e) for e in newest_first(events)]
     days: dict[str, list[EventView]] = {}
@@ -100,6 +107,7 @@ def timeline(org: Organisation, events: Iterable[AuditEvent], csv_path: str, jso
         csv=csv_path,
         json=json_path,
         count=len(views),
+        show_collection=show_collection,
     )
 
 

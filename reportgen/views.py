@@ -111,6 +111,7 @@ class Timeline:
     csv: str  # site path
     json: str  # site path
     count: int
+    show_collection: bool = False  # entries name their collection (the organisation-wide log)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +139,8 @@ class CollectionSummary:
     linked: int
     aliases: tuple[Badge, ...]
     last_action: str
-    last_action_at: str
+    last_action_at: str  # display text
+    last_action_iso: str = ""  # ISO 8601 UTC, for <time datetime>
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +151,7 @@ class RegistrySummary:
     description: Markup
     protected: tuple[str, ...]
     collections: tuple[CollectionSummary, ...]
+    anchor: str = ""  # the id of its section on the index page, safe in a fragment
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +200,7 @@ class CollectionPage(Page):
     versions: tuple[VersionRow, ...] = ()
     selector: tuple[Link, ...] = ()  # one per version, to its own page
     selected: int | None = None  # the version whose lineage is shown
+    selected_href: str = ""  # site path of the selected version's own page
     selected_rows: tuple[Row, ...] = ()
     graph: GraphView | None = None
     timeline: Timeline | None = None
