@@ -459,10 +459,10 @@ def _depth_text(graph: LineageGraph) -> str:
 
 def _more_text(graph: LineageGraph) -> tuple[str, ...]:
     notes = []
-    if graph.more_upstream:
-        notes.append(f"the lineage goes on upstream ({graph.more_upstream} more nodes one step further)")
-    if graph.more_downstream:
-        notes.append(f"the lineage goes on downstream ({graph.more_downstream} more nodes one step further)")
+    for side, count in (("upstream", graph.more_upstream), ("downstream", graph.more_downstream)):
+        if count:
+            nodes = "node" if count == 1 else "nodes"
+            notes.append(f"the lineage goes on {side} ({count} more {nodes} one step further)")
     return tuple(notes)
 
 
