@@ -1,0 +1,51 @@
+"""The template environment: escaping on, undefined names fail, user templates override ours by name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+import pytest
+
+from reportgen.build import BuildOptions, build
+from reportgen.templating import assets, builtin_templates, environment
+
+ZOO = Path(__file__).resolve().parent.parent / "sample_manifests" / "zoo"
+
+
+def test_builtin_templates_are_found() -> None:
+    folder = builtin_templates()
+    for name in ("base.html", "index.html", "collection.html", "detail.html", "audit.html"):
+        assert (folder / name).is_file()
+
+
+def test_autoescape_and_strict_undefined_are_on() -> None:
+    env = environment()
+    assert env.from_string("{{ x }}").render(x="<script>") == "&lt;script&gt;"
+    with pytest.raises(jinja2.UndefinedError):
+        env.from_string("{{ missing.field }}").render()
+
+
+def test_a_user_template_overrides_ours_by_name(tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    (mine / "assets").mkdir(parents=True)
+    (mine / "index.html").write_text("<!doctype html><title>{{ page.title }}</title><p>custom index</p>\n")
+    (mine / "assets" / "site.css").write_text("/* my css */\n")
+    result = build([ZOO], BuildOptions(output=tmp_path / "site", templates=mine, title="My <org>"))
+    assert result.written
+    index = (tmp_path / "site" / "index.html").read_text()
+    assert "custom index" in index
+    assert "<title>My &lt;org&gt;</title>" in index  # an override is escaped like ours
+    run_page = next((tmp_path / "site" / "runs").glob("*.html")).read_text()
+    assert "custom index" not in run_page and "<main" in run_page  # the others stay built-in
+    assert (tmp_path / "site" / "assets" / "site.css").read_text() == "/* my css */\n"
+    assert (tmp_path / "site" / "assets" / "site.js").is_file()  # assets not overridden stay ours
+
+
+def test_assets_list_each_file_once(tmp_path: Path) -> None:
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "assets" / "site.js").write_text("// mine\n")
+    found = dict(assets(tmp_path))
+    assert found["assets/site.js"] == b"// mine\n"
+    assert "assets/site.css" in found
+    assert len(found) == len(list(assets(tmp_path)))
