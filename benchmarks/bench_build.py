@@ -43,17 +43,21 @@ mark = time.perf_counter(); result = validate(loaded); t["validate"] = time.perf
 org = result.organisation
 mark = time.perf_counter(); graphs = B.draw_graphs(org, options); t["graphs"] = time.perf_counter() - mark
 site = B._site_info(org, options)
-mark = time.perf_counter(); pages = Planner(org, site, graphs).pages(); t["plan"] = time.perf_counter() - mark
+mark = time.perf_counter()
+pages = list(Planner(org, site, graphs).pages())
+t["plan"] = time.perf_counter() - mark
 env = environment(None)
 mark = time.perf_counter(); html = [(p.path, render_page(env, p)) for p in pages]
 t["templates"] = time.perf_counter() - mark
+paths = [p.path for p in pages]
+del pages
 mark = time.perf_counter()
 with SiteWriter(output) as writer:
     for path, text in html:
         writer.write_text(path, text)
     for key, drawn in graphs.items():
         writer.write_text(drawn.svg_file, B.svg_file_text(drawn.svg, B.node_page(key)))
-    for path, data in B.extra_files(org, site, pages, options).items():
+    for path, data in B.extra_files(org, site, paths).items():
         writer.write(path, data)
     for path, data in assets(None):
         writer.write(path, data)
@@ -69,7 +73,7 @@ for dot in dots:
 t["layout_alone"] = time.perf_counter() - mark
 size = sum(f.stat().st_size for f in output.rglob("*") if f.is_file())
 print(json.dumps({
-    "times": t, "pages": len(pages), "graphs": len(graphs), "files": files, "bytes": size,
+    "times": t, "pages": len(paths), "graphs": len(graphs), "files": files, "bytes": size,
     "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     "runs": len(org.runs), "artifacts": len(org.artifacts), "actions": len(org.actions),
     "collections": len(org.collections),

@@ -40,7 +40,7 @@ from reportgen.spec import format_utc
 from reportgen.templating import assets, environment, render_page
 from reportgen.timeline import event_record, events_csv, events_json
 from reportgen.validate import Validation, validate
-from reportgen.views import Page, Site
+from reportgen.views import Site
 from reportgen.write import SiteWriter
 
 log = logging.getLogger(__name__)
@@ -89,15 +89,16 @@ def build(paths: Sequence[Path], options: BuildOptions, progress: Progress | Non
     org = validation.organisation
     graphs = draw_graphs(org, options, progress)
     site = _site_info(org, options)
-    pages = Planner(org, site, graphs).pages()
     env = environment(options.templates)
+    page_paths: list[str] = []
     with SiteWriter(options.output) as writer:
-        for page in pages:
+        for page in Planner(org, site, graphs).pages():  # one page in memory at a time
             writer.write_text(page.path, render_page(env, page))
+            page_paths.append(page.path)
         for key, drawn in graphs.items():
             if not drawn.error:
                 writer.write_text(drawn.svg_file, svg_file_text(drawn.svg, node_page(key)))
-        for path, data in extra_files(org, site, pages, options).items():
+        for path, data in extra_files(org, site, page_paths).items():
             writer.write(path, data)
         for path, data in assets(options.templates):
             writer.write(path, data)
@@ -105,7 +106,13 @@ def build(paths: Sequence[Path], options: BuildOptions, progress: Progress | Non
         files = writer.count
     errors = tuple(d.error for d in graphs.values() if d.error)
     return BuildResult(
-        validation, True, len(pages), len(graphs) - len(errors), files, time.perf_counter() - started, errors
+        validation,
+        True,
+        len(page_paths),
+        len(graphs) - len(errors),
+        files,
+        time.perf_counter() - started,
+        errors,
     )
 
 
@@ -172,9 +179,7 @@ def _site_info(org: Organisation, options: BuildOptions) -> Site:
     return Site(options.title, base, f"reportgen {__version__}", built_at, counts)
 
 
-def extra_files(
-    org: Organisation, site: Site, pages: Sequence[Page], options: BuildOptions
-) -> dict[str, bytes]:
+def extra_files(org: Organisation, site: Site, page_paths: Sequence[str]) -> dict[str, bytes]:
     """Return the site's files besides pages and graphs: downloads, search index, report, sitemap."""
     files: dict[str, bytes] = {}
     for history in org.collections.values():
@@ -188,7 +193,7 @@ def extra_files(
     files["assets/search-index.js"] = _search_index(org)
     files["report.json"] = _report(org, site)
     if site.base_url:
-        files["sitemap.xml"] = _sitemap(site.base_url, pages)
+        files["sitemap.xml"] = _sitemap(site.base_url, page_paths)
     return files
 
 
@@ -329,8 +334,8 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def _sitemap(base: str, pages: Sequence[Page]) -> bytes:
-    urls = "".join(f"  <url><loc>{escape(base + p.path)}</loc></url>\n" for p in pages)
+def _sitemap(base: str, page_paths: Sequence[str]) -> bytes:
+    urls = "".join(f"  <url><loc>{escape(base + path)}</loc></url>\n" for path in page_paths)
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n' + urls + "</urlset>\n"

@@ -274,6 +274,12 @@ class CollectionHistory:
     collection: Collection
     versions: tuple[CollectionVersion, ...]
     events: tuple[AuditEvent, ...]
+    final: CollectionState | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # The state after the whole log is asked for on every page: replay it once.
+        if self.final is None:
+            object.__setattr__(self, "final", self._replay(None))
 
     @property
     def full_name(self) -> str:
@@ -288,6 +294,11 @@ class CollectionHistory:
 
     def state_at(self, at: datetime | None = None) -> CollectionState:
         """Return the collection's state at time ``at`` (after every event, when None)."""
+        if at is None and self.final is not None:
+            return self.final
+        return self._replay(at)
+
+    def _replay(self, at: datetime | None) -> CollectionState:
         events = self.events
         if at is not None:
             events = events[: bisect.bisect_right([e.at for e in events], at)]

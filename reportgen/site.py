@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TypedDict
 
@@ -47,6 +47,7 @@ from reportgen.views import (
     RegistrySummary,
     Row,
     Site,
+    Timeline,
     VersionRow,
 )
 
@@ -121,6 +122,15 @@ def node_title(org: Organisation, key: NodeKey) -> str:
     return str(key.artifact) if key.artifact is not None else org.runs[str(key.run)].name
 
 
+@dataclass(frozen=True, slots=True)
+class _CollectionParts:
+    base: str
+    card: Markup
+    rows: tuple[VersionRow, ...]
+    selector: tuple[Link, ...]
+    timeline: Timeline
+
+
 class Planner:
     """Build the context of every page from the organisation and its drawn graphs."""
 
@@ -129,6 +139,7 @@ class Planner:
         self.site = site
         self.graphs = graphs
         self._registries = org.registries
+        self._parts: dict[str, _CollectionParts] = {}
 
     # -- shared pieces ---------------------------------------------------------------------------
 
@@ -252,54 +263,79 @@ class Planner:
             last_action_iso=format_utc(last.at) if last else "",
         )
 
+    def collection_parts(self, history: CollectionHistory) -> _CollectionParts:
+        """Return what the collection page and each of its version pages share, computed once."""
+        key = history.full_name
+        parts = self._parts.get(key)
+        if parts is None:
+            c = history.collection
+            base = collection_page(c.registry, c.name)
+            stem = base.removesuffix(".html")
+            parts = _CollectionParts(
+                base=base,
+                card=render_markdown(c.description),
+                rows=tuple(self.version_row(history, v.version) for v in reversed(history.versions)),
+                selector=tuple(
+                    Link(
+                        f"v{v.version}" + ("" if v.is_linked_at() else " (unlinked)"),
+                        collection_version_page(c.registry, c.name, v.version),
+                    )
+                    for v in reversed(history.versions)
+                ),
+                timeline=timeline(self.org, history.events, f"{stem}.history.csv", f"{stem}.history.json"),
+            )
+            self._parts = {key: parts}  # pages are planned collection by collection: keep one
+        return parts
+
     def collection(self, history: CollectionHistory, selected: int | None = None) -> CollectionPage:
-        """Return the collection's page, or with ``selected`` the page of that version."""
+        """Return the collection's page, or with ``selected`` the page of that version.
+
+        A version page shows that version's lineage and its own actions; the collection page shows
+        the version holding `latest` and the whole Action History.
+        """
         c = history.collection
+        parts = self.collection_parts(history)
         version_page = selected is not None
-        base = collection_page(c.registry, c.name)
-        current = history.current
         if selected is None:  # the collection page shows the version holding `latest`
-            selected = current.holder("latest")
+            selected = history.current.holder("latest")
             if selected is None and history.versions:
                 selected = history.versions[-1].version
-        path = base
+        path = parts.base
         title = c.full_name
         crumbs: tuple[Link, ...] = (Link(c.registry, f"index.html#{registry_anchor(c.registry)}"),)
+        history_view = parts.timeline
         if version_page and selected is not None:
             path = collection_version_page(c.registry, c.name, selected)
             title = f"{c.full_name}:v{selected}"
-            crumbs += (Link(c.name, base),)
-        rows = tuple(self.version_row(history, v.version) for v in reversed(history.versions))
-        selector = tuple(
-            Link(
-                f"v{v.version}" + ("" if v.is_linked_at() else " (unlinked)"),
-                collection_version_page(c.registry, c.name, v.version),
+            crumbs += (Link(c.name, parts.base),)
+            history_view = timeline(
+                self.org,
+                (e for e in history.events if selected in (e.version, e.previous_version)),
+                parts.timeline.csv,
+                parts.timeline.json,
             )
-            for v in reversed(history.versions)
-        )
         graph = None
         selected_rows: tuple[Row, ...] = ()
         if selected is not None and history.versions:
             cv = history.versions[selected]
             graph = self.graph_view(NodeKey.of_artifact(cv.artifact), path)
             selected_rows = self.version_rows(history, selected)
-        stem = base.removesuffix(".html")
         return CollectionPage(
             **self.page_fields(path, title, "collection.html", crumbs),
             registry=c.registry,
             name=c.name,
             type=c.type,
-            card=render_markdown(c.description),
+            card=parts.card,
             tags=tuple(Badge(t) for t in c.tags),
-            versions=rows,
-            selector=selector,
+            versions=parts.rows,
+            selector=parts.selector,
             selected=selected,
             selected_href=("" if selected is None else collection_version_page(c.registry, c.name, selected)),
             selected_rows=selected_rows,
             graph=graph,
-            timeline=timeline(self.org, history.events, f"{stem}.history.csv", f"{stem}.history.json"),
+            timeline=history_view,
             is_version_page=version_page,
-            collection_href=base,
+            collection_href=parts.base,
         )
 
     def version_row(self, history: CollectionHistory, number: int) -> VersionRow:
@@ -435,15 +471,21 @@ class Planner:
             timeline=timeline(self.org, self.org.events(), "audit.csv", "audit.json", show_collection=True),
         )
 
-    def pages(self) -> list[Page]:
-        """Return every page: index, audit, collections and their versions, artifacts, runs."""
-        pages: list[Page] = [self.index(), self.audit()]
+    def pages(self) -> Iterator[Page]:
+        """Yield every page: index, audit, collections and their versions, artifacts, runs.
+
+        Pages are yielded one at a time so a build holds one page's context in memory, not the site's.
+        """
+        yield self.index()
+        yield self.audit()
         for history in self.org.collections.values():
-            pages.append(self.collection(history))
-            pages.extend(self.collection(history, v.version) for v in history.versions)
-        pages.extend(self.artifact(a) for a in self.org.artifacts.values())
-        pages.extend(self.run(r) for r in self.org.runs.values())
-        return pages
+            yield self.collection(history)
+            for v in history.versions:
+                yield self.collection(history, v.version)
+        for a in self.org.artifacts.values():
+            yield self.artifact(a)
+        for r in self.org.runs.values():
+            yield self.run(r)
 
 
 def _run_state_badge(run: Run) -> Badge:
