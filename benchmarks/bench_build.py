@@ -25,6 +25,7 @@ import json, resource, sys, time
 from pathlib import Path
 from reportgen import build as B
 from reportgen.graphs import build_dot
+from reportgen.layout import draw_graphs
 from reportgen.lineage import neighbourhood
 from reportgen.load import load_paths
 from reportgen.render import get_renderer
@@ -41,7 +42,9 @@ start = time.perf_counter()
 loaded = load_paths([source]); t["load"] = time.perf_counter() - start
 mark = time.perf_counter(); result = validate(loaded); t["validate"] = time.perf_counter() - mark
 org = result.organisation
-mark = time.perf_counter(); graphs = B.draw_graphs(org, options); t["graphs"] = time.perf_counter() - mark
+mark = time.perf_counter()
+graphs, _ = draw_graphs(org, B.graph_focuses(org), B.layout_options(options))
+t["graphs"] = time.perf_counter() - mark
 site = B._site_info(org, options)
 mark = time.perf_counter()
 pages = list(Planner(org, site, graphs).pages())

@@ -20,19 +20,15 @@ from xml.sax.saxutils import escape
 
 from reportgen import FORMAT_VERSION, __version__
 from reportgen.diagnostics import Severity
-from reportgen.graphs import build_dot
-from reportgen.lineage import GraphOptions, NodeKey, neighbourhood
+from reportgen.layout import LayoutOptions, draw_graphs
+from reportgen.lineage import GraphOptions, NodeKey
 from reportgen.load import load_paths
 from reportgen.model import Organisation
 from reportgen.paths import artifact_page, collection_page, run_page
-from reportgen.render import RenderError, get_renderer, standalone_svg
+from reportgen.render import standalone_svg
 from reportgen.site import (
-    GRAPH_ID_PREFIX,
-    DrawnGraph,
     Planner,
-    name_svg_titles,
     node_page,
-    node_title,
     relink,
     root_of,
 )
@@ -61,6 +57,8 @@ class BuildOptions:
     templates: Path | None = None
     strict: bool = False
     keep_going: bool = False
+    jobs: int = 0  # processes laying out graphs; 0: every core
+    cache: bool = True  # keep laid-out graphs beside the site, so a rebuild lays out only what changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,10 +72,8 @@ class BuildResult:
     files: int = 0
     seconds: float = 0.0
     graph_errors: tuple[str, ...] = ()
-
-
-class GraphFailure(Exception):
-    """A graph could not be drawn and the build was not asked to go on."""
+    cached_graphs: int = 0
+    jobs: int = 1
 
 
 def build(paths: Sequence[Path], options: BuildOptions, progress: Progress | None = None) -> BuildResult:
@@ -87,7 +83,7 @@ def build(paths: Sequence[Path], options: BuildOptions, progress: Progress | Non
     if _fails(validation, options.strict):
         return BuildResult(validation)
     org = validation.organisation
-    graphs = draw_graphs(org, options, progress)
+    graphs, stats = draw_graphs(org, graph_focuses(org), layout_options(options), progress)
     site = _site_info(org, options)
     env = environment(options.templates)
     page_paths: list[str] = []
@@ -113,6 +109,8 @@ def build(paths: Sequence[Path], options: BuildOptions, progress: Progress | Non
         files,
         time.perf_counter() - started,
         errors,
+        stats.cached,
+        stats.jobs,
     )
 
 
@@ -131,34 +129,18 @@ def graph_focuses(org: Organisation) -> list[NodeKey]:
     return [NodeKey.of_artifact(ref) for ref in org.artifacts] + [NodeKey.of_run(r) for r in org.runs]
 
 
-def draw_graphs(
-    org: Organisation, options: BuildOptions, progress: Progress | None = None
-) -> dict[NodeKey, DrawnGraph]:
-    """Lay out every page's graph once, with links relative to the site root."""
-    renderer = get_renderer(options.renderer)
-    focuses = graph_focuses(org)
-    drawn: dict[NodeKey, DrawnGraph] = {}
-    link = _root_links
-    for done, focus in enumerate(focuses, 1):
-        graph = neighbourhood(org, focus, options.graph)
-        name = node_title(org, focus)
-        dot = build_dot(org, graph, name=name, link=link, id_prefix=GRAPH_ID_PREFIX, cluster_anchors=True)
-        svg_file = node_page(focus).removesuffix(".html") + ".svg"
-        try:
-            svg = name_svg_titles(renderer.render_svg(dot, graph=name, timeout=options.timeout), org, graph)
-            drawn[focus] = DrawnGraph(graph, svg, svg_file)
-        except RenderError as exc:
-            if not options.keep_going:
-                raise GraphFailure(str(exc)) from exc
-            log.warning("%s", exc)
-            drawn[focus] = DrawnGraph(graph, "", svg_file, error=str(exc))
-        if progress is not None:
-            progress(done, len(focuses))
-    return drawn
-
-
-def _root_links(vertex: object) -> str | None:
-    return node_page(vertex) if isinstance(vertex, NodeKey) else None
+def layout_options(options: BuildOptions) -> LayoutOptions:
+    """Return how a build lays out its graphs: the cache sits beside the site."""
+    output = options.output.absolute()
+    cache = output.with_name(f".{output.name}.cache") if options.cache else None
+    return LayoutOptions(
+        graph=options.graph,
+        renderer=options.renderer,
+        timeout=options.timeout,
+        jobs=options.jobs,
+        cache=cache,
+        keep_going=options.keep_going,
+    )
 
 
 def _site_info(org: Organisation, options: BuildOptions) -> Site:

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from reportgen import FORMAT_VERSION, __version__
-from reportgen.build import BuildOptions, GraphFailure, build
+from reportgen.build import BuildOptions, build
 from reportgen.diagnostics import (
     Diagnostic,
     Severity,
@@ -22,6 +22,7 @@ from reportgen.diagnostics import (
     format_text,
 )
 from reportgen.draw import DEFAULT_TIMEOUT, drawing
+from reportgen.layout import GraphFailure
 from reportgen.lineage import (
     DEFAULT_CLUSTER_THRESHOLD,
     DEFAULT_DEPTH,
@@ -296,6 +297,18 @@ def _http_url(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
 @click.option("--keep-going", is_flag=True, help="Record a graph that cannot be drawn on its page and go on.")
 @click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Processes laying out graphs (default 0: every core).",
+)
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Lay out every graph again instead of reusing those kept beside the site by the last build.",
+)
+@click.option(
     "--templates",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Folder of templates that override the built-in ones by name.",
@@ -310,6 +323,8 @@ def build_command(
     base_url: str,
     strict: bool,
     keep_going: bool,
+    jobs: int,
+    no_cache: bool,
     templates: Path | None,
     depth: int,
     upstream: int | None,
@@ -332,6 +347,8 @@ def build_command(
         templates=templates,
         strict=strict,
         keep_going=keep_going,
+        jobs=jobs,
+        cache=not no_cache,
     )
     quiet = ctx.obj["quiet"]
     show_bar = not quiet and sys.stderr.isatty() and not os.environ.get("CI")
@@ -361,9 +378,11 @@ def build_command(
     for message in result.graph_errors:
         click.echo(f"warning: {message}", err=True)
     if not quiet:
+        reused = f", {result.cached_graphs} reused" if result.cached_graphs else ""
+        processes = f"{result.jobs} process{'es' if result.jobs > 1 else ''}"
         click.echo(
-            f"Built {result.pages} pages and {result.graphs} graphs ({result.files} files) "
-            f"in {result.seconds:.1f}s into {output}"
+            f"Built {result.pages} pages and {result.graphs} graphs{reused} ({result.files} files) "
+            f"in {result.seconds:.1f}s on {processes} into {output}"
         )
 
 

@@ -47,6 +47,7 @@ class SiteWriter:
             self._release()
             raise
         self._written: dict[str, tuple[str, str]] = {}  # casefolded path -> (path, sha256)
+        self._folders: set[Path] = set()
 
     def _take_lock(self) -> int:
         """Hold a lock beside the target so that two builds never write one site at once."""
@@ -86,7 +87,12 @@ class SiteWriter:
                 f"{self.target} is not empty and was not made by reportgen; choose an empty or new folder"
             )
 
-    def _resolve(self, relative: str) -> Path:
+    def _resolve(self, relative: str) -> tuple[Path, str]:
+        """Return the staged path of a site path and its one spelling; refuse anything outside the site.
+
+        The staging folder is new and only this writer creates folders in it, so no symlink can lead
+        out: checking the path's parts is enough, without asking the file system to resolve it.
+        """
         pure = PurePosixPath(relative)
         if (
             pure.is_absolute()
@@ -96,21 +102,21 @@ class SiteWriter:
             or "\x00" in relative
         ):
             raise WriteError(f"refusing to write outside the site: {relative!r}")
-        path = self.staging.joinpath(*pure.parts)
-        if not path.resolve().is_relative_to(self.staging.resolve()):
-            raise WriteError(f"refusing to write outside the site: {relative!r}")
-        return path
+        return self.staging.joinpath(*pure.parts), pure.as_posix()  # no "./", "//" or trailing "/"
 
     def write(self, relative: str, data: bytes) -> None:
         """Write one file of the site; each path once, always inside the site."""
-        path = self._resolve(relative)
-        name = path.relative_to(self.staging).as_posix()  # one spelling: no "./", "//" or trailing "/"
+        path, name = self._resolve(relative)
         # Names differing only in case or Unicode normalisation are one file on some file systems.
         key = unicodedata.normalize("NFC", name).lower()
         if key in self._written:
             raise WriteError(f"two files of the site would be written to {name!r}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        folder = path.parent
+        if folder not in self._folders:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._folders.add(folder)
+        with open(path, "xb") as out:  # "x": never through a file that is already there
+            out.write(data)
         self._written[key] = (name, hashlib.sha256(data).hexdigest())
 
     def write_text(self, relative: str, text: str) -> None:

@@ -317,7 +317,11 @@ def cli_site(tmp_path_factory: pytest.TempPathFactory, site: Site) -> Site:
     out = tmp_path_factory.mktemp("cli") / "site"
     done = run_cli("build", "sample_manifests", "-o", out, env=cli_env(PYTHONHASHSEED="1"))
     assert done.returncode == 0, done.stderr
-    assert re.fullmatch(r"Built \d+ pages and \d+ graphs \(\d+ files\) in [\d.]+s into .+\n", done.stdout)
+    assert re.fullmatch(
+        r"Built \d+ pages and \d+ graphs(, \d+ reused)? \(\d+ files\) "
+        r"in [\d.]+s on \d+ process(es)? into .+\n",
+        done.stdout,
+    )
     return Site(out, site.result)
 
 
@@ -930,7 +934,8 @@ def test_hostile_names_build_a_site_with_every_page(hostile: tuple[Site, Path]) 
     assert pages <= set(site.files())
     assert {run_page(r) for r in org.runs} <= set(site.files())
     # nothing was written outside the site: beside it only the manifests and the build's lock file
-    assert sorted(p.name for p in base.iterdir()) == [".site.lock", "manifests", "site"]
+    # beside the site: only its lock and its graph cache
+    assert sorted(p.name for p in base.iterdir()) == [".site.cache", ".site.lock", "manifests", "site"]
     assert [p.name for p in (base / "manifests").iterdir()] == ["hostile.yaml"]
     for path in site.root.rglob("*"):
         assert not path.is_symlink()

@@ -1,0 +1,203 @@
+"""Lay out every page's lineage graph: each once, across all cores, skipping graphs already drawn.
+
+Graphviz layout is the build's main cost. Graphs are laid out by worker processes (forked, so they share
+the model without pickling it; each keeps its own compiled Graphviz module), and every SVG is kept in a
+content-addressed cache beside the site, keyed by the DOT source and the renderer: a rebuild lays out only
+the graphs whose DOT changed, and gives the same bytes as a cold build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import multiprocessing
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from reportgen import __version__
+from reportgen.graphs import build_dot
+from reportgen.lineage import GraphOptions, NodeKey, neighbourhood
+from reportgen.model import Organisation
+from reportgen.render import RenderError, get_renderer
+from reportgen.site import GRAPH_ID_PREFIX, DrawnGraph, name_svg_titles, node_page, node_title
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+CACHE_FORMAT = "2"
+_IN_PROCESS_BELOW = 64  # graphs; fewer are not worth starting workers for
+
+
+class GraphFailure(Exception):
+    """A graph could not be drawn and the build was not asked to go on."""
+
+
+@dataclass(frozen=True, slots=True)
+class LayoutOptions:
+    """How graphs are drawn: which renderer, how long each may take, on how many cores, cached where."""
+
+    graph: GraphOptions
+    renderer: str = "embedded"
+    timeout: float | None = 60.0
+    jobs: int = 0  # 0: every core
+    cache: Path | None = None
+    keep_going: bool = False
+
+
+class GraphCache:
+    """SVGs by the SHA-256 of their DOT source and renderer; files written atomically."""
+
+    def __init__(self, folder: Path | None, renderer: str, graphviz: str) -> None:
+        self.folder = folder
+        self._salt = f"reportgen {__version__}/{CACHE_FORMAT}/{renderer}/{graphviz}\0"
+        self.used: set[str] = set()
+
+    def key(self, dot: str) -> str:
+        """Return the cache key of a DOT source."""
+        return hashlib.sha256((self._salt + dot).encode("utf-8")).hexdigest()
+
+    def _path(self, key: str) -> Path:
+        assert self.folder is not None
+        return self.folder / key[:2] / f"{key}.svg"
+
+    def get(self, key: str) -> str | None:
+        """Return the cached SVG for ``key``, if it is there and intact (its checksum holds)."""
+        if self.folder is None:
+            return None
+        try:
+            data = self._path(key).read_bytes()
+        except OSError:
+            return None
+        digest, _, svg = data.partition(b"\n")
+        if hashlib.sha256(svg).hexdigest().encode("ascii") != digest:
+            log.debug("graph cache entry %s is damaged; drawing the graph again", key)
+            return None
+        return svg.decode("utf-8")
+
+    def put(self, key: str, svg: str) -> None:
+        """Keep ``svg`` under ``key``; a cache that cannot be written is only slower."""
+        if self.folder is None:
+            return
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            data = svg.encode("utf-8")
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as out:
+                out.write(hashlib.sha256(data).hexdigest().encode("ascii") + b"\n" + data)
+            os.replace(tmp, path)
+        except OSError as exc:
+            log.debug("graph cache not written: %s", exc)
+
+    def prune(self, keep: set[str]) -> int:
+        """Remove cached graphs no longer used; return how many were removed."""
+        if self.folder is None or not self.folder.is_dir():
+            return 0
+        removed = 0
+        for path in self.folder.glob("*/*.svg"):
+            if path.stem not in keep:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+
+@dataclass(frozen=True, slots=True)
+class _Result:
+    index: int
+    drawn: DrawnGraph
+    key: str
+    hit: bool
+
+
+def _draw(
+    org: Organisation, focus: NodeKey, index: int, options: LayoutOptions, cache: GraphCache
+) -> _Result:
+    """Lay out one page's graph (or take it from the cache), with links relative to the site root."""
+    graph = neighbourhood(org, focus, options.graph)
+    name = node_title(org, focus)
+    dot = build_dot(org, graph, name=name, link=_root_link, id_prefix=GRAPH_ID_PREFIX, cluster_anchors=True)
+    svg_file = node_page(focus).removesuffix(".html") + ".svg"
+    key = cache.key(dot)
+    svg = cache.get(key)
+    hit = svg is not None
+    if svg is None:
+        try:
+            svg = get_renderer(options.renderer).render_svg(dot, graph=name, timeout=options.timeout)
+        except RenderError as exc:
+            return _Result(index, DrawnGraph(graph, "", svg_file, error=str(exc)), key, False)
+        cache.put(key, svg)
+    return _Result(index, DrawnGraph(graph, name_svg_titles(svg, org, graph), svg_file), key, hit)
+
+
+def _root_link(vertex: object) -> str | None:
+    return node_page(vertex) if isinstance(vertex, NodeKey) else None
+
+
+# What forked workers inherit: set by draw_graphs just before the pool starts.
+_SHARED: tuple[Organisation, Sequence[NodeKey], LayoutOptions, GraphCache] | None = None
+
+
+def _work(chunk: range) -> list[_Result]:
+    assert _SHARED is not None
+    org, focuses, options, cache = _SHARED
+    return [_draw(org, focuses[i], i, options, cache) for i in chunk]
+
+
+def _chunks(total: int, jobs: int) -> list[range]:
+    size = max(8, min(200, total // (jobs * 8) or 1))
+    return [range(start, min(start + size, total)) for start in range(0, total, size)]
+
+
+def _results(
+    focuses: Sequence[NodeKey], org: Organisation, options: LayoutOptions, cache: GraphCache, jobs: int
+) -> Iterator[list[_Result]]:
+    global _SHARED
+    if jobs <= 1 or len(focuses) < _IN_PROCESS_BELOW or "fork" not in multiprocessing.get_all_start_methods():
+        for index, focus in enumerate(focuses):
+            yield [_draw(org, focus, index, options, cache)]
+        return
+    _SHARED = (org, focuses, options, cache)
+    try:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            yield from pool.imap_unordered(_work, _chunks(len(focuses), jobs))
+    finally:
+        _SHARED = None
+
+
+def draw_graphs(
+    org: Organisation, focuses: Sequence[NodeKey], options: LayoutOptions, progress: Progress | None = None
+) -> tuple[dict[NodeKey, DrawnGraph], LayoutStats]:
+    """Lay out the graph of every focus; fail on the first graph that cannot be drawn unless keep_going."""
+    renderer = get_renderer(options.renderer)
+    cache = GraphCache(options.cache, renderer.name, renderer.version() if options.cache else "")
+    jobs = options.jobs or os.cpu_count() or 1
+    found: list[_Result | None] = [None] * len(focuses)
+    done = 0
+    for batch in _results(focuses, org, options, cache, jobs):
+        for result in batch:
+            found[result.index] = result
+        done += len(batch)
+        if progress is not None:
+            progress(done, len(focuses))
+    results = [r for r in found if r is not None]
+    for result in results:  # in page order, so the error reported is the same whatever the workers did
+        if result.drawn.error:
+            if not options.keep_going:
+                raise GraphFailure(result.drawn.error)
+            log.warning("%s", result.drawn.error)
+    if options.cache is not None:
+        cache.prune({r.key for r in results})
+    stats = LayoutStats(len(results), sum(r.hit for r in results), jobs)
+    return {focuses[r.index]: r.drawn for r in results}, stats
+
+
+@dataclass(frozen=True, slots=True)
+class LayoutStats:
+    """How many graphs were drawn, how many came from the cache, on how many processes."""
+
+    graphs: int
+    cached: int
+    jobs: int

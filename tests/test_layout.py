@@ -1,0 +1,97 @@
+"""Laying out a site's graphs: in parallel, cached beside the site, always the same bytes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reportgen.build import BuildOptions, build, graph_focuses
+from reportgen.layout import GraphCache, GraphFailure, LayoutOptions, draw_graphs
+from reportgen.lineage import GraphOptions
+from reportgen.load import load_paths
+from reportgen.render import RenderError
+from reportgen.validate import validate
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_manifests"
+
+
+def files_of(site: Path) -> dict[str, bytes]:
+    return {p.relative_to(site).as_posix(): p.read_bytes() for p in sorted(site.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def org():  # type: ignore[no-untyped-def]
+    return validate(load_paths([SAMPLES])).organisation
+
+
+def test_one_and_two_processes_draw_the_same_graphs(org) -> None:  # type: ignore[no-untyped-def]
+    focuses = graph_focuses(org)
+    one, stats_one = draw_graphs(org, focuses, LayoutOptions(graph=GraphOptions(), jobs=1))
+    two, stats_two = draw_graphs(org, focuses, LayoutOptions(graph=GraphOptions(), jobs=2))
+    assert (stats_one.jobs, stats_two.jobs) == (1, 2)
+    assert list(one) == list(two) == focuses  # in page order whatever finished first
+    assert all(one[k].svg == two[k].svg and one[k].graph == two[k].graph for k in focuses)
+
+
+def test_a_rebuild_reuses_every_graph_and_gives_the_same_bytes(tmp_path: Path) -> None:
+    cold = build([SAMPLES], BuildOptions(output=tmp_path / "cold", cache=False))
+    first = build([SAMPLES], BuildOptions(output=tmp_path / "site"))
+    again = build([SAMPLES], BuildOptions(output=tmp_path / "site"))
+    assert cold.cached_graphs == 0 and first.cached_graphs == 0
+    assert again.cached_graphs == again.graphs == first.graphs > 0
+    assert files_of(tmp_path / "site") == files_of(tmp_path / "cold")
+    assert (tmp_path / ".site.cache").is_dir() and not (tmp_path / ".cold.cache").exists()
+
+
+def test_a_changed_graph_is_drawn_again_and_unused_ones_are_dropped(tmp_path: Path) -> None:
+    manifests = tmp_path / "m"
+    manifests.mkdir()
+    (manifests / "a.yaml").write_text(
+        "artifacts: [{name: data, version: v0, type: dataset}, {name: model, version: v0, type: model}]\n"
+        "runs: [{id: train, job_type: train, inputs: ['data:v0'], outputs: ['model:v0']}]\n"
+    )
+    build([manifests], BuildOptions(output=tmp_path / "site"))
+    cached = sorted((tmp_path / ".site.cache").glob("*/*.svg"))
+    assert len(cached) == 3
+    # renaming the run changes every graph it is drawn in: all three are drawn again
+    (manifests / "a.yaml").write_text(
+        (manifests / "a.yaml").read_text().replace("job_type: train", "job_type: fit")
+    )
+    result = build([manifests], BuildOptions(output=tmp_path / "site"))
+    assert result.cached_graphs == 0
+    assert len(sorted((tmp_path / ".site.cache").glob("*/*.svg"))) == 3  # the old three were pruned
+    assert not set(cached) & set((tmp_path / ".site.cache").glob("*/*.svg"))
+
+
+def test_a_damaged_cache_entry_is_drawn_again(tmp_path: Path) -> None:
+    build([SAMPLES / "zoo"], BuildOptions(output=tmp_path / "site"))
+    good = files_of(tmp_path / "site")
+    for entry in (tmp_path / ".site.cache").glob("*/*.svg"):
+        entry.write_bytes(entry.read_bytes().replace(b"<svg", b"<svg damaged", 1))
+    result = build([SAMPLES / "zoo"], BuildOptions(output=tmp_path / "site"))
+    assert result.cached_graphs == 0
+    assert files_of(tmp_path / "site") == good
+
+
+def test_cache_keys_depend_on_the_dot_and_the_renderer() -> None:
+    a = GraphCache(None, "embedded", "16.1.0")
+    b = GraphCache(None, "system", "2.43.0")
+    assert a.key("digraph {}") != a.key("digraph { x }")
+    assert a.key("digraph {}") != b.key("digraph {}")
+    assert a.get(a.key("digraph {}")) is None  # no folder: nothing is kept
+
+
+def test_the_first_graph_that_fails_is_named_whatever_the_workers_did(
+    org,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    def broken(self, dot: str, *, graph: str, timeout: float | None = None) -> str:  # type: ignore[no-untyped-def]
+        raise RenderError(graph=graph, message="boom")
+
+    monkeypatch.setattr("reportgen.render.EmbeddedRenderer.render_svg", broken)
+    focuses = graph_focuses(org)
+    with pytest.raises(GraphFailure, match=f"cannot draw graph '{focuses[0].artifact}': boom"):
+        draw_graphs(org, focuses, LayoutOptions(graph=GraphOptions(), jobs=2))
+    drawn, _ = draw_graphs(org, focuses, LayoutOptions(graph=GraphOptions(), jobs=2, keep_going=True))
+    assert all(d.error.endswith("boom") and not d.svg for d in drawn.values())
