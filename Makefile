@@ -4,8 +4,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+NPM ?= npm
 
-.PHONY: site test lint clean
+.PHONY: site test lint node clean
 
 $(BIN)/reportgen: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +23,18 @@ lint: $(BIN)/reportgen
 	$(BIN)/ruff format --check reportgen tests benchmarks
 	$(BIN)/mypy
 
-test: lint
+# The Node packages the browser tests load into pages (axe-core, pinned in package-lock.json): `npm ci`
+# when package.json exists and npm is installed, again whenever package-lock.json changes. Without them the
+# browser tests skip (or fail with REPORTGEN_BROWSER_TESTS=required, as in .ci/run).
+node:
+	@if [ -f package.json ] && command -v $(NPM) >/dev/null 2>&1; then \
+	  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
+	    echo "$(NPM) ci"; $(NPM) ci --no-audit --no-fund --loglevel=error; \
+	  fi; \
+	fi
+
+test: lint node
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) _site build dist
+	rm -rf $(VENV) _site build dist node_modules tests/browser/screenshots

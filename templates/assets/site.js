@@ -72,9 +72,10 @@
         return { t: t, d: d, k: k, u: x.u, tl: t.toLowerCase(), hay: (t + " " + d + " " + k).toLowerCase() };
       });
 
+    /* The results are a list of links after the box, announced through the status line: the box is a plain
+       search field, not a combobox, so it carries no aria-expanded (axe: aria-allowed-attr). */
     function close() {
       list.hidden = true;
-      input.setAttribute("aria-expanded", "false");
     }
 
     function highlight(text, term) {
@@ -122,7 +123,6 @@
         list.appendChild(el("li", { "class": "sr-empty" }, (hits.length - shown.length) + " more: refine the search."));
       }
       list.hidden = false;
-      input.setAttribute("aria-expanded", "true");
       if (status) { status.textContent = hits.length ? plural(hits.length, "result") : "No results"; }
     }
 
