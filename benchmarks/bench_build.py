@@ -26,6 +26,7 @@ from pathlib import Path
 from reportgen import build as B
 from reportgen.graphs import build_dot
 from reportgen.layout import draw_graphs
+from reportgen.paths import node_page
 from reportgen.lineage import neighbourhood
 from reportgen.load import load_paths
 from reportgen.render import get_renderer
@@ -59,7 +60,7 @@ with SiteWriter(output) as writer:
     for path, text in html:
         writer.write_text(path, text)
     for key, drawn in graphs.items():
-        writer.write_text(drawn.svg_file, B.svg_file_text(drawn.svg, B.node_page(key)))
+        writer.write_text(drawn.svg_file, B.svg_file_text(drawn.svg, node_page(key)))
     for path, data in B.extra_files(org, site, paths).items():
         writer.write(path, data)
     for path, data in assets(None):

@@ -24,11 +24,10 @@ from reportgen.layout import LayoutOptions, draw_graphs
 from reportgen.lineage import GraphOptions, NodeKey
 from reportgen.load import load_paths
 from reportgen.model import Organisation
-from reportgen.paths import artifact_page, collection_page, run_page
+from reportgen.paths import artifact_page, collection_page, node_page, run_page
 from reportgen.render import standalone_svg
 from reportgen.site import (
     Planner,
-    node_page,
     relink,
     root_of,
 )

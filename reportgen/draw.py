@@ -5,17 +5,10 @@ from __future__ import annotations
 from reportgen.graphs import LinkFor, build_dot, build_mermaid
 from reportgen.lineage import Cluster, GraphOptions, LineageGraph, NodeKey, focus_of, neighbourhood
 from reportgen.model import Organisation
-from reportgen.paths import artifact_page, relative, run_page
+from reportgen.paths import node_page, relative
 from reportgen.render import get_renderer
 
 DEFAULT_TIMEOUT = 60.0
-
-
-def page_of(key: NodeKey) -> str:
-    """Return the site path of a lineage node's page."""
-    if key.artifact is not None:
-        return artifact_page(key.artifact)
-    return run_page(str(key.run))
 
 
 def links_from(page: str) -> LinkFor:
@@ -24,7 +17,7 @@ def links_from(page: str) -> LinkFor:
     def link(vertex: NodeKey | Cluster) -> str | None:
         if isinstance(vertex, Cluster):
             return None
-        return relative(page, page_of(vertex))
+        return relative(page, node_page(vertex))
 
     return link
 

@@ -21,8 +21,9 @@ from reportgen import __version__
 from reportgen.graphs import build_dot
 from reportgen.lineage import GraphOptions, NodeKey, neighbourhood
 from reportgen.model import Organisation
+from reportgen.paths import node_page
 from reportgen.render import RenderError, get_renderer
-from reportgen.site import GRAPH_ID_PREFIX, DrawnGraph, name_svg_titles, node_page, node_title
+from reportgen.site import GRAPH_ID_PREFIX, DrawnGraph, name_svg_titles, node_title
 
 log = logging.getLogger(__name__)
 

@@ -13,6 +13,7 @@ import posixpath
 import re
 import unicodedata
 
+from reportgen.lineage import NodeKey
 from reportgen.model import ArtifactRef
 
 MAX_SLUG = 60
@@ -54,6 +55,11 @@ def artifact_page(ref: ArtifactRef) -> str:
 def run_page(run_id: str) -> str:
     """Return the site path of a run's page."""
     return f"runs/{slug(run_id)}.html"
+
+
+def node_page(key: NodeKey) -> str:
+    """Return the site path of a lineage node's page: its artifact version's or its run's."""
+    return artifact_page(key.artifact) if key.artifact is not None else run_page(str(key.run))
 
 
 def collection_page(registry: str, name: str) -> str:

@@ -28,6 +28,7 @@ from reportgen.paths import (
     artifact_page,
     collection_page,
     collection_version_page,
+    node_page,
     run_page,
     slug,
 )
@@ -110,11 +111,6 @@ def name_svg_titles(svg: str, org: Organisation, graph: LineageGraph) -> str:
         edge = f"<title>{ids[a]}&#45;&gt;{ids[b]}</title>"
         svg = svg.replace(edge, f"<title>{titles[ids[a]]} → {titles[ids[b]]}</title>", 1)
     return _TITLE.sub(lambda m: f"<title>{titles.get(m.group(1), m.group(1))}</title>", svg)
-
-
-def node_page(key: NodeKey) -> str:
-    """Return the site path of a lineage node's page."""
-    return artifact_page(key.artifact) if key.artifact is not None else run_page(str(key.run))
 
 
 def node_title(org: Organisation, key: NodeKey) -> str:
