@@ -155,7 +155,8 @@ def _site_info(org: Organisation, options: BuildOptions) -> Site:
         ("collections", len(org.collections)),
         ("artifact versions", len(org.artifacts)),
         ("runs", len(org.runs)),
-        ("actions", len(org.actions)),
+        ("registry actions", len(org.actions)),
+        ("audit log entries", sum(len(h.events) for h in org.collections.values())),
     )
     return Site(options.title, base, f"reportgen {__version__}", built_at, counts)
 
@@ -178,6 +179,11 @@ def extra_files(org: Organisation, site: Site, page_paths: Sequence[str]) -> dic
     return files
 
 
+def plural(count: int, word: str) -> str:
+    """Return e.g. "1 version" or "3 versions"."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 def _search_index(org: Organisation) -> bytes:
     entries: list[dict[str, str]] = []
     for history in org.collections.values():
@@ -187,7 +193,7 @@ def _search_index(org: Organisation) -> bytes:
                 "t": c.full_name,
                 "k": "collection",
                 "u": collection_page(c.registry, c.name),
-                "d": f"{c.type} · {len(history.versions)} versions",
+                "d": f"{c.type} · {plural(len(history.versions), 'version')}",
             }
         )
     for ref, a in org.artifacts.items():

@@ -15,21 +15,44 @@ from markdown_it.token import Token
 from markupsafe import Markup
 
 HEADING_SHIFT = 2
+TOP_HEADING = 3  # a card sits under the page's <h1> and a section's <h2>
 
 
 def _safe_link(url: str) -> bool:
     return url.strip().lower().startswith(("http://", "https://"))
 
 
+def _level(token: Token) -> int:
+    return int(token.tag[1])
+
+
+def _shift_headings(tokens: Sequence[Token]) -> None:
+    """Make the document's headings start at <h3> and never skip a level, whatever the author wrote.
+
+    Untrusted cards may start at ``####`` or jump from ``#`` to ``###``; pages need a sound outline.
+    """
+    previous = TOP_HEADING - 1
+    for token in tokens:
+        if token.type == "heading_open":
+            level = min(max(TOP_HEADING, _level(token) + HEADING_SHIFT), previous + 1, 6)
+            token.meta["level"] = level
+            previous = level
+
+
 def _heading_open(renderer: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-    token = tokens[idx]
-    level = min(int(token.tag[1]) + HEADING_SHIFT, 6)
-    return f"<h{level}>"
+    return f"<h{tokens[idx].meta['level']}>"
 
 
 def _heading_close(renderer: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-    level = min(int(tokens[idx].tag[1]) + HEADING_SHIFT, 6)
-    return f"</h{level}>\n"
+    return f"</h{tokens[idx - _open_offset(tokens, idx)].meta['level']}>\n"
+
+
+def _open_offset(tokens: Sequence[Token], idx: int) -> int:
+    """Return how far back the heading_open of the heading_close at ``idx`` is."""
+    offset = 1
+    while tokens[idx - offset].type != "heading_open":
+        offset += 1
+    return offset
 
 
 def _make() -> MarkdownIt:
@@ -56,4 +79,6 @@ def render_markdown(text: str) -> Markup:
     """Return ``text`` rendered as HTML that is safe to inline in a page."""
     if not text.strip():
         return Markup("")
-    return Markup(_MD.render(text))  # raw HTML is off, links are http(s) only
+    tokens = _MD.parse(text)
+    _shift_headings(tokens)
+    return Markup(_MD.renderer.render(tokens, _MD.options, {}))  # raw HTML is off, links are http(s) only

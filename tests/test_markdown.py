@@ -51,14 +51,24 @@ def test_returns_markup_and_nothing_for_blank_text() -> None:
     assert render_markdown("  \n\t\n") == Markup("")
 
 
-@pytest.mark.parametrize(
-    ("source", "level"),
-    [("# A", 3), ("## A", 4), ("### A", 5), ("#### A", 6), ("##### A", 6), ("###### A", 6), ("A\n===", 3)],
-)
-def test_headings_are_demoted_below_the_page_headings(source: str, level: int) -> None:
+@pytest.mark.parametrize("source", ["# A", "## A", "### A", "#### A", "##### A", "###### A", "A\n==="])
+def test_a_cards_first_heading_sits_below_the_page_headings(source: str) -> None:
     html = render_markdown(source)
-    assert tags(html) == [f"h{level}"]
-    assert html == f"<h{level}>A</h{level}>\n"
+    assert tags(html) == ["h3"]
+    assert html == "<h3>A</h3>\n"
+
+
+@pytest.mark.parametrize(
+    ("source", "levels"),
+    [
+        ("# A\n\n## B\n\n### C", ["h3", "h4", "h5"]),  # demoted by two
+        ("# A\n\n### B\n\n###### C", ["h3", "h4", "h5"]),  # no level is skipped
+        ("#### A\n\n## B\n\n# C", ["h3", "h4", "h3"]),  # never above <h3>
+        ("# A\n\n## B\n\n## C\n\n### D\n\n### E", ["h3", "h4", "h4", "h5", "h5"]),
+    ],
+)
+def test_headings_keep_a_sound_outline(source: str, levels: list[str]) -> None:
+    assert tags(render_markdown(source)) == levels
 
 
 @pytest.mark.parametrize(
