@@ -12,7 +12,7 @@ import hashlib
 import logging
 import multiprocessing
 import os
-import tempfile
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +28,7 @@ from reportgen.site import GRAPH_ID_PREFIX, DrawnGraph, name_svg_titles, node_ti
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
-CACHE_FORMAT = "2"
+CACHE_FORMAT = "3"
 _IN_PROCESS_BELOW = 64  # graphs; fewer are not worth starting workers for
 
 
@@ -49,60 +49,89 @@ class LayoutOptions:
 
 
 class GraphCache:
-    """SVGs by the SHA-256 of their DOT source and renderer; files written atomically."""
+    """SVGs by the SHA-256 of their DOT source and renderer, in one SQLite file with a checksum each.
+
+    One database file instead of a file per graph: creating thousands of small files costs more than
+    laying the graphs out. Worker processes only read (each opens its own connection); the parent
+    writes new graphs in one transaction at the end of a build.
+    """
+
+    FILE = "graphs.sqlite"
 
     def __init__(self, folder: Path | None, renderer: str, graphviz: str) -> None:
         self.folder = folder
         self._salt = f"reportgen {__version__}/{CACHE_FORMAT}/{renderer}/{graphviz}\0"
-        self.used: set[str] = set()
+        self._connection: sqlite3.Connection | None = None
+        self._pid = 0
 
     def key(self, dot: str) -> str:
         """Return the cache key of a DOT source."""
         return hashlib.sha256((self._salt + dot).encode("utf-8")).hexdigest()
 
-    def _path(self, key: str) -> Path:
-        assert self.folder is not None
-        return self.folder / key[:2] / f"{key}.svg"
+    def _db(self, create: bool = False) -> sqlite3.Connection | None:
+        if self.folder is None:
+            return None
+        if self._connection is not None and self._pid == os.getpid():
+            return self._connection
+        path = self.folder / self.FILE
+        if not create and not path.is_file():
+            return None
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(path, timeout=30)
+            connection.execute("CREATE TABLE IF NOT EXISTS graphs (key TEXT PRIMARY KEY, sha TEXT, svg TEXT)")
+        except (OSError, sqlite3.Error) as exc:  # a damaged or unwritable cache is only slower
+            log.debug("graph cache unusable: %s", exc)
+            if create and isinstance(exc, sqlite3.DatabaseError) and path.is_file():
+                path.unlink()  # not a database any more: start it again
+                return self._db(create=True)
+            return None
+        self._connection, self._pid = connection, os.getpid()  # a forked worker opens its own
+        return connection
 
     def get(self, key: str) -> str | None:
         """Return the cached SVG for ``key``, if it is there and intact (its checksum holds)."""
-        if self.folder is None:
+        db = self._db()
+        if db is None:
             return None
         try:
-            data = self._path(key).read_bytes()
-        except OSError:
+            row = db.execute("SELECT sha, svg FROM graphs WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error:
             return None
-        digest, _, svg = data.partition(b"\n")
-        if hashlib.sha256(svg).hexdigest().encode("ascii") != digest:
+        if row is None:
+            return None
+        sha, svg = row
+        if not isinstance(svg, str) or hashlib.sha256(svg.encode("utf-8")).hexdigest() != sha:
             log.debug("graph cache entry %s is damaged; drawing the graph again", key)
             return None
-        return svg.decode("utf-8")
+        return svg
 
-    def put(self, key: str, svg: str) -> None:
-        """Keep ``svg`` under ``key``; a cache that cannot be written is only slower."""
-        if self.folder is None:
+    def update(self, new: dict[str, str], keep: set[str]) -> None:
+        """Store ``new`` graphs and drop every graph not in ``keep``, in one transaction."""
+        db = self._db(create=True)
+        if db is None:
             return
-        path = self._path(key)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            data = svg.encode("utf-8")
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-            with os.fdopen(fd, "wb") as out:
-                out.write(hashlib.sha256(data).hexdigest().encode("ascii") + b"\n" + data)
-            os.replace(tmp, path)
-        except OSError as exc:
+            with db:
+                db.executemany(
+                    "INSERT OR REPLACE INTO graphs VALUES (?, ?, ?)",
+                    [
+                        (k, hashlib.sha256(svg.encode("utf-8")).hexdigest(), svg)
+                        for k, svg in sorted(new.items())
+                    ],
+                )
+                db.execute("CREATE TEMP TABLE IF NOT EXISTS used (key TEXT PRIMARY KEY)")
+                db.execute("DELETE FROM used")
+                db.executemany("INSERT OR IGNORE INTO used VALUES (?)", [(k,) for k in keep])
+                db.execute("DELETE FROM graphs WHERE key NOT IN (SELECT key FROM used)")
+        except sqlite3.Error as exc:
             log.debug("graph cache not written: %s", exc)
 
-    def prune(self, keep: set[str]) -> int:
-        """Remove cached graphs no longer used; return how many were removed."""
-        if self.folder is None or not self.folder.is_dir():
-            return 0
-        removed = 0
-        for path in self.folder.glob("*/*.svg"):
-            if path.stem not in keep:
-                path.unlink(missing_ok=True)
-                removed += 1
-        return removed
+    def close(self) -> None:
+        """Close this process's connection."""
+        if self._connection is not None and self._pid == os.getpid():
+            self._connection.close()
+        self._connection = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +139,7 @@ class _Result:
     index: int
     drawn: DrawnGraph
     key: str
-    hit: bool
+    new_svg: str  # the renderer's output when it was not in the cache, to keep there
 
 
 def _draw(
@@ -123,14 +152,15 @@ def _draw(
     svg_file = node_page(focus).removesuffix(".html") + ".svg"
     key = cache.key(dot)
     svg = cache.get(key)
-    hit = svg is not None
+    new_svg = ""
     if svg is None:
         try:
-            svg = get_renderer(options.renderer).render_svg(dot, graph=name, timeout=options.timeout)
+            svg = new_svg = get_renderer(options.renderer).render_svg(
+                dot, graph=name, timeout=options.timeout
+            )
         except RenderError as exc:
-            return _Result(index, DrawnGraph(graph, "", svg_file, error=str(exc)), key, False)
-        cache.put(key, svg)
-    return _Result(index, DrawnGraph(graph, name_svg_titles(svg, org, graph), svg_file), key, hit)
+            return _Result(index, DrawnGraph(graph, "", svg_file, error=str(exc)), key, "")
+    return _Result(index, DrawnGraph(graph, name_svg_titles(svg, org, graph), svg_file), key, new_svg)
 
 
 def _root_link(vertex: object) -> str | None:
@@ -190,8 +220,9 @@ def draw_graphs(
                 raise GraphFailure(result.drawn.error)
             log.warning("%s", result.drawn.error)
     if options.cache is not None:
-        cache.prune({r.key for r in results})
-    stats = LayoutStats(len(results), sum(r.hit for r in results), jobs)
+        cache.update({r.key: r.new_svg for r in results if r.new_svg}, {r.key for r in results})
+    cache.close()
+    stats = LayoutStats(len(results), sum(not r.new_svg and not r.drawn.error for r in results), jobs)
     return {focuses[r.index]: r.drawn for r in results}, stats
 
 
