@@ -364,6 +364,10 @@ def build_command(
     except (GraphFailure, WriteError, RenderError) as exc:
         click.echo(f"error: {exc}", err=True)
         ctx.exit(EXIT_PROBLEMS)
+    except OSError as exc:  # a read-only or full disk, a folder that vanished: say so, no traceback
+        where = f" {exc.filename}" if exc.filename else ""
+        click.echo(f"error: cannot write the site{where}: {exc.strerror or exc}", err=True)
+        ctx.exit(EXIT_PROBLEMS)
     finally:
         if bar is not None:
             bar.render_finish()
@@ -392,10 +396,17 @@ def schema_command() -> None:
     click.echo(schema_json(), nl=False)
 
 
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
+
+
 def main() -> None:
-    """Run the command line; click maps usage errors to exit 2."""
+    """Run the command line: usage errors exit 2, Ctrl-C exits 130 (a build leaves the old site)."""
     try:
-        cli.main(prog_name="reportgen")
-    except KeyboardInterrupt:  # pragma: no cover - interactive
+        code = cli.main(prog_name="reportgen", standalone_mode=False)
+    except (KeyboardInterrupt, click.exceptions.Abort):
         click.echo("interrupted", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

@@ -7,6 +7,12 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+_VISIBLE = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F]} | {
+    0x85: "\\x85",
+    0x2028: "\\u2028",
+    0x2029: "\\u2029",
+}
+
 
 class Severity(enum.Enum):
     """How bad a problem is: errors stop a build, warnings do so only under ``--strict``."""
@@ -24,9 +30,11 @@ class Location:
     column: int = 0
 
     def __str__(self) -> str:
+        # A file name may hold a newline or a control character: never let it split an output line.
+        shown = self.file.translate(_VISIBLE)
         if self.line <= 0:
-            return self.file
-        return f"{self.file}:{self.line}:{self.column}"
+            return shown
+        return f"{shown}:{self.line}:{self.column}"
 
 
 @dataclass(frozen=True, slots=True)

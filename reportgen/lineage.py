@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from reportgen.model import ArtifactRef, CollectionVersion, Organisation, Run
 
@@ -50,7 +50,7 @@ class NodeKey:
         return str(self.artifact) if self.artifact is not None else f"run {self.run}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Cluster:
     """Five or more siblings of one job type or artifact name, drawn as one node."""
 
@@ -58,6 +58,23 @@ class Cluster:
     category: str  # the shared job type or artifact name
     distance: int
     members: tuple[NodeKey, ...]
+    _hash: int = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # A cluster is hashed once per edge it has: hash its (maybe thousands of) members once.
+        object.__setattr__(self, "_hash", hash((self.kind, self.category, self.distance, self.members)))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Cluster):
+            return NotImplemented
+        return self is other or (
+            self._hash == other._hash
+            and (self.kind, self.category, self.distance, self.members)
+            == (other.kind, other.category, other.distance, other.members)
+        )
 
     @property
     def label(self) -> str:
@@ -337,7 +354,10 @@ def _neighbourhood(
         more_up = _walk(focus, adj.up, None if upstream is None else 2 * upstream, -1, distance)
         more_down = _walk(focus, adj.down, None if downstream is None else 2 * downstream, 1, distance)
     members = set(distance)
-    edges = sorted({(a, b) for a in members for b in adj.down(a) if b in members})
+    # Every edge a -> b is found from b's side: a run's inputs, or the runs that logged a version. Those
+    # lists are short, where a dataset's consumers may be thousands (a fan-out) and would make every
+    # graph of the fan-out cost as much as the whole fan-out.
+    edges = sorted({(a, b) for b in members for a in adj.up(b) if a in members})
     clusters, rep = _cluster(focus, distance, edges, org, threshold)
     plain = tuple(sorted(n for n in members if n not in rep))
     drawn_edges = sorted(

@@ -36,10 +36,13 @@ MAX_DEPTH = 64
 # enough for anchors reused across thousands of entries, far below a "billion laughs" bomb.
 ALIAS_EXPANSION_FACTOR = 10
 ALIAS_EXPANSION_ALLOWANCE = 100_000
+_BYTES_PER_UNIT = 256  # aliases of long text count by its length: 4,000 aliases of 64 KiB are 256 MiB
+MAX_SET_BYTES = 256 * 1024 * 1024  # all files together: memory grows with what is read
 
 _TAG = "tag:yaml.org,2002:"
 # Line breaks in YAML 1.1 (PyYAML) but not in YAML 1.2 or most editors: line numbers would disagree.
 _ODD_BREAK = re.compile("[\x85\u2028\u2029]")
+_LINE_BREAK = re.compile("\r\n|\r|\n")
 _SCALAR_TAGS = {f"{_TAG}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
 _MERGE_TAG = f"{_TAG}merge"
 
@@ -126,11 +129,21 @@ def load_paths(paths: Sequence[Path]) -> LoadResult:
         shown = ", ".join(display_path(p) for p in paths) or "."
         reporter.report("RG010", f"no *.yaml or *.yml files under {shown}", Location(shown))
     documents: list[Document] = []
+    total = 0
     for path in files:
         name = display_path(path)
         data = _read(path, name, reporter)
-        if data is not None:
-            documents.extend(load_bytes(data, name, reporter))
+        if data is None:
+            continue
+        total += len(data)
+        if total > MAX_SET_BYTES:
+            reporter.report(
+                "RG001",
+                f"the manifests read so far hold {total} bytes; a manifest set may hold {MAX_SET_BYTES}",
+                Location(name),
+            )
+            break
+        documents.extend(load_bytes(data, name, reporter))
     return LoadResult([display_path(p) for p in files], documents, reporter.diagnostics)
 
 
@@ -166,7 +179,11 @@ def load_bytes(data: bytes, name: str, reporter: Reporter) -> list[Document]:
         roots = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if mark is not None and mark.index >= len(text) and exc.context_mark is not None:
+            mark = exc.context_mark  # "found unexpected end of stream": point where the thing began
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        if mark is not None and mark.index >= len(text):  # libyaml puts the end past the last line
+            line, col = _line_col(text, len(text.rstrip("\r\n")))
         problem = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
         reporter.report("RG003", problem.replace("\n", " "), Location(name, line, col))
         return []
@@ -205,9 +222,14 @@ def _is_empty_document(node: yaml.Node) -> bool:
 
 
 def _line_col(text: str, position: int) -> tuple[int, int]:
-    """Return the 1-based line and column (in characters) of ``position`` in ``text``."""
+    """Return the 1-based line and column (in characters) of ``position``, as YAML counts lines.
+
+    YAML ends a line at CR LF, LF or a lone CR, so a file with old Mac line ends is still located right.
+    """
     before = text[:position]
-    return before.count("\n") + 1, position - (before.rfind("\n") + 1) + 1
+    breaks = list(_LINE_BREAK.finditer(before))
+    start = breaks[-1].end() if breaks else 0
+    return len(breaks) + 1, position - start + 1
 
 
 def _decode(data: bytes, name: str, reporter: Reporter) -> str | None:
@@ -216,9 +238,8 @@ def _decode(data: bytes, name: str, reporter: Reporter) -> str | None:
         return data[bom:].decode("utf-8")
     except UnicodeDecodeError as exc:
         start = exc.start + bom
-        line_start = data.rfind(b"\n", 0, start) + 1
-        line = data.count(b"\n", bom, start) + 1
-        col = len(data[max(line_start, bom) : start].decode("utf-8", errors="replace")) + 1
+        before = data[bom:start].decode("utf-8")  # valid up to the bad byte
+        line, col = _line_col(before, len(before))  # in characters, lines counted as YAML does
         bad = data[start : exc.end + bom].hex()
         reporter.report("RG002", f"invalid UTF-8 (byte 0x{bad} at offset {start})", Location(name, line, col))
         return None
@@ -231,6 +252,7 @@ class _Converter:
         self.file = file
         self.reporter = reporter
         self._sizes: dict[int, tuple[int, int]] = {}  # node id -> (expanded size, height)
+        self._distinct_weight = 0  # the document's size as written, in the same units
         self._constructor = yaml.constructor.SafeConstructor()
         self._converted: dict[int, Node | None] = {}
 
@@ -248,11 +270,12 @@ class _Converter:
                 self._loc(root),
             )
             return None
-        limit = ALIAS_EXPANSION_FACTOR * len(distinct) + ALIAS_EXPANSION_ALLOWANCE
+        limit = ALIAS_EXPANSION_FACTOR * self._distinct_weight + ALIAS_EXPANSION_ALLOWANCE
         if expanded > limit:
             self.reporter.report(
                 "RG006",
-                f"aliases expand this document to {expanded} values from {len(distinct)}; "
+                f"aliases expand this document to {expanded} units from {self._distinct_weight} "
+                f"(a value, or {_BYTES_PER_UNIT} characters of text, is a unit); "
                 f"the limit is {limit}",
                 self._loc(root),
             )
@@ -279,8 +302,10 @@ class _Converter:
             return size if depth + height <= MAX_DEPTH else None
         if depth > MAX_DEPTH:
             return None
+        weight = 1 + (len(node.value) // _BYTES_PER_UNIT if isinstance(node, yaml.ScalarNode) else 0)
         distinct.add(key)
-        total, height = 1, 0
+        self._distinct_weight += weight
+        total, height = weight, 0
         children: list[yaml.Node] = []
         if isinstance(node, yaml.SequenceNode):
             children = node.value

@@ -115,7 +115,10 @@ class ArtifactVersion:
         """Return when the time to live runs out, if both are known."""
         if self.ttl_days is None or self.created_at is None:
             return None
-        return self.created_at + timedelta(days=self.ttl_days)
+        try:
+            return self.created_at + timedelta(days=self.ttl_days)
+        except (OverflowError, ValueError):  # past year 9999: it never expires as far as we can say
+            return None
 
 
 @dataclass(frozen=True, slots=True)

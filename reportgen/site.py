@@ -527,7 +527,7 @@ def _value_text(value: object) -> str:
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_value_text(v) for v in value) + "]"
     if isinstance(value, Mapping):
-        return "{}"
+        return "{" + ", ".join(f"{k}: {_value_text(v)}" for k, v in value.items()) + "}"
     return str(value)
 
 

@@ -261,4 +261,6 @@ def version_label(number: int) -> str:
 
 def format_utc(value: datetime) -> str:
     """Return ``value`` as ISO 8601 in UTC with a Z, to the second."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    v = value.astimezone(UTC)
+    # Not strftime: glibc prints year 1 as "1", and ISO 8601 wants four digits.
+    return f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}Z"

@@ -31,7 +31,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def time_text(at: datetime) -> str:
     """Return a moment as shown on pages: `2026-03-02 10:00 UTC`."""
-    return at.strftime("%Y-%m-%d %H:%M UTC")
+    return f"{format_utc(at)[:10]} {format_utc(at)[11:16]} UTC"
 
 
 def newest_first(events: Iterable[AuditEvent]) -> list[AuditEvent]:
@@ -71,7 +71,7 @@ def event_view(org: Organisation, event: AuditEvent) -> EventView:
     return EventView(
         at=format_utc(event.at),
         at_text=time_text(event.at),
-        day=event.at.strftime("%Y-%m-%d"),
+        day=format_utc(event.at)[:10],
         kind=event.kind.value,
         kind_label=event.kind.label,
         collection=Link(event.collection, collection_page(collection.registry, collection.name)),
