@@ -12,6 +12,7 @@ import hashlib
 import logging
 import multiprocessing
 import os
+import signal
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -177,6 +178,11 @@ def _work(chunk: range) -> list[_Result]:
     return [_draw(org, focuses[i], i, options, cache) for i in chunk]
 
 
+def _ignore_interrupts() -> None:
+    """Leave Ctrl-C to the parent: it stops the pool and the build; workers must not die mid-task."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _chunks(total: int, jobs: int) -> list[range]:
     size = max(8, min(200, total // (jobs * 8) or 1))
     return [range(start, min(start + size, total)) for start in range(0, total, size)]
@@ -192,7 +198,7 @@ def _results(
         return
     _SHARED = (org, focuses, options, cache)
     try:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        with multiprocessing.get_context("fork").Pool(jobs, initializer=_ignore_interrupts) as pool:
             yield from pool.imap_unordered(_work, _chunks(len(focuses), jobs))
     finally:
         _SHARED = None
