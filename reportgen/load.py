@@ -38,6 +38,10 @@ ALIAS_EXPANSION_FACTOR = 10
 ALIAS_EXPANSION_ALLOWANCE = 100_000
 _BYTES_PER_UNIT = 256  # aliases of long text count by its length: 4,000 aliases of 64 KiB are 256 MiB
 MAX_SET_BYTES = 256 * 1024 * 1024  # all files together: memory grows with what is read
+# Values (scalars, mappings, lists) in a whole set: about 360 bytes of memory each once loaded and
+# validated, so 5 million keep a build under 2 GiB whatever the bytes hold (XL, 3.75 million, fits).
+MAX_SET_VALUES = 5_000_000
+_COUNT_ABOVE_BYTES = 1024 * 1024  # files larger than this are counted before they are composed
 
 _TAG = "tag:yaml.org,2002:"
 # Line breaks in YAML 1.1 (PyYAML) but not in YAML 1.2 or most editors: line numbers would disagree.
@@ -76,6 +80,7 @@ class Document:
     file: str
     index: int
     root: Node
+    values: int = 0  # how many YAML values it holds once aliases are expanded
 
 
 @dataclass(slots=True)
@@ -129,7 +134,7 @@ def load_paths(paths: Sequence[Path]) -> LoadResult:
         shown = ", ".join(display_path(p) for p in paths) or "."
         reporter.report("RG010", f"no *.yaml or *.yml files under {shown}", Location(shown))
     documents: list[Document] = []
-    total = 0
+    total = values = 0
     for path in files:
         name = display_path(path)
         data = _read(path, name, reporter)
@@ -143,7 +148,16 @@ def load_paths(paths: Sequence[Path]) -> LoadResult:
                 Location(name),
             )
             break
-        documents.extend(load_bytes(data, name, reporter))
+        found = load_bytes(data, name, reporter, budget=MAX_SET_VALUES - values)
+        values += sum(doc.values for doc in found)
+        if values > MAX_SET_VALUES:
+            reporter.report(
+                "RG001",
+                f"the manifests read so far hold {values} values; a manifest set may hold {MAX_SET_VALUES}",
+                Location(name),
+            )
+            break
+        documents.extend(found)
     return LoadResult([display_path(p) for p in files], documents, reporter.diagnostics)
 
 
@@ -159,11 +173,25 @@ def _read(path: Path, name: str, reporter: Reporter) -> bytes | None:
         return None
 
 
-def load_bytes(data: bytes, name: str, reporter: Reporter) -> list[Document]:
-    """Decode and parse one manifest file's bytes into its documents."""
+def load_bytes(data: bytes, name: str, reporter: Reporter, budget: int | None = None) -> list[Document]:
+    """Decode and parse one manifest file's bytes into its documents.
+
+    With a ``budget`` of values, a large file is first counted by streaming its YAML events, so that
+    a file of millions of tiny entries is refused before it is held in memory.
+    """
     text = _decode(data, name, reporter)
     if text is None:
         return []
+    if budget is not None and len(data) > _COUNT_ABOVE_BYTES:
+        count = _count_values(text)
+        if count > budget:
+            reporter.report(
+                "RG001",
+                f"file holds {count} values, more than the {max(budget, 0)} a manifest set may still take "
+                f"(a set may hold {MAX_SET_VALUES})",
+                Location(name),
+            )
+            return []
     odd = _ODD_BREAK.search(text)
     if odd is not None:
         line, col = _line_col(text, odd.start())
@@ -207,8 +235,34 @@ def load_bytes(data: bytes, name: str, reporter: Reporter) -> list[Document]:
     for index, root in enumerate(roots):
         node = _Converter(name, reporter).convert_document(root)
         if node is not None:
-            documents.append(Document(name, index, node))
+            documents.append(Document(name, index, node, converter_values(node)))
     return documents
+
+
+def converter_values(node: Node) -> int:
+    """Return how many values (keys included) a converted document holds, aliases as often as used."""
+    count, stack = 0, [node]
+    while stack:
+        current = stack.pop()
+        count += 1
+        if isinstance(current.value, dict):
+            count += len(current.value)  # the keys are values too
+            stack.extend(current.value.values())
+        elif isinstance(current.value, list):
+            stack.extend(current.value)
+    return count
+
+
+def _count_values(text: str) -> int:
+    """Return how many values a YAML text holds, streaming its events (aliases count once each)."""
+    count = 0
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.ScalarEvent | yaml.MappingStartEvent | yaml.SequenceStartEvent):
+                count += 1
+    except yaml.YAMLError:
+        pass  # composing it will report the error with its place
+    return count
 
 
 def _is_empty_document(node: yaml.Node) -> bool:

@@ -937,12 +937,6 @@ def test_a_manifest_set_is_bounded_in_bytes(tmp_path: Path, monkeypatch: pytest.
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="memory is bounded only through bytes (64 MiB a file, 256 MiB a set), and tiny entries cost "
-    "~175 bytes of memory per byte of YAML (300,000 '- {id: rN}' runs, 4.7 MB: 822 MB): one 64 MiB file "
-    "takes ~11 GB, a full set ~45 GB; load.py needs a bound on values (MAX_SET_VALUES) with a diagnostic",
-)
 def test_a_manifest_set_is_bounded_in_values(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     limit = getattr(load_module, "MAX_SET_VALUES", None)
     assert limit is not None, "reportgen.load has no MAX_SET_VALUES"
