@@ -8,12 +8,14 @@ from one that is not, so a build never overwrites a user's folder by mistake.
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import glob
 import hashlib
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import unicodedata
 from pathlib import Path, PurePosixPath
@@ -135,14 +137,17 @@ class SiteWriter:
         sums = "".join(f"{digest}  {name}\n" for name, digest in lines)
         self.write_text(SUMS, sums)
         _fsync_tree(self.staging)
-        old = None
         if self.target.exists():
             self._check_target()  # it may have changed while we built
-            old = self.target.with_name(f".{self.target.name}.old-{os.getpid()}")
-            os.replace(self.target, old)
-        os.replace(self.staging, self.target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+            if _exchange(self.staging, self.target):  # one atomic step: never a moment without a site
+                shutil.rmtree(self.staging, ignore_errors=True)  # now holds the previous site
+            else:  # two renames; a build killed between them is restored by the next one (_recover)
+                old = self.target.with_name(f".{self.target.name}.old-{os.getpid()}")
+                os.replace(self.target, old)
+                os.replace(self.staging, self.target)
+                shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(self.staging, self.target)
         self._release()
         log.info("wrote %d files to %s", len(self._written), self.target)
 
@@ -159,6 +164,28 @@ class SiteWriter:
     ) -> None:
         if kind is not None:
             self.abort()
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders atomically (Linux renameat2 RENAME_EXCHANGE); return False where unsupported."""
+    if sys.platform != "linux":
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    renameat2.restype = ctypes.c_int
+    done = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if done != 0:
+        log.debug("atomic exchange unavailable: %s", os.strerror(ctypes.get_errno()))
+        return False
+    return True
 
 
 def _fsync_tree(root: Path) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
-from reportgen.write import MARKER, MARKER_TEXT, SUMS, SiteWriter, WriteError
+from reportgen.write import MARKER, MARKER_TEXT, SUMS, SiteWriter, WriteError, _exchange
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -239,3 +240,21 @@ def test_a_leftover_old_site_is_removed_when_the_new_one_is_in_place(target: Pat
     SiteWriter(target).abort()
     assert not aside.exists()
     assert snapshot(target)["index.html"] == b"new"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="renameat2 exchange is Linux only")
+def test_a_rebuild_swaps_the_site_in_one_atomic_exchange(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "new").write_text("new")
+    (b / "old").write_text("old")
+    assert _exchange(a, b)
+    assert [p.name for p in b.iterdir()] == ["new"] and [p.name for p in a.iterdir()] == ["old"]
+    # a rebuild through the writer leaves nothing beside the site
+    for text in ("first", "second"):
+        with SiteWriter(tmp_path / "site") as writer:
+            writer.write_text("index.html", text)
+            writer.commit()
+    assert (tmp_path / "site" / "index.html").read_text() == "second"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.lock", "a", "b", "site"]
