@@ -14,7 +14,7 @@ import multiprocessing
 import os
 import signal
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -190,7 +190,7 @@ def _chunks(total: int, jobs: int) -> list[range]:
 
 def _results(
     focuses: Sequence[NodeKey], org: Organisation, options: LayoutOptions, cache: GraphCache, jobs: int
-) -> Iterator[list[_Result]]:
+) -> Generator[list[_Result], None, None]:
     global _SHARED
     if jobs <= 1 or len(focuses) < _IN_PROCESS_BELOW or "fork" not in multiprocessing.get_all_start_methods():
         for index, focus in enumerate(focuses):
@@ -199,7 +199,7 @@ def _results(
     _SHARED = (org, focuses, options, cache)
     try:
         with multiprocessing.get_context("fork").Pool(jobs, initializer=_ignore_interrupts) as pool:
-            yield from pool.imap_unordered(_work, _chunks(len(focuses), jobs))
+            yield from pool.imap(_work, _chunks(len(focuses), jobs))
     finally:
         _SHARED = None
 
@@ -213,18 +213,21 @@ def draw_graphs(
     jobs = options.jobs or os.cpu_count() or 1
     found: list[_Result | None] = [None] * len(focuses)
     done = 0
-    for batch in _results(focuses, org, options, cache, jobs):
-        for result in batch:
-            found[result.index] = result
-        done += len(batch)
-        if progress is not None:
-            progress(done, len(focuses))
+    batches = _results(focuses, org, options, cache, jobs)
+    try:
+        for batch in batches:  # in page order, so the first failure is the same whatever the workers did
+            for result in batch:
+                found[result.index] = result
+                if result.drawn.error:
+                    if not options.keep_going:  # stop now: the other graphs would only wait for nothing
+                        raise GraphFailure(result.drawn.error)
+                    log.warning("%s", result.drawn.error)
+            done += len(batch)
+            if progress is not None:
+                progress(done, len(focuses))
+    finally:
+        batches.close()  # stops the workers if we leave early
     results = [r for r in found if r is not None]
-    for result in results:  # in page order, so the error reported is the same whatever the workers did
-        if result.drawn.error:
-            if not options.keep_going:
-                raise GraphFailure(result.drawn.error)
-            log.warning("%s", result.drawn.error)
     if options.cache is not None:
         cache.update({r.key: r.new_svg for r in results if r.new_svg}, {r.key for r in results})
     cache.close()

@@ -106,3 +106,19 @@ def test_the_first_graph_that_fails_is_named_whatever_the_workers_did(
         draw_graphs(org, focuses, LayoutOptions(graph=GraphOptions(), jobs=2))
     drawn, _ = draw_graphs(org, focuses, LayoutOptions(graph=GraphOptions(), jobs=2, keep_going=True))
     assert all(d.error.endswith("boom") and not d.svg for d in drawn.values())
+
+
+def test_without_keep_going_the_build_stops_at_the_first_failure(
+    org,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    calls: list[str] = []
+
+    def broken(self, dot: str, *, graph: str, timeout: float | None = None) -> str:  # type: ignore[no-untyped-def]
+        calls.append(graph)
+        raise RenderError(graph=graph, message="timed out")
+
+    monkeypatch.setattr("reportgen.render.EmbeddedRenderer.render_svg", broken)
+    with pytest.raises(GraphFailure):
+        draw_graphs(org, graph_focuses(org), LayoutOptions(graph=GraphOptions(), jobs=1))
+    assert len(calls) == 1  # N hanging graphs would otherwise cost N timeouts
