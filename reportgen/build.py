@@ -11,7 +11,7 @@ import math
 import os
 import posixpath
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,8 +19,8 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from reportgen import FORMAT_VERSION, __version__
-from reportgen.diagnostics import Severity
-from reportgen.layout import LayoutOptions, draw_graphs
+from reportgen.diagnostics import Severity, plural
+from reportgen.layout import LayoutOptions, Progress, draw_graphs
 from reportgen.lineage import GraphOptions, NodeKey
 from reportgen.load import load_paths
 from reportgen.model import Organisation
@@ -39,8 +39,6 @@ from reportgen.views import Site
 from reportgen.write import SiteWriter
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,11 +175,6 @@ def extra_files(org: Organisation, site: Site, page_paths: Sequence[str]) -> dic
     if site.base_url:
         files["sitemap.xml"] = _sitemap(site.base_url, page_paths)
     return files
-
-
-def plural(count: int, word: str) -> str:
-    """Return e.g. "1 version" or "3 versions"."""
-    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def _search_index(org: Organisation) -> bytes:

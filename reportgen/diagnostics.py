@@ -169,14 +169,15 @@ RULES: dict[str, Rule] = _rules(
 )
 
 
+def plural(count: int, word: str) -> str:
+    """Return e.g. "1 file" or "3 files"."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 def count_summary(diagnostics: Sequence[Diagnostic], files: int) -> str:
     """Return the one-line summary printed after the diagnostics."""
     errors = sum(d.severity is Severity.ERROR for d in diagnostics)
     warnings = len(diagnostics) - errors
-
-    def plural(n: int, word: str) -> str:
-        return f"{n} {word}{'' if n == 1 else 's'}"
-
     if not diagnostics:
         return f"{plural(files, 'file')} checked: no problems"
     return f"{plural(files, 'file')} checked: {plural(errors, 'error')}, {plural(warnings, 'warning')}"

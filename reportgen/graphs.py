@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import graphviz
 
-from reportgen.lineage import Cluster, LineageGraph, NodeKey, NodeKind, Vertex
+from reportgen.lineage import Cluster, LineageGraph, NodeKind, Vertex
 from reportgen.model import Organisation
 
 LABEL_WIDTH = 28
@@ -250,8 +250,3 @@ def build_mermaid(org: Organisation, graph: LineageGraph, *, link: LinkFor | Non
     if failed:
         out.append(f"  class {','.join(failed)} failed")
     return "\n".join(out) + "\n"
-
-
-def node_name(org: Organisation, key: NodeKey) -> str:
-    """Return the name a node is known by: `name:vN` or the run's display name."""
-    return str(key.artifact) if key.artifact is not None else org.runs[str(key.run)].name

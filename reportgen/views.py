@@ -226,11 +226,3 @@ class AuditPage(Page):
     """audit.html: every collection's Action History in one timeline."""
 
     timeline: Timeline | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PageSet:
-    """Every page of the site, and the other files to write beside them."""
-
-    pages: tuple[Page, ...]
-    files: dict[str, bytes] = field(default_factory=dict)
