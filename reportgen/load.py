@@ -59,11 +59,6 @@ class Node:
     loc: Location
     key_locs: dict[str, Location] = field(default_factory=dict)
 
-    @property
-    def is_mapping(self) -> bool:
-        """Return whether this node is a mapping."""
-        return isinstance(self.value, dict)
-
     def plain(self) -> Any:
         """Return the value as plain Python data, without locations."""
         if isinstance(self.value, dict):

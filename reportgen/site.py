@@ -182,7 +182,7 @@ class Planner:
         svg = relink(drawn.svg, root)
         ids = vertex_ids(graph, GRAPH_ID_PREFIX)
         nodes = tuple(self.node_info(v, ids[v], graph) for v in graph.vertices)
-        titles = {v: self.vertex_title(v) for v in graph.vertices}
+        titles = {v: vertex_title(self.org, v) for v in graph.vertices}
         edges = tuple((titles[a], titles[b]) for a, b in graph.edges)
         caption = f"Lineage of {node_title(self.org, graph.focus)}: {_depth_text(graph)}"
         return GraphView(
@@ -194,9 +194,6 @@ class Planner:
             notes=graph.notes + _more_text(graph),
             error=drawn.error,
         )
-
-    def vertex_title(self, vertex: Vertex) -> str:
-        return vertex_title(self.org, vertex)
 
     def node_info(self, vertex: Vertex, node_id: str, graph: LineageGraph) -> GraphNodeInfo:
         if isinstance(vertex, Cluster):
