@@ -59,6 +59,13 @@ _MAX_MEMORY_BYTES: Final = 2 << 30
 _TICK_SECONDS: Final = 0.01
 # Epoch deadline used when no timeout is asked for (effectively never).
 _NO_DEADLINE_TICKS: Final = 1 << 62
+# A render's arguments, in one block of wasm memory: the output-length slot, then C strings.
+_INPUT_HEAD: Final = b"\0\0\0\0svg\0dot\0"  # out-length slot, format "svg", layout engine "dot", ...
+_OUT_LEN_OFFSET: Final = 0
+_FORMAT_OFFSET: Final = 4
+_ENGINE_OFFSET: Final = 8
+# ... and the DOT source. Smallest input block: most lineage graphs are a few KiB of DOT.
+_INPUT_BLOCK_MIN: Final = 64 << 10
 # Bump when the layout or meaning of the on-disk module cache changes.
 _CACHE_FORMAT: Final = "reportgen-graphviz-cwasm-1"
 
@@ -363,6 +370,8 @@ class _Instance:
     last_error: wasmtime.Func
     version: wasmtime.Func | None
     renders: int = 0
+    input_addr: int = 0  # the block holding a render's arguments (0: none yet) and its size
+    input_size: int = 0
 
     @classmethod
     def create(cls, runtime: _Runtime) -> _Instance:
@@ -396,19 +405,23 @@ class _Instance:
             version=version,
         )
 
-    def _cstring_in(self, text: str) -> int:
-        """Copy ``text`` into wasm memory as a NUL-terminated string and return its address."""
-        data = text.encode("utf-8") + b"\0"
-        addr = self._alloc(len(data))
-        self.memory.write(self.store, data, addr)
-        return addr
-
     def _alloc(self, size: int) -> int:
         """Allocate ``size`` bytes of wasm memory."""
         addr = int(self.malloc(self.store, size))
         if addr == 0:
             raise MemoryError("graphviz.wasm is out of memory")
         return addr
+
+    def _input_block(self, size: int) -> int:
+        """Return the address of this instance's input block, grown to hold ``size`` bytes."""
+        if size > self.input_size:
+            if self.input_addr:
+                self.free(self.store, self.input_addr)
+                self.input_addr = self.input_size = 0
+            capacity = max(_INPUT_BLOCK_MIN, 1 << (size - 1).bit_length())
+            self.input_addr = self._alloc(capacity)
+            self.input_size = capacity
+        return self.input_addr
 
     def _cstring_out(self, addr: int, limit: int = 4096) -> str:
         """Read a NUL-terminated string from wasm memory."""
@@ -417,17 +430,27 @@ class _Instance:
         return bytes(raw if end < 0 else raw[:end]).decode("utf-8", errors="replace")
 
     def render_svg(self, dot: str) -> str:
-        """Run Graphviz on ``dot``; raise _GraphvizFailure with its message if it refuses."""
-        args = [self._cstring_in(text) for text in (dot, "svg", "dot")]
-        out_len = self._alloc(4)
-        result = int(self.render(self.store, *args, out_len))
+        """Run Graphviz on ``dot``; raise _GraphvizFailure with its message if it refuses.
+
+        The arguments go in one block of wasm memory, kept for the next render: the 4-byte slot where
+        Graphviz writes the output length, then the C strings "svg", "dot" and the DOT source. Each
+        wasm call costs tens of microseconds of wasmtime glue, so a render makes two: render, free.
+        """
+        data = b"".join((_INPUT_HEAD, dot.encode("utf-8"), b"\0"))
+        block = self._input_block(len(data))
+        self.memory.write(self.store, data, block)
+        out_len = block + _OUT_LEN_OFFSET
+        result = int(
+            self.render(
+                self.store, block + len(_INPUT_HEAD), block + _FORMAT_OFFSET, block + _ENGINE_OFFSET, out_len
+            )
+        )
         if result == 0:
             message = self._cstring_out(int(self.last_error(self.store)))
             raise _GraphvizFailure(message or "Graphviz failed without a message")
         (size,) = struct.unpack("<I", self.memory.read(self.store, out_len, out_len + 4))
         output = bytes(self.memory.read(self.store, result, result + size))
-        for addr in (result, out_len, *args):
-            self.free(self.store, addr)
+        self.free(self.store, result)
         self.renders += 1
         return output.decode("utf-8", errors="replace")
 
