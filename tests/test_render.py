@@ -234,6 +234,17 @@ def test_embedded_renderer_survives_many_renders() -> None:
         assert renderer.render_svg(SMALL_DOT, graph="g") == first
 
 
+def test_embedded_renderer_grows_its_input_block() -> None:
+    """A DOT source larger than the reused input block (and a small one after it) renders the same."""
+    small = EmbeddedRenderer().render_svg(SMALL_DOT, graph="g")
+    renderer = EmbeddedRenderer()
+    assert renderer.render_svg(SMALL_DOT, graph="g") == small
+    for size in (200_000, 70_000, 1_000_000):
+        big = SMALL_DOT.replace("{", "{ /* " + "x" * size + " */", 1)
+        assert renderer.render_svg(big, graph="g") == small
+        assert renderer.render_svg(SMALL_DOT, graph="g") == small
+
+
 # ---------------------------------------------------------------------- disk cache
 
 
