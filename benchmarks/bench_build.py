@@ -24,6 +24,7 @@ _CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
 from reportgen import build as B
+from reportgen.emit import svg_file_text
 from reportgen.graphs import build_dot
 from reportgen.layout import draw_graphs
 from reportgen.paths import node_page
@@ -60,8 +61,8 @@ with SiteWriter(output) as writer:
     for path, text in html:
         writer.write_text(path, text)
     for key, drawn in graphs.items():
-        writer.write_text(drawn.svg_file, B.svg_file_text(drawn.svg, node_page(key)))
-    for path, data in B.extra_files(org, site, paths).items():
+        writer.write_text(drawn.svg_file, svg_file_text(drawn.svg, node_page(key)))
+    for path, data in B.extra_files(org, site).items():
         writer.write(path, data)
     for path, data in assets(None):
         writer.write(path, data)

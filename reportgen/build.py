@@ -9,7 +9,6 @@ import json
 import logging
 import math
 import os
-import posixpath
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,19 +19,14 @@ from xml.sax.saxutils import escape
 
 from reportgen import FORMAT_VERSION, __version__
 from reportgen.diagnostics import Severity, plural
-from reportgen.layout import LayoutOptions, Progress, draw_graphs
+from reportgen.emit import emit_pages
+from reportgen.layout import LayoutOptions, Progress, cpu_count, draw_graphs
 from reportgen.lineage import GraphOptions, NodeKey
 from reportgen.load import load_paths
 from reportgen.model import Organisation
-from reportgen.paths import artifact_page, collection_page, node_page, run_page
-from reportgen.render import standalone_svg
-from reportgen.site import (
-    Planner,
-    relink,
-    root_of,
-)
+from reportgen.paths import artifact_page, collection_page, run_page
 from reportgen.spec import format_utc
-from reportgen.templating import assets, environment, render_page
+from reportgen.templating import assets, environment
 from reportgen.timeline import event_record, events_csv, events_json
 from reportgen.validate import Validation, validate
 from reportgen.views import Site
@@ -71,43 +65,73 @@ class BuildResult:
     graph_errors: tuple[str, ...] = ()
     cached_graphs: int = 0
     jobs: int = 1
+    stages: tuple[tuple[str, float], ...] = ()  # (stage, seconds of wall time), in build order
+    work: tuple[tuple[str, float], ...] = ()  # (part of the page stage, seconds summed over processes)
+
+
+class _Clock:
+    """Wall time per stage of the build."""
+
+    def __init__(self) -> None:
+        self.started = self._mark = time.perf_counter()
+        self.stages: list[tuple[str, float]] = []
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.stages.append((stage, now - self._mark))
+        self._mark = now
 
 
 def build(paths: Sequence[Path], options: BuildOptions, progress: Progress | None = None) -> BuildResult:
     """Build the site for the manifests under ``paths`` into ``options.output``."""
-    started = time.perf_counter()
-    validation = validate(load_paths(list(paths)))
+    clock = _Clock()
+    loaded = load_paths(list(paths))
+    clock.lap("load")
+    validation = validate(loaded)
+    clock.lap("validate")
     if _fails(validation, options.strict):
-        return BuildResult(validation)
+        return BuildResult(validation, stages=tuple(clock.stages))
     org = validation.organisation
-    graphs, stats = draw_graphs(org, graph_focuses(org), layout_options(options), progress)
+    jobs = options.jobs or cpu_count()
+    graphs, stats = draw_graphs(org, graph_focuses(org), layout_options(options, jobs), progress)
+    clock.lap("graphs")
     site = _site_info(org, options)
     env = environment(options.templates)
-    page_paths: list[str] = []
     with SiteWriter(options.output) as writer:
-        for page in Planner(org, site, graphs).pages():  # one page in memory at a time
-            writer.write_text(page.path, render_page(env, page))
-            page_paths.append(page.path)
-        for key, drawn in graphs.items():
-            if not drawn.error:
-                writer.write_text(drawn.svg_file, svg_file_text(drawn.svg, node_page(key)))
-        for path, data in extra_files(org, site, page_paths).items():
-            writer.write(path, data)
-        for path, data in assets(options.templates):
-            writer.write(path, data)
+        other = 0.0
+
+        def meanwhile() -> None:  # the parent's share while workers render pages
+            nonlocal other
+            mark = time.perf_counter()
+            for path, data in extra_files(org, site).items():
+                writer.write(path, data)
+            for path, data in assets(options.templates):
+                writer.write(path, data)
+            other = time.perf_counter() - mark
+
+        files, work = emit_pages(org, site, graphs, env, writer.staging, jobs, meanwhile)
+        for emitted in files:
+            writer.adopt(emitted.path, emitted.digest)
+        page_paths = [f.path for f in files if f.page]
+        if site.base_url:
+            writer.write("sitemap.xml", _sitemap(site.base_url, page_paths))
+        clock.lap("pages")
         writer.commit()
-        files = writer.count
+        clock.lap("commit")
+        count = writer.count
     errors = tuple(d.error for d in graphs.values() if d.error)
     return BuildResult(
         validation,
         True,
         len(page_paths),
         len(graphs) - len(errors),
-        files,
-        time.perf_counter() - started,
+        count,
+        time.perf_counter() - clock.started,
         errors,
         stats.cached,
         stats.jobs,
+        tuple(clock.stages),
+        (("plan", work.plan), ("templates", work.templates), ("write", work.write), ("other files", other)),
     )
 
 
@@ -115,18 +139,12 @@ def _fails(validation: Validation, strict: bool) -> bool:
     return any(d.severity is Severity.ERROR or strict for d in validation.diagnostics)
 
 
-def svg_file_text(svg: str, page: str) -> str:
-    """Return a graph as a standalone .svg file beside ``page``: links relative to it, anchors on it."""
-    svg = relink(svg, root_of(page)).replace('xlink:href="#', f'xlink:href="{posixpath.basename(page)}#')
-    return standalone_svg(svg)
-
-
 def graph_focuses(org: Organisation) -> list[NodeKey]:
     """Return the node of every page that shows a lineage graph: artifact versions and runs."""
     return [NodeKey.of_artifact(ref) for ref in org.artifacts] + [NodeKey.of_run(r) for r in org.runs]
 
 
-def layout_options(options: BuildOptions) -> LayoutOptions:
+def layout_options(options: BuildOptions, jobs: int = 0) -> LayoutOptions:
     """Return how a build lays out its graphs: the cache sits beside the site."""
     output = options.output.absolute()
     cache = output.with_name(f".{output.name}.cache") if options.cache else None
@@ -134,7 +152,7 @@ def layout_options(options: BuildOptions) -> LayoutOptions:
         graph=options.graph,
         renderer=options.renderer,
         timeout=options.timeout,
-        jobs=options.jobs,
+        jobs=jobs or options.jobs,
         cache=cache,
         keep_going=options.keep_going,
     )
@@ -159,8 +177,8 @@ def _site_info(org: Organisation, options: BuildOptions) -> Site:
     return Site(options.title, base, f"reportgen {__version__}", built_at, counts)
 
 
-def extra_files(org: Organisation, site: Site, page_paths: Sequence[str]) -> dict[str, bytes]:
-    """Return the site's files besides pages and graphs: downloads, search index, report, sitemap."""
+def extra_files(org: Organisation, site: Site) -> dict[str, bytes]:
+    """Return the site's files besides pages, graphs and the sitemap: downloads, search index, report."""
     files: dict[str, bytes] = {}
     for history in org.collections.values():
         c = history.collection
@@ -172,8 +190,6 @@ def extra_files(org: Organisation, site: Site, page_paths: Sequence[str]) -> dic
     files["audit.json"] = events_json(everything)
     files["assets/search-index.js"] = _search_index(org)
     files["report.json"] = _report(org, site)
-    if site.base_url:
-        files["sitemap.xml"] = _sitemap(site.base_url, page_paths)
     return files
 
 

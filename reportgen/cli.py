@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from reportgen import FORMAT_VERSION, __version__
-from reportgen.build import BuildOptions, build
+from reportgen.build import BuildOptions, BuildResult, build
 from reportgen.diagnostics import (
     Diagnostic,
     Severity,
@@ -313,6 +313,11 @@ def _http_url(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Folder of templates that override the built-in ones by name.",
 )
+@click.option(
+    "--profile",
+    is_flag=True,
+    help="Print the time each stage of the build took (load, validate, graphs, pages, commit).",
+)
 @_GRAPH_OPTIONS
 @click.pass_context
 def build_command(
@@ -326,6 +331,7 @@ def build_command(
     jobs: int,
     no_cache: bool,
     templates: Path | None,
+    profile: bool,
     depth: int,
     upstream: int | None,
     downstream: int | None,
@@ -381,6 +387,8 @@ def build_command(
         ctx.exit(EXIT_PROBLEMS)
     for message in result.graph_errors:
         click.echo(f"warning: {message}", err=True)
+    if profile:
+        click.echo(profile_text(result), err=True, nl=False)
     if not quiet:
         reused = f", {result.cached_graphs} reused" if result.cached_graphs else ""
         processes = f"{result.jobs} process{'es' if result.jobs > 1 else ''}"
@@ -388,6 +396,18 @@ def build_command(
             f"Built {result.pages} pages and {result.graphs} graphs{reused} ({result.files} files) "
             f"in {result.seconds:.1f}s on {processes} into {output}"
         )
+
+
+def profile_text(result: BuildResult) -> str:
+    """Return the stage breakdown of a build, as ``--profile`` prints it."""
+    total = result.seconds or 1.0
+    lines = ["stage        wall s  share"]
+    lines += [f"{stage:<12} {seconds:6.2f}  {seconds / total:5.0%}" for stage, seconds in result.stages]
+    lines.append(f"{'total':<12} {result.seconds:6.2f}")
+    processes = f"{result.jobs} process{'es' if result.jobs > 1 else ''}"
+    lines.append(f"pages stage, summed over {processes}:")
+    lines += [f"  {part:<10} {seconds:6.2f}" for part, seconds in result.work]
+    return "\n".join(lines) + "\n"
 
 
 @cli.command("schema")

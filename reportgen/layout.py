@@ -23,7 +23,7 @@ from reportgen.graphs import build_dot
 from reportgen.lineage import GraphOptions, NodeKey, neighbourhood
 from reportgen.model import Organisation
 from reportgen.paths import node_page
-from reportgen.render import RenderError, get_renderer
+from reportgen.render import Renderer, RenderError, get_renderer
 from reportgen.site import GRAPH_ID_PREFIX, DrawnGraph, name_svg_titles, node_title
 
 log = logging.getLogger(__name__)
@@ -143,22 +143,28 @@ class _Result:
     new_svg: str  # the renderer's output when it was not in the cache, to keep there
 
 
-def _draw(
-    org: Organisation, focus: NodeKey, index: int, options: LayoutOptions, cache: GraphCache
-) -> _Result:
+@dataclass(frozen=True, slots=True)
+class _Job:
+    org: Organisation
+    focuses: Sequence[NodeKey]
+    options: LayoutOptions
+    cache: GraphCache
+    renderer: Renderer  # one per process (forked workers inherit it unused): its Graphviz serves many graphs
+
+
+def _draw(job: _Job, index: int) -> _Result:
     """Lay out one page's graph (or take it from the cache), with links relative to the site root."""
+    org, focus, options = job.org, job.focuses[index], job.options
     graph = neighbourhood(org, focus, options.graph)
     name = node_title(org, focus)
     dot = build_dot(org, graph, name=name, link=_root_link, id_prefix=GRAPH_ID_PREFIX, cluster_anchors=True)
     svg_file = node_page(focus).removesuffix(".html") + ".svg"
-    key = cache.key(dot)
-    svg = cache.get(key)
+    key = job.cache.key(dot)
+    svg = job.cache.get(key)
     new_svg = ""
     if svg is None:
         try:
-            svg = new_svg = get_renderer(options.renderer).render_svg(
-                dot, graph=name, timeout=options.timeout
-            )
+            svg = new_svg = job.renderer.render_svg(dot, graph=name, timeout=options.timeout)
         except RenderError as exc:
             return _Result(index, DrawnGraph(graph, "", svg_file, error=str(exc)), key, "")
     return _Result(index, DrawnGraph(graph, name_svg_titles(svg, org, graph), svg_file), key, new_svg)
@@ -169,16 +175,15 @@ def _root_link(vertex: object) -> str | None:
 
 
 # What forked workers inherit: set by draw_graphs just before the pool starts.
-_SHARED: tuple[Organisation, Sequence[NodeKey], LayoutOptions, GraphCache] | None = None
+_SHARED: _Job | None = None
 
 
 def _work(chunk: range) -> list[_Result]:
     assert _SHARED is not None
-    org, focuses, options, cache = _SHARED
-    return [_draw(org, focuses[i], i, options, cache) for i in chunk]
+    return [_draw(_SHARED, i) for i in chunk]
 
 
-def _ignore_interrupts() -> None:
+def ignore_interrupts() -> None:
     """Leave Ctrl-C to the parent: it stops the pool and the build; workers must not die mid-task."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
@@ -188,18 +193,17 @@ def _chunks(total: int, jobs: int) -> list[range]:
     return [range(start, min(start + size, total)) for start in range(0, total, size)]
 
 
-def _results(
-    focuses: Sequence[NodeKey], org: Organisation, options: LayoutOptions, cache: GraphCache, jobs: int
-) -> Generator[list[_Result], None, None]:
+def _results(job: _Job, jobs: int) -> Generator[list[_Result], None, None]:
     global _SHARED
-    if jobs <= 1 or len(focuses) < _IN_PROCESS_BELOW or "fork" not in multiprocessing.get_all_start_methods():
-        for index, focus in enumerate(focuses):
-            yield [_draw(org, focus, index, options, cache)]
+    total = len(job.focuses)
+    if jobs <= 1 or total < _IN_PROCESS_BELOW or "fork" not in multiprocessing.get_all_start_methods():
+        for index in range(total):
+            yield [_draw(job, index)]
         return
-    _SHARED = (org, focuses, options, cache)
+    _SHARED = job
     try:
-        with multiprocessing.get_context("fork").Pool(jobs, initializer=_ignore_interrupts) as pool:
-            yield from pool.imap(_work, _chunks(len(focuses), jobs))
+        with multiprocessing.get_context("fork").Pool(jobs, initializer=ignore_interrupts) as pool:
+            yield from pool.imap(_work, _chunks(total, jobs))
     finally:
         _SHARED = None
 
@@ -210,10 +214,10 @@ def draw_graphs(
     """Lay out the graph of every focus; fail on the first graph that cannot be drawn unless keep_going."""
     renderer = get_renderer(options.renderer)
     cache = GraphCache(options.cache, renderer.name, renderer.version() if options.cache else "")
-    jobs = options.jobs or os.cpu_count() or 1
+    jobs = options.jobs or cpu_count()
     found: list[_Result | None] = [None] * len(focuses)
     done = 0
-    batches = _results(focuses, org, options, cache, jobs)
+    batches = _results(_Job(org, focuses, options, cache, renderer), jobs)
     try:
         for batch in batches:  # in page order, so the first failure is the same whatever the workers did
             for result in batch:
@@ -233,6 +237,14 @@ def draw_graphs(
     cache.close()
     stats = LayoutStats(len(results), sum(not r.new_svg and not r.drawn.error for r in results), jobs)
     return {focuses[r.index]: r.drawn for r in results}, stats
+
+
+def cpu_count() -> int:
+    """Return how many cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 @dataclass(frozen=True, slots=True)

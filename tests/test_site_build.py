@@ -33,7 +33,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-import reportgen.build as build_module
+import reportgen.emit as emit_module
 from reportgen.build import BuildOptions, BuildResult, build
 from reportgen.model import ArtifactRef, Organisation
 from reportgen.paths import artifact_page, collection_page, collection_version_page, run_page
@@ -718,7 +718,7 @@ def test_a_build_that_fails_midway_leaves_the_site(
     out = tmp_path / "site"
     assert api_build([zoo], out, title="Before").written
     before = snapshot(out)
-    real = build_module.render_page
+    real = emit_module.render_page
     rendered = []
 
     def failing(env: Any, page: Any) -> str:
@@ -727,13 +727,13 @@ def test_a_build_that_fails_midway_leaves_the_site(
         rendered.append(page.path)
         return real(env, page)
 
-    monkeypatch.setattr(build_module, "render_page", failing)
+    monkeypatch.setattr(emit_module, "render_page", failing)
     with pytest.raises(RuntimeError, match="template blew up"):
         api_build([zoo], out, title="After")
     assert len(rendered) == 5
     assert snapshot(out) == before
     assert leftovers(out) == []
-    monkeypatch.setattr(build_module, "render_page", real)
+    monkeypatch.setattr(emit_module, "render_page", real)
     assert api_build([zoo], out, title="After").written
     assert b"After" in (out / "index.html").read_bytes()
 

@@ -1,0 +1,70 @@
+"""Pages rendered by worker processes: the same site, in the same order, whatever the number of workers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import reportgen.emit as emit_module
+from reportgen.build import BuildOptions, build
+from reportgen.emit import unit_pages, units
+from reportgen.load import load_paths
+from reportgen.site import Planner
+from reportgen.validate import validate
+from reportgen.views import Site
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_manifests"
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def test_units_give_the_pages_in_the_planners_order() -> None:
+    org = validate(load_paths([SAMPLES])).organisation
+    site = Site("t", "", "g", "", ())
+    planner = Planner(org, site, {})
+    expected = [page.path for page in Planner(org, site, {}).pages()]
+    assert [page.path for unit in units(org) for page in unit_pages(planner, unit)] == expected
+
+
+def test_one_process_and_two_write_the_same_site_and_sitemap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
+    sites = {}
+    for jobs in (1, 2):
+        out = tmp_path / f"site-{jobs}"
+        options = BuildOptions(output=out, jobs=jobs, cache=False, base_url="https://example.org/r/")
+        result = build([SAMPLES], options)
+        assert result.written and result.pages > emit_module._IN_PROCESS_BELOW  # workers really ran
+        assert [stage for stage, _ in result.stages] == ["load", "validate", "graphs", "pages", "commit"]
+        assert all(seconds >= 0 for _, seconds in result.stages + result.work)
+        sites[jobs] = tree(out)
+    assert sites[1] == sites[2]
+    sitemap = sites[2]["sitemap.xml"].decode()
+    assert sitemap.index("/r/index.html") < sitemap.index("/r/audit.html") < sitemap.index("/r/runs/")
+
+
+def test_a_worker_that_fails_stops_the_build_and_leaves_the_site(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "site"
+    assert build([SAMPLES], BuildOptions(output=out, jobs=2, title="Before")).written
+    before = tree(out)
+    real = emit_module.render_page
+
+    def failing(env: Any, page: Any) -> str:  # forked workers inherit the patch
+        if page.path.startswith("runs/"):
+            raise RuntimeError("template blew up")
+        return str(real(env, page))
+
+    monkeypatch.setattr(emit_module, "render_page", failing)
+    with pytest.raises(RuntimeError, match="template blew up"):
+        build([SAMPLES], BuildOptions(output=out, jobs=2, title="After"))
+    assert tree(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.cache", ".site.lock", "site"]
