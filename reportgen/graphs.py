@@ -10,6 +10,7 @@ import hashlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 import graphviz
 
@@ -83,6 +84,7 @@ LinkFor = Callable[[Vertex], "str | None"]
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029\ufffe\uffff]+")
 
 
+@lru_cache(maxsize=1 << 10)
 def colour_for(category: str) -> str:
     """Return the fill colour of a type or job type: fixed for common ones, else by stable hash."""
     if category in TYPE_COLOURS:
@@ -91,6 +93,7 @@ def colour_for(category: str) -> str:
     return PALETTE[digest[0] % len(PALETTE)]
 
 
+@lru_cache(maxsize=1 << 14)
 def shorten(text: str, width: int = LABEL_WIDTH) -> str:
     """Return ``text`` on one line, cut to ``width`` characters with an ellipsis."""
     text = _CONTROL.sub(" ", text)
@@ -175,6 +178,52 @@ def vertex_ids(graph: LineageGraph, prefix: str = "n") -> dict[Vertex, str]:
     return {v: f"{prefix}{i}" for i, v in enumerate(graph.vertices)}
 
 
+NODE_ATTRS: Mapping[str, str] = {"fontname": FONT, "fontsize": "11"}
+
+# graphviz's own quoting, memoised for what recurs from graph to graph: ids, style values, and the text of
+# nodes drawn in several graphs. Typed, so a nohtml string and an equal plain string are cached apart:
+# neither can take the other's quoting.
+_quote: Callable[[str], str] = lru_cache(maxsize=1 << 14, typed=True)(graphviz.quoting.quote)
+_quote_edge: Callable[[str], str] = lru_cache(maxsize=1 << 12, typed=True)(graphviz.quoting.quote_edge)
+
+
+@lru_cache(maxsize=1 << 12, typed=True)
+def _plain_pair(key: str, value: str) -> str:
+    """Return ``key=value`` as graphviz's attribute lists write it, for a style value, id or class."""
+    return f"{_quote(key)}={_quote(value)}"
+
+
+# A node's user text as its label, tooltip and URL attributes: escaped for DOT (see _dot_text), marked
+# nohtml, then quoted by graphviz. Functions of the text alone.
+@lru_cache(maxsize=1 << 14)
+def _label_pair(lines: tuple[str, ...]) -> str:
+    """Return the label attribute of a node showing ``lines``."""
+    return f"label={graphviz.quoting.quote(_dot_lines(*lines))}"
+
+
+@lru_cache(maxsize=1 << 14)
+def _tooltip_pair(tooltip: str) -> str:
+    """Return the tooltip attribute of a node."""
+    return f"{_quote('tooltip')}={graphviz.quoting.quote(graphviz.nohtml(_dot_tooltip(tooltip)))}"
+
+
+@lru_cache(maxsize=1 << 14)
+def _url_pair(url: str) -> str:
+    """Return the URL attribute of a node."""
+    return f"{_quote('URL')}={graphviz.quoting.quote(graphviz.nohtml(_dot_text(url)))}"
+
+
+@lru_cache(maxsize=2)
+def _attr_statements(large: bool) -> tuple[str, ...]:
+    """Return the graph, node and edge attribute statements, as graphviz writes them: constant."""
+    attrs = dict(GRAPH_ATTRS)
+    if large:
+        attrs["splines"] = "line"
+    template = graphviz.Digraph(graph_attr=attrs, edge_attr=dict(EDGE_ATTRS), node_attr=dict(NODE_ATTRS))
+    lines = list(template)  # the head, the three attribute statements, the tail
+    return tuple(lines[1:-1])
+
+
 def build_dot(
     org: Organisation,
     graph: LineageGraph,
@@ -187,32 +236,32 @@ def build_dot(
     """Return the DOT source of ``graph``; ``link`` gives each vertex's relative URL.
 
     With ``cluster_anchors`` a cluster links to ``#<its id>-members``, where a page lists its members.
+
+    Each statement is the one graphviz's ``Digraph.node`` or ``Digraph.edge`` would write (the label,
+    then the attributes sorted by name, each name and value through graphviz's ``quote``), built from
+    memoised quoting: the style tables and ids are quoted once per process, not once per node.
     """
-    attrs = dict(GRAPH_ATTRS)
-    if graph.size > LARGE_GRAPH:
-        attrs["splines"] = "line"
-    dot = graphviz.Digraph(
-        name=graphviz.nohtml(_dot_text(f"Lineage of {name}")),
-        graph_attr=attrs,
-        edge_attr=dict(EDGE_ATTRS),
-        node_attr={"fontname": FONT, "fontsize": "11"},
-    )
+    body = list(_attr_statements(graph.size > LARGE_GRAPH))
     ids = vertex_ids(graph, id_prefix)
     for vertex, node_id in ids.items():
         view = describe_vertex(org, graph, vertex)
-        node_attrs = dict(view.attrs)
-        node_attrs["id"] = node_id
-        node_attrs["class"] = " ".join(view.classes)
-        node_attrs["tooltip"] = graphviz.nohtml(_dot_tooltip(view.tooltip))
+        # the attributes graphviz's Digraph.node would get, each as its `name=value` text
+        attrs = {k: _plain_pair(k, v) for k, v in view.attrs.items()}
+        attrs["id"] = _plain_pair("id", node_id)
+        attrs["class"] = _plain_pair("class", " ".join(view.classes))
+        attrs["tooltip"] = _tooltip_pair(view.tooltip)
         url = link(vertex) if link else None
         if isinstance(vertex, Cluster) and cluster_anchors:
             url = f"#{node_id}-members"
         if url:
-            node_attrs["URL"] = graphviz.nohtml(_dot_text(url))
-            node_attrs["target"] = "_top"
-        dot.node(node_id, label=_dot_lines(*view.lines), **node_attrs)
+            attrs["URL"] = _url_pair(url)
+            attrs["target"] = _plain_pair("target", "_top")
+        text = " ".join([attrs[k] for k in sorted(attrs)])
+        body.append(f"\t{_quote(node_id)} [{_label_pair(view.lines)} {text}]\n")
     for a, b in graph.edges:
-        dot.edge(ids[a], ids[b], id=f"{ids[a]}-{ids[b]}")
+        tail, head = ids[a], ids[b]
+        body.append(f"\t{_quote_edge(tail)} -> {_quote_edge(head)} [id={_quote(f'{tail}-{head}')}]\n")
+    dot = graphviz.Digraph(name=graphviz.nohtml(_dot_text(f"Lineage of {name}")), body=body)
     return str(dot.source)
 
 

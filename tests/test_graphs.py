@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import graphviz
 import pytest
 from factories import (
     RENDERERS,
@@ -25,9 +26,10 @@ from factories import (
     run,
 )
 
+from reportgen import graphs
 from reportgen.draw import draw, links_from
-from reportgen.graphs import LABEL_WIDTH, TOOLTIP_MEMBERS, build_dot, shorten
-from reportgen.lineage import GraphOptions, focus_of, neighbourhood
+from reportgen.graphs import LABEL_WIDTH, TOOLTIP_MEMBERS, LinkFor, build_dot, shorten
+from reportgen.lineage import Cluster, GraphOptions, LineageGraph, focus_of, neighbourhood
 from reportgen.load import load_paths
 from reportgen.model import ArtifactRef, ArtifactVersion, Organisation, Run
 from reportgen.render import get_renderer
@@ -487,6 +489,73 @@ def test_noncharacters_do_not_break_the_svg() -> None:
 
 
 # --------------------------------------------------------------------------------------- determinism
+
+
+def reference_dot(
+    org: Organisation, graph: LineageGraph, *, name: str, link: LinkFor | None, prefix: str, anchors: bool
+) -> str:
+    """Return the DOT of ``graph`` built node by node with graphviz, as build_dot once did it."""
+    attrs = dict(graphs.GRAPH_ATTRS)
+    if graph.size > graphs.LARGE_GRAPH:
+        attrs["splines"] = "line"
+    dot = graphviz.Digraph(
+        name=graphviz.nohtml(graphs._dot_text(f"Lineage of {name}")),
+        graph_attr=attrs,
+        edge_attr=dict(graphs.EDGE_ATTRS),
+        node_attr={"fontname": graphs.FONT, "fontsize": "11"},
+    )
+    ids = graphs.vertex_ids(graph, prefix)
+    for vertex, node_id in ids.items():
+        view = graphs.describe_vertex(org, graph, vertex)
+        node_attrs = dict(view.attrs)
+        node_attrs["id"] = node_id
+        node_attrs["class"] = " ".join(view.classes)
+        node_attrs["tooltip"] = graphviz.nohtml(graphs._dot_tooltip(view.tooltip))
+        url = link(vertex) if link else None
+        if isinstance(vertex, Cluster) and anchors:
+            url = f"#{node_id}-members"
+        if url:
+            node_attrs["URL"] = graphviz.nohtml(graphs._dot_text(url))
+            node_attrs["target"] = "_top"
+        dot.node(node_id, label=graphs._dot_lines(*view.lines), **node_attrs)
+    for a, b in graph.edges:
+        dot.edge(ids[a], ids[b], id=f"{ids[a]}-{ids[b]}")
+    return str(dot.source)
+
+
+def reference_cases(zoo: Organisation, sweep: Organisation, styled: Organisation) -> list[Any]:
+    cases: list[Any] = [(zoo, GraphOptions()), (zoo, GraphOptions(full=True))]
+    cases += [(sweep, GraphOptions()), (sweep, GraphOptions(cluster_threshold=None))]  # 200 runs: large
+    cases += [(styled, GraphOptions(full=True))]
+    cases += [(hostile_org(name), GraphOptions()) for name in HOSTILE_NAMES.values()]
+    return cases
+
+
+def test_dot_is_what_graphviz_writes_node_by_node(
+    zoo: Organisation, sweep: Organisation, styled: Organisation
+) -> None:
+    """build_dot quotes from memo tables: it must still write graphviz's statements byte for byte."""
+    for org, options in reference_cases(zoo, sweep, styled):
+        for focus in [*org.artifacts][:6]:
+            graph = neighbourhood(org, focus_of(org, focus), options)
+            for link, prefix, anchors in ((links_from("a/b.html"), "n", False), (None, "g-n", True)):
+                name = str(focus)
+                expected = reference_dot(org, graph, name=name, link=link, prefix=prefix, anchors=anchors)
+                dot = build_dot(org, graph, name=name, link=link, id_prefix=prefix, cluster_anchors=anchors)
+                assert dot == expected
+
+
+@pytest.mark.parametrize("name", ["<b>", "<<b>bold</b>>", "node", "#c62828", "rounded,filled"])
+def test_memoised_quoting_keeps_user_text_apart(name: str) -> None:
+    """A plain string quoted first (a style value, or HTML) never lends its quoting to equal user text."""
+    org = org_from_dict({"artifacts": [artifact("d", 0, "dataset")], "runs": [run(name, name=name)]})
+    for text in (name, f"run {name} ({name})"):
+        graphs._quote(text)  # cache the plain string's quoting: "<b>" stays "<b>", an HTML label
+        graphs._plain_pair("class", text)
+    graph = neighbourhood(org, focus_of(org, name), GraphOptions())
+    dot = build_dot(org, graph, name=name)
+    assert dot == reference_dot(org, graph, name=name, link=None, prefix="n", anchors=False)
+    assert f"label={graphviz.quoting.quote(graphviz.nohtml(name))} " in dot  # quoted: text, never HTML
 
 
 @pytest.mark.parametrize("renderer", RENDERERS)
