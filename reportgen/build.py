@@ -19,14 +19,16 @@ from xml.sax.saxutils import escape
 
 from reportgen import FORMAT_VERSION, __version__
 from reportgen.diagnostics import Severity, plural
-from reportgen.emit import emit_pages
+from reportgen.emit import Unit, emit_pages, unit_focuses, unit_graph, units
+from reportgen.incremental import Fingerprints, PageCache, StoredUnit, intact, settings_digest
 from reportgen.layout import LayoutOptions, Progress, cpu_count, draw_graphs
 from reportgen.lineage import GraphOptions, NodeKey
 from reportgen.load import load_paths
 from reportgen.model import Organisation
 from reportgen.paths import artifact_page, collection_page, run_page
+from reportgen.render import get_renderer
 from reportgen.spec import format_utc
-from reportgen.templating import assets, environment
+from reportgen.templating import assets, builtin_templates, environment
 from reportgen.timeline import event_record, events_csv, events_json
 from reportgen.validate import Validation, validate
 from reportgen.views import Site
@@ -67,6 +69,7 @@ class BuildResult:
     jobs: int = 1
     stages: tuple[tuple[str, float], ...] = ()  # (stage, seconds of wall time), in build order
     work: tuple[tuple[str, float], ...] = ()  # (part of the page stage, seconds summed over processes)
+    reused_pages: int = 0  # pages taken unchanged from the last build
 
 
 class _Clock:
@@ -93,11 +96,30 @@ def build(paths: Sequence[Path], options: BuildOptions, progress: Progress | Non
         return BuildResult(validation, stages=tuple(clock.stages))
     org = validation.organisation
     jobs = options.jobs or cpu_count()
-    graphs, stats = draw_graphs(org, graph_focuses(org), layout_options(options, jobs), progress)
-    clock.lap("graphs")
     site = _site_info(org, options)
-    env = environment(options.templates)
-    with SiteWriter(options.output) as writer:
+    layout = layout_options(options, jobs)
+    work = units(org)
+    cache = PageCache(layout.cache)
+    if layout.cache is None:
+        PageCache(cache_folder(options.output)).forget()  # its record would outlive this build's site
+    prints = _fingerprints(org, site, options, work, layout) if layout.cache else [""] * len(work)
+    with SiteWriter(options.output) as writer:  # holds the site's lock: nothing else changes it now
+        stored = cache.load()
+        reuse = {
+            i: stored[unit.id]
+            for i, unit in enumerate(work)
+            if prints[i] and unit.id in stored and stored[unit.id].fingerprint == prints[i]
+        }
+        reuse = {i: s for i, s in reuse.items() if intact(options.output, s.files)}
+        clock.lap("changes")
+        needed = dict.fromkeys(
+            f for i, unit in enumerate(work) if i not in reuse for f in unit_focuses(org, unit)
+        )
+        focuses = [f for f in graph_focuses(org) if f in needed]
+        keep = [s.graph_key for s in reuse.values() if s.graph_key]
+        graphs, stats = draw_graphs(org, focuses, layout, progress, keep)
+        clock.lap("graphs")
+        env = environment(options.templates)
         other = 0.0
 
         def meanwhile() -> None:  # the parent's share while workers render pages
@@ -109,30 +131,72 @@ def build(paths: Sequence[Path], options: BuildOptions, progress: Progress | Non
                 writer.write(path, data)
             other = time.perf_counter() - mark
 
-        files, work = emit_pages(org, site, graphs, env, writer.staging, jobs, meanwhile)
-        for emitted in files:
-            writer.adopt(emitted.path, emitted.digest)
-        page_paths = [f.path for f in files if f.page]
+        written, parts = emit_pages(
+            org, site, graphs, env, writer.staging, jobs, reuse, options.output, meanwhile
+        )
+        for files in written:
+            for f in files:
+                writer.adopt(f.path, f.digest)
+        page_paths = [f.path for files in written for f in files if f.page]
         if site.base_url:
             writer.write("sitemap.xml", _sitemap(site.base_url, page_paths))
         clock.lap("pages")
         writer.commit()
-        clock.lap("commit")
         count = writer.count
+    records = {}
+    for i, unit in enumerate(work):
+        failed = any(graphs[f].error for f in unit_focuses(org, unit) if f in graphs)
+        if prints[i] and not failed:
+            own = unit_graph(unit)
+            key = stats.keys.get(own, "") if own is not None else ""
+            records[unit.id] = StoredUnit(
+                prints[i], written[i], key or (reuse[i].graph_key if i in reuse else "")
+            )
+    cache.save(records)
+    clock.lap("commit")
     errors = tuple(d.error for d in graphs.values() if d.error)
+    svgs = sum(1 for files in written for f in files if not f.page)
     return BuildResult(
         validation,
         True,
         len(page_paths),
-        len(graphs) - len(errors),
+        svgs,
         count,
         time.perf_counter() - clock.started,
         errors,
         stats.cached,
         stats.jobs,
         tuple(clock.stages),
-        (("plan", work.plan), ("templates", work.templates), ("write", work.write), ("other files", other)),
+        (
+            ("plan", parts.plan),
+            ("templates", parts.templates),
+            ("write", parts.write),
+            ("other files", other),
+        ),
+        reused_pages=sum(1 for i in reuse for f in written[i] if f.page),
     )
+
+
+def _fingerprints(
+    org: Organisation, site: Site, options: BuildOptions, work: Sequence[Unit], layout: LayoutOptions
+) -> list[str]:
+    renderer = get_renderer(layout.renderer)
+    folders = [builtin_templates(), *([options.templates] if options.templates else [])]
+    settings = settings_digest(
+        org,
+        (
+            site.title,
+            site.base_url,
+            site.generator,
+            site.built_at,
+            repr(layout.graph),
+            renderer.name,
+            renderer.version(),
+        ),
+        folders,
+    )
+    prints = Fingerprints(org, settings)
+    return [prints.of(u.kind, u.key, u.ref) for u in work]
 
 
 def _fails(validation: Validation, strict: bool) -> bool:
@@ -146,8 +210,7 @@ def graph_focuses(org: Organisation) -> list[NodeKey]:
 
 def layout_options(options: BuildOptions, jobs: int = 0) -> LayoutOptions:
     """Return how a build lays out its graphs: the cache sits beside the site."""
-    output = options.output.absolute()
-    cache = output.with_name(f".{output.name}.cache") if options.cache else None
+    cache = cache_folder(options.output) if options.cache else None
     return LayoutOptions(
         graph=options.graph,
         renderer=options.renderer,
@@ -156,6 +219,12 @@ def layout_options(options: BuildOptions, jobs: int = 0) -> LayoutOptions:
         cache=cache,
         keep_going=options.keep_going,
     )
+
+
+def cache_folder(output: Path) -> Path:
+    """Return the folder beside the site that keeps the last build's graphs and pages."""
+    output = output.absolute()
+    return output.with_name(f".{output.name}.cache")
 
 
 def _site_info(org: Organisation, options: BuildOptions) -> Site:

@@ -390,11 +390,12 @@ def build_command(
     if profile:
         click.echo(profile_text(result), err=True, nl=False)
     if not quiet:
-        reused = f", {result.cached_graphs} reused" if result.cached_graphs else ""
+        unchanged = f" ({result.reused_pages} unchanged)" if result.reused_pages else ""
+        reused = f", {result.cached_graphs} laid out before" if result.cached_graphs else ""
         processes = f"{result.jobs} process{'es' if result.jobs > 1 else ''}"
         click.echo(
-            f"Built {result.pages} pages and {result.graphs} graphs{reused} ({result.files} files) "
-            f"in {result.seconds:.1f}s on {processes} into {output}"
+            f"Built {result.pages} pages{unchanged} and {result.graphs} graphs{reused} "
+            f"({result.files} files) in {result.seconds:.1f}s on {processes} into {output}"
         )
 
 

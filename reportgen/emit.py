@@ -12,12 +12,13 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
 
+from reportgen.incremental import StoredFile, StoredUnit
 from reportgen.lineage import NodeKey
 from reportgen.model import ArtifactRef, Organisation
 from reportgen.paths import node_page
@@ -25,7 +26,7 @@ from reportgen.render import standalone_svg
 from reportgen.site import DrawnGraph, Planner, relink, root_of
 from reportgen.templating import render_page
 from reportgen.views import Page, Site
-from reportgen.write import put_file, staged_path
+from reportgen.write import link_file, put_file, staged_path
 
 _IN_PROCESS_BELOW = 64  # pages; fewer are not worth starting workers for
 
@@ -38,14 +39,10 @@ class Unit:
     key: str = ""
     ref: ArtifactRef | None = None
 
-
-@dataclass(frozen=True, slots=True)
-class Emitted:
-    """A file a worker wrote into the staging folder."""
-
-    path: str
-    digest: str
-    page: bool  # an HTML page (listed in the sitemap), not a graph's .svg
+    @property
+    def id(self) -> str:
+        """Return the unit's name in the page cache."""
+        return f"{self.kind}\0{self.ref if self.ref is not None else self.key}"
 
 
 @dataclass(slots=True)
@@ -65,7 +62,7 @@ class EmitStats:
 
 @dataclass(slots=True)
 class _Batch:
-    files: list[Emitted] = field(default_factory=list)
+    units: list[tuple[int, tuple[StoredFile, ...]]] = field(default_factory=list)
     stats: EmitStats = field(default_factory=EmitStats)
 
 
@@ -99,6 +96,14 @@ def unit_pages(planner: Planner, unit: Unit) -> Iterator[Page]:
         yield planner.run(org.runs[unit.key])
 
 
+def unit_focuses(org: Organisation, unit: Unit) -> tuple[NodeKey, ...]:
+    """Return the nodes whose graphs the unit's pages show."""
+    if unit.kind == "collection":
+        return tuple(NodeKey.of_artifact(v.artifact) for v in org.collections[unit.key].versions)
+    key = unit_graph(unit)
+    return () if key is None else (key,)
+
+
 def unit_graph(unit: Unit) -> NodeKey | None:
     """Return the node whose graph file is written with this unit, if any."""
     if unit.kind == "artifact":
@@ -119,19 +124,20 @@ def svg_file_text(svg: str, page: str) -> str:
 @dataclass(frozen=True, slots=True)
 class _Job:
     planner: Planner
-    graphs: dict[NodeKey, DrawnGraph]
+    graphs: Mapping[NodeKey, DrawnGraph]
     env: jinja2.Environment
     staging: Path
     units: Sequence[Unit]
 
 
-def _emit(job: _Job, indexes: range) -> _Batch:
+def _emit(job: _Job, indexes: Sequence[int]) -> _Batch:
     """Render and write the pages (and graph files) of some units."""
     batch = _Batch()
     stats = batch.stats
     clock = time.perf_counter
     for i in indexes:
         unit = job.units[i]
+        files: list[StoredFile] = []
         pages = unit_pages(job.planner, unit)
         while True:
             mark = clock()
@@ -142,81 +148,114 @@ def _emit(job: _Job, indexes: range) -> _Batch:
             mark = clock()
             data = render_page(job.env, page).encode("utf-8")
             stats.templates += clock() - mark
-            batch.files.append(_put(job.staging, page.path, data, True, stats))
+            files.append(_put(job.staging, page.path, data, True, stats))
         key = unit_graph(unit)
         drawn = job.graphs.get(key) if key is not None else None
         if key is not None and drawn is not None and not drawn.error:
             data = svg_file_text(drawn.svg, node_page(key)).encode("utf-8")
-            batch.files.append(_put(job.staging, drawn.svg_file, data, False, stats))
+            files.append(_put(job.staging, drawn.svg_file, data, False, stats))
+        batch.units.append((i, tuple(files)))
     return batch
 
 
-def _put(staging: Path, relative: str, data: bytes, page: bool, stats: EmitStats) -> Emitted:
+def _put(staging: Path, relative: str, data: bytes, page: bool, stats: EmitStats) -> StoredFile:
     mark = time.perf_counter()
     path, name = staged_path(staging, relative)
-    digest = put_file(path, data)
+    digest, st = put_file(path, data)
     stats.write += time.perf_counter() - mark
-    return Emitted(name, digest, page)
+    return StoredFile(name, digest, page, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _reuse(site: Path, staging: Path, files: Sequence[StoredFile]) -> tuple[StoredFile, ...]:
+    """Hard-link a unit's files from the previous site into the new one (copy them where links fail)."""
+    out = []
+    for f in files:
+        path, name = staged_path(staging, f.path)
+        source, _ = staged_path(site, f.path)
+        try:
+            st = link_file(source, path)
+        except OSError:  # no hard links here (another file system, too many links): copy it
+            digest, st = put_file(path, source.read_bytes())
+            f = StoredFile(name, digest, f.page, 0, 0, 0)
+        out.append(StoredFile(name, f.digest, f.page, st.st_ino, st.st_size, st.st_mtime_ns))
+    return tuple(out)
 
 
 # What forked workers inherit: set by emit_pages just before the pool starts.
 _SHARED: _Job | None = None
 
 
-def _work(indexes: range) -> _Batch:
+def _work(indexes: Sequence[int]) -> _Batch:
     assert _SHARED is not None
     return _emit(_SHARED, indexes)
 
 
-def _chunks(total: int, jobs: int) -> list[range]:
-    size = max(4, min(100, total // (jobs * 16) or 1))
-    return [range(start, min(start + size, total)) for start in range(0, total, size)]
+def _chunks(indexes: Sequence[int], jobs: int) -> list[Sequence[int]]:
+    size = max(4, min(100, len(indexes) // (jobs * 16) or 1))
+    return [indexes[start : start + size] for start in range(0, len(indexes), size)]
 
 
 def emit_pages(
     org: Organisation,
     site: Site,
-    graphs: dict[NodeKey, DrawnGraph],
+    graphs: Mapping[NodeKey, DrawnGraph],
     env: jinja2.Environment,
     staging: Path,
     jobs: int,
+    reuse: Mapping[int, StoredUnit] | None = None,
+    previous: Path | None = None,
     meanwhile: Callable[[], None] | None = None,
-) -> tuple[list[Emitted], EmitStats]:
-    """Write every page and graph file into ``staging``; return them in site order.
+) -> tuple[list[tuple[StoredFile, ...]], EmitStats]:
+    """Write every unit's pages and graph files into ``staging``; return each unit's files, in site order.
 
-    ``meanwhile`` runs in this process while the workers render (the site's other files).
+    Units in ``reuse`` are hard-linked from the ``previous`` site instead of rendered. ``meanwhile`` runs
+    in this process while the workers render (the site's other files).
     """
     global _SHARED
     from reportgen.layout import ignore_interrupts
 
     work = units(org)
+    reuse = reuse or {}
+    done: list[tuple[StoredFile, ...] | None] = [None] * len(work)
+    if previous is not None:
+        for i, stored in reuse.items():
+            done[i] = _reuse(previous, staging, stored.files)
+    todo = [i for i in range(len(work)) if done[i] is None]
     job = _Job(Planner(org, site, graphs), graphs, env, staging, work)
-    _compile_templates(env)  # once, before the fork: every worker inherits them compiled
     stats = EmitStats(jobs=1)
-    files: list[Emitted] = []
-    page_count = len(work) + sum(len(h.versions) for h in org.collections.values())
-    if jobs <= 1 or page_count < _IN_PROCESS_BELOW or "fork" not in multiprocessing.get_all_start_methods():
+    pages = sum(
+        1 + (len(org.collections[work[i].key].versions) if work[i].kind == "collection" else 0) for i in todo
+    )
+    batches: Iterable[_Batch]
+    if jobs <= 1 or pages < _IN_PROCESS_BELOW or "fork" not in multiprocessing.get_all_start_methods():
         if meanwhile is not None:
             meanwhile()
-        batch = _emit(job, range(len(work)))
-        return batch.files, batch.stats
+        batches = [_emit(job, todo)]
+        return _collect(batches, done, stats)
+    _compile_templates(env)  # once, before the fork: every worker inherits them compiled
     stats.jobs = jobs
     _SHARED = job
     try:
         with multiprocessing.get_context("fork").Pool(jobs, initializer=ignore_interrupts) as pool:
-            batches = pool.imap(_work, _chunks(len(work), jobs))
+            batches = pool.imap(_work, _chunks(todo, jobs))
             if meanwhile is not None:
                 meanwhile()
-            for batch in batches:
-                files.extend(batch.files)
-                stats.add(batch.stats)
+            return _collect(batches, done, stats)
     finally:
         _SHARED = None
-    return files, stats
+
+
+def _collect(
+    batches: Iterable[_Batch], done: list[tuple[StoredFile, ...] | None], stats: EmitStats
+) -> tuple[list[tuple[StoredFile, ...]], EmitStats]:
+    for batch in batches:
+        for i, files in batch.units:
+            done[i] = files
+        stats.add(batch.stats)
+    return [files or () for files in done], stats
 
 
 def _compile_templates(env: jinja2.Environment) -> None:
     for name in env.list_templates(filter_func=lambda n: n.endswith(".html")):
         with contextlib.suppress(jinja2.TemplateError):  # reported when a page uses it, if one does
             env.get_template(name)
-

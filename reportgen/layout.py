@@ -14,7 +14,7 @@ import multiprocessing
 import os
 import signal
 import sqlite3
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -209,9 +209,17 @@ def _results(job: _Job, jobs: int) -> Generator[list[_Result], None, None]:
 
 
 def draw_graphs(
-    org: Organisation, focuses: Sequence[NodeKey], options: LayoutOptions, progress: Progress | None = None
+    org: Organisation,
+    focuses: Sequence[NodeKey],
+    options: LayoutOptions,
+    progress: Progress | None = None,
+    keep: Iterable[str] = (),
 ) -> tuple[dict[NodeKey, DrawnGraph], LayoutStats]:
-    """Lay out the graph of every focus; fail on the first graph that cannot be drawn unless keep_going."""
+    """Lay out the graph of every focus; fail on the first graph that cannot be drawn unless keep_going.
+
+    The cache keeps the graphs drawn now and those under the keys in ``keep`` (graphs of pages a
+    rebuild reused without drawing them), and drops the rest.
+    """
     renderer = get_renderer(options.renderer)
     cache = GraphCache(options.cache, renderer.name, renderer.version() if options.cache else "")
     jobs = options.jobs or cpu_count()
@@ -233,9 +241,14 @@ def draw_graphs(
         batches.close()  # stops the workers if we leave early
     results = [r for r in found if r is not None]
     if options.cache is not None:
-        cache.update({r.key: r.new_svg for r in results if r.new_svg}, {r.key for r in results})
+        cache.update({r.key: r.new_svg for r in results if r.new_svg}, {r.key for r in results} | set(keep))
     cache.close()
-    stats = LayoutStats(len(results), sum(not r.new_svg and not r.drawn.error for r in results), jobs)
+    stats = LayoutStats(
+        len(results),
+        sum(not r.new_svg and not r.drawn.error for r in results),
+        jobs,
+        {focuses[r.index]: r.key for r in results},
+    )
     return {focuses[r.index]: r.drawn for r in results}, stats
 
 
@@ -254,3 +267,4 @@ class LayoutStats:
     graphs: int
     cached: int
     jobs: int
+    keys: Mapping[NodeKey, str]  # each graph's key in the cache

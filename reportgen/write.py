@@ -95,7 +95,7 @@ class SiteWriter:
         """Write one file of the site; each path once, always inside the site."""
         path, name = self._resolve(relative)
         self._claim(name)
-        self._written[_fold(name)] = (name, put_file(path, data))
+        self._written[_fold(name)] = (name, put_file(path, data)[0])
 
     def adopt(self, relative: str, digest: str) -> None:
         """Count a file another process wrote into the staging folder (see ``put_file``) as written."""
@@ -164,8 +164,11 @@ def staged_path(staging: Path, relative: str) -> tuple[Path, str]:
     return staging.joinpath(*pure.parts), pure.as_posix()  # no "./", "//" or trailing "/"
 
 
-def put_file(path: Path, data: bytes) -> str:
-    """Create the file ``path`` (never through one already there) holding ``data``; return its SHA-256."""
+def put_file(path: Path, data: bytes) -> tuple[str, os.stat_result]:
+    """Create the file ``path`` (never through one already there) holding ``data``.
+
+    Return its SHA-256 and its status once written (what a rebuild checks before reusing it).
+    """
     try:
         fd = os.open(path, _CREATE, 0o666)  # O_EXCL: never through a file that is already there
     except FileNotFoundError:  # the first file of its folder
@@ -173,7 +176,21 @@ def put_file(path: Path, data: bytes) -> str:
         fd = os.open(path, _CREATE, 0o666)
     with os.fdopen(fd, "wb") as out:
         out.write(data)
-    return hashlib.sha256(data).hexdigest()
+        out.flush()
+        status = os.fstat(fd)
+    return hashlib.sha256(data).hexdigest(), status
+
+
+def link_file(source: Path, path: Path) -> os.stat_result:
+    """Hard-link ``source`` (a file of the previous site, never changed in place) as ``path``."""
+    try:
+        os.link(source, path, follow_symlinks=False)
+    except FileNotFoundError:
+        if not source.exists():
+            raise
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.link(source, path, follow_symlinks=False)
+    return os.stat(path, follow_symlinks=False)
 
 
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)

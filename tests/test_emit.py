@@ -42,7 +42,14 @@ def test_one_process_and_two_write_the_same_site_and_sitemap(
         options = BuildOptions(output=out, jobs=jobs, cache=False, base_url="https://example.org/r/")
         result = build([SAMPLES], options)
         assert result.written and result.pages > emit_module._IN_PROCESS_BELOW  # workers really ran
-        assert [stage for stage, _ in result.stages] == ["load", "validate", "graphs", "pages", "commit"]
+        assert [stage for stage, _ in result.stages] == [
+            "load",
+            "validate",
+            "changes",
+            "graphs",
+            "pages",
+            "commit",
+        ]
         assert all(seconds >= 0 for _, seconds in result.stages + result.work)
         sites[jobs] = tree(out)
     assert sites[1] == sites[2]

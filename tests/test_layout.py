@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from reportgen.build import BuildOptions, build, graph_focuses
+from reportgen.build import BuildOptions, build, cache_folder, graph_focuses
+from reportgen.incremental import PageCache
 from reportgen.layout import GraphCache, GraphFailure, LayoutOptions, draw_graphs
 from reportgen.lineage import GraphOptions
 from reportgen.load import load_paths
@@ -36,9 +37,11 @@ def test_one_and_two_processes_draw_the_same_graphs(org) -> None:  # type: ignor
 
 
 def test_a_rebuild_reuses_every_graph_and_gives_the_same_bytes(tmp_path: Path) -> None:
-    cold = build([SAMPLES], BuildOptions(output=tmp_path / "cold", cache=False))
+    cold = build([SAMPLES], BuildOptions(output=tmp_path / "cold", cache=False, title="Again"))
     first = build([SAMPLES], BuildOptions(output=tmp_path / "site"))
-    again = build([SAMPLES], BuildOptions(output=tmp_path / "site"))
+    # another title: every page is rendered again (none is reused), every graph comes from the cache
+    again = build([SAMPLES], BuildOptions(output=tmp_path / "site", title="Again"))
+    assert again.reused_pages == 0
     assert cold.cached_graphs == 0 and first.cached_graphs == 0
     assert again.cached_graphs == again.graphs == first.graphs > 0
     assert files_of(tmp_path / "site") == files_of(tmp_path / "cold")
@@ -75,12 +78,15 @@ def test_a_damaged_cache_is_drawn_again(tmp_path: Path) -> None:
     good = files_of(tmp_path / "site")
     with sqlite3.connect(tmp_path / ".site.cache" / GraphCache.FILE) as db:
         db.execute("UPDATE graphs SET svg = replace(svg, '<svg', '<svg damaged')")
+    (cache_folder(tmp_path / "site") / PageCache.FILE).unlink()  # render every page: draw every graph
     result = build([SAMPLES / "zoo"], BuildOptions(output=tmp_path / "site"))
-    assert result.cached_graphs == 0
+    assert result.cached_graphs == 0 and result.graphs > 0
     assert files_of(tmp_path / "site") == good
     (tmp_path / ".site.cache" / GraphCache.FILE).write_bytes(b"not a database")
+    (cache_folder(tmp_path / "site") / PageCache.FILE).unlink()
     result = build([SAMPLES / "zoo"], BuildOptions(output=tmp_path / "site"))
     assert result.written and files_of(tmp_path / "site") == good
+    (cache_folder(tmp_path / "site") / PageCache.FILE).unlink()
     again = build([SAMPLES / "zoo"], BuildOptions(output=tmp_path / "site"))  # the cache was started again
     assert again.cached_graphs == again.graphs > 0
 

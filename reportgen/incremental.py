@@ -1,0 +1,232 @@
+"""Which pages a rebuild can take from the last build instead of rendering them again.
+
+Every unit of pages (see ``emit.units``) gets a fingerprint: a digest of everything its pages are made
+from. A page shows its own entity, the lineage around it and the collections its artifacts are linked
+in, so the fingerprint covers:
+
+- the build's settings: reportgen's version, every template and asset, the site's title, address and
+  date, the graph options, the renderer and its Graphviz, and the registries (protected aliases lock
+  badges anywhere);
+- for an artifact or a run, its whole *lineage component* (every run and artifact connected to it
+  through inputs and outputs, with each artifact's links and aliases): a graph never reaches beyond it;
+- for a collection, its history and the components of every artifact linked in it.
+
+Entities are digested through their ``repr``, which dataclasses give field by field, including the
+location they were declared at: anything a page could show changes the digest. The index and the
+audit page show the whole organisation and always change with it.
+
+The last build's units are kept in the cache beside the site with the files they wrote and each
+file's inode, size and modification time. A unit is reused when its fingerprint is the same and its
+files are still in the site untouched; its files are then hard-linked into the new site, which costs
+a fraction of writing them (and keeps the swap atomic: the old site's files are never changed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from reportgen import __version__
+from reportgen.lineage import NodeKey
+from reportgen.model import ArtifactRef, Organisation
+from reportgen.write import WriteError, staged_path
+
+log = logging.getLogger(__name__)
+
+FORMAT = "1"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """A file of the site as the build that wrote it left it."""
+
+    path: str
+    digest: str
+    page: bool
+    inode: int
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredUnit:
+    """What the last build wrote for one unit of pages."""
+
+    fingerprint: str
+    files: tuple[StoredFile, ...]
+    graph_key: str  # the graph cache key of the unit's own graph, kept while the unit is reused
+
+
+def _digest(*parts: str) -> str:
+    h = hashlib.blake2b(digest_size=20)
+    for part in parts:
+        h.update(part.encode("utf-8", "surrogatepass"))
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def settings_digest(org: Organisation, parts: Iterable[str], template_folders: Sequence[Path]) -> str:
+    """Return the digest of what every page depends on besides its own inputs."""
+    files = hashlib.blake2b(digest_size=20)
+    for folder in template_folders:
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            files.update(path.relative_to(folder).as_posix().encode("utf-8", "surrogateescape") + b"\0")
+            files.update(path.read_bytes() + b"\0")
+    registries = repr(sorted(org.registries.items()))
+    return _digest(__version__, FORMAT, files.hexdigest(), registries, *parts)
+
+
+class Fingerprints:
+    """The fingerprint of every unit of pages, from lineage components and collection histories."""
+
+    def __init__(self, org: Organisation, settings: str) -> None:
+        self.org = org
+        self.settings = settings
+        self._component: dict[NodeKey, int] = {}
+        self._component_digest: list[str] = []
+        self._build_components()
+
+    def _build_components(self) -> None:
+        org = self.org
+        parent: dict[NodeKey, NodeKey] = {}
+
+        def find(x: NodeKey) -> NodeKey:
+            root = x
+            while parent[root] != root:
+                root = parent[root]
+            while parent[x] != root:  # path compression
+                parent[x], x = root, parent[x]
+            return root
+
+        for ref in org.artifacts:
+            key = NodeKey.of_artifact(ref)
+            parent[key] = key
+        for run_id, run in org.runs.items():
+            key = NodeKey.of_run(run_id)
+            parent.setdefault(key, key)
+            for ref in (*run.inputs, *run.outputs):
+                other = NodeKey.of_artifact(ref)
+                parent.setdefault(other, other)
+                a, b = find(key), find(other)
+                if a != b:
+                    parent[a] = b
+        members: dict[NodeKey, list[str]] = {}
+        index: dict[NodeKey, int] = {}
+        for key in parent:
+            root = find(key)
+            if root not in index:
+                index[root] = len(index)
+                members[root] = []
+            self._component[key] = index[root]
+            members[root].append(self._node_digest(key))
+        self._component_digest = [_digest(*sorted(m)) for m in members.values()]
+
+    def _node_digest(self, key: NodeKey) -> str:
+        org = self.org
+        if key.artifact is not None:
+            ref: ArtifactRef = key.artifact
+            artifact = org.artifacts.get(ref)
+            return _digest("artifact", repr(artifact), repr(org.links_of(ref)), repr(org.aliases_of(ref)))
+        return _digest("run", repr(org.runs.get(str(key.run))))
+
+    def component(self, key: NodeKey) -> str:
+        """Return the digest of the lineage component ``key`` is in."""
+        return self._component_digest[self._component[key]]
+
+    def of(self, kind: str, key: str, ref: ArtifactRef | None) -> str:
+        """Return the fingerprint of a unit (see ``emit.Unit``); "" for one that always changes."""
+        if kind == "artifact":
+            assert ref is not None
+            return _digest(self.settings, kind, str(ref), self.component(NodeKey.of_artifact(ref)))
+        if kind == "run":
+            return _digest(self.settings, kind, key, self.component(NodeKey.of_run(key)))
+        if kind == "collection":
+            history = self.org.collections[key]
+            components = sorted({self.component(NodeKey.of_artifact(v.artifact)) for v in history.versions})
+            return _digest(self.settings, kind, key, repr(history), *components)
+        return ""
+
+
+class PageCache:
+    """The last build's units, in one SQLite file beside the site (next to the graph cache)."""
+
+    FILE = "pages.sqlite"
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+
+    def load(self) -> dict[str, StoredUnit]:
+        """Return the units the last build recorded, by unit id; nothing if there is no usable cache."""
+        if self.folder is None or not (self.folder / self.FILE).is_file():
+            return {}
+        try:
+            with contextlib.closing(sqlite3.connect(self.folder / self.FILE, timeout=30)) as db:
+                rows = db.execute("SELECT unit, fingerprint, files, graph_key FROM units").fetchall()
+        except sqlite3.Error as exc:
+            log.debug("page cache unusable: %s", exc)
+            return {}
+        units: dict[str, StoredUnit] = {}
+        for unit, fingerprint, files, graph_key in rows:
+            try:
+                stored = tuple(StoredFile(*f) for f in json.loads(files))
+            except (TypeError, ValueError):
+                continue
+            units[unit] = StoredUnit(fingerprint, stored, graph_key)
+        return units
+
+    def save(self, units: Mapping[str, StoredUnit]) -> None:
+        """Replace the recorded units with ``units``; start the file again if it is damaged."""
+        if self.folder is None:
+            return
+        rows = [
+            (unit, u.fingerprint, json.dumps([list(_fields(f)) for f in u.files]), u.graph_key)
+            for unit, u in sorted(units.items())
+        ]
+        path = self.folder / self.FILE
+        for attempt in (1, 2):
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                with contextlib.closing(sqlite3.connect(path, timeout=30)) as db, db:
+                    db.execute(
+                        "CREATE TABLE IF NOT EXISTS units "
+                        "(unit TEXT PRIMARY KEY, fingerprint TEXT, files TEXT, graph_key TEXT)"
+                    )
+                    db.execute("DELETE FROM units")
+                    db.executemany("INSERT INTO units VALUES (?, ?, ?, ?)", rows)
+                return
+            except (OSError, sqlite3.Error) as exc:
+                log.debug("page cache not written: %s", exc)
+                if attempt == 2 or not isinstance(exc, sqlite3.DatabaseError):
+                    return
+                with contextlib.suppress(OSError):
+                    path.unlink()  # not a database any more: start it again
+
+    def forget(self) -> None:
+        """Drop the record, if there is one."""
+        if self.folder is not None:
+            with contextlib.suppress(OSError):
+                (self.folder / self.FILE).unlink()
+
+
+def _fields(f: StoredFile) -> tuple[object, ...]:
+    return (f.path, f.digest, f.page, f.inode, f.size, f.mtime_ns)
+
+
+def intact(site: Path, files: Sequence[StoredFile]) -> bool:
+    """Return whether every file is still in ``site`` as the build that wrote it left it."""
+    for f in files:
+        try:
+            path, _ = staged_path(site, f.path)  # a damaged cache cannot lead outside the site
+            st = os.stat(path, follow_symlinks=False)
+        except (OSError, WriteError):
+            return False
+        if (st.st_ino, st.st_size, st.st_mtime_ns) != (f.inode, f.size, f.mtime_ns):
+            return False
+    return True

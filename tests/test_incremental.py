@@ -1,0 +1,220 @@
+"""Rebuilds reuse the pages whose inputs did not change, and give the same bytes as a cold build."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from reportgen.build import BuildOptions, BuildResult, build, cache_folder
+from reportgen.incremental import PageCache
+
+ACME = Path(__file__).resolve().parent.parent / "sample_manifests" / "acme"
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+@pytest.fixture
+def manifests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    folder = tmp_path / "acme"
+    shutil.copytree(ACME, folder)
+    return folder
+
+
+def rebuild_matches_cold(
+    manifests: Path, tmp_path: Path, change: Callable[[], None], **options: object
+) -> int:
+    """Build, change the manifests, rebuild; check the rebuild equals a cold build; return pages reused."""
+    site = tmp_path / "site"
+    first = build([manifests], BuildOptions(output=site, **options))  # type: ignore[arg-type]
+    assert first.written and first.reused_pages == 0
+    change()
+    again = build([manifests], BuildOptions(output=site, **options))  # type: ignore[arg-type]
+    cold = build([manifests], BuildOptions(output=tmp_path / "cold", cache=False, **options))  # type: ignore[arg-type]
+    assert again.written and cold.written
+    assert tree(site) == tree(tmp_path / "cold")
+    assert (again.pages, again.graphs, again.files) == (cold.pages, cold.graphs, cold.files)
+    return again.reused_pages
+
+
+def append(path: Path, text: str) -> Callable[[], None]:
+    return lambda: path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
+
+
+def replace(path: Path, old: str, new: str) -> Callable[[], None]:
+    def change() -> None:
+        text = path.read_text(encoding="utf-8")
+        assert old in text
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+    return change
+
+
+ONE_MORE_ACTION = """
+  - at: 2026-06-30T09:00:00Z
+    user: mei.lin@acme.example
+    action: add_alias
+    collection: model/churn-predictor
+    artifact: churn-lgbm:v1
+    alias: one-more
+"""
+
+A_NEW_RUN = """
+  - id: newrun01
+    name: late-evaluation
+    project: churn
+    job_type: evaluate
+    state: finished
+    inputs: [churn-split:v1]
+"""
+
+
+def test_an_unchanged_rebuild_reuses_every_page_but_the_index_and_audit(
+    manifests: Path, tmp_path: Path
+) -> None:
+    site = tmp_path / "site"
+    first = build([manifests], BuildOptions(output=site))
+    before = tree(site)
+    again = build([manifests], BuildOptions(output=site))
+    assert tree(site) == before
+    assert again.reused_pages == first.pages - 2
+    assert again.cached_graphs == 0  # no graph had to be drawn, not even from the cache
+
+
+@pytest.mark.parametrize(
+    "name, change",
+    [
+        ("one more action", lambda m: append(m / "audit" / "2026-q2.yaml", ONE_MORE_ACTION)),
+        (
+            "a run renamed",
+            lambda m: replace(m / "models" / "churn.yaml", "stilted-bird-10", "stilted-bird-99"),
+        ),
+        (
+            "a run config value",
+            lambda m: replace(m / "models" / "churn.yaml", "max_depth: 4", "max_depth: 5"),
+        ),
+        (
+            "a new run using an artifact",
+            lambda m: replace(m / "models" / "churn.yaml", "runs:\n", "runs:" + A_NEW_RUN),
+        ),
+        (
+            "a protected alias more",
+            lambda m: replace(m / "registries.yaml", "[production, staging]", "[production]"),
+        ),
+        ("a collection description", lambda m: replace(m / "registries.yaml", "Scores every", "Rates every")),
+        ("a file removed", lambda m: (m / "audit" / "2026-q2.yaml").unlink),
+        (
+            "a file moved (locations change)",
+            lambda m: lambda: (m / "evals.yaml").rename(m / "data" / "evals.yaml"),
+        ),
+    ],
+)
+def test_a_rebuild_after_a_change_is_byte_identical_to_a_cold_build(
+    manifests: Path, tmp_path: Path, name: str, change: Callable[[Path], Callable[[], None]]
+) -> None:
+    reused = rebuild_matches_cold(manifests, tmp_path, change(manifests))
+    # A registry's protected aliases lock badges anywhere, and the second quarter's actions move
+    # aliases in every collection: those change every page. The other changes leave some pages be.
+    if name not in ("a protected alias more", "a file removed"):
+        assert reused > 0, name
+
+
+def test_one_more_action_redraws_only_what_it_touches(manifests: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    first = build([manifests], BuildOptions(output=site))
+    append(manifests / "audit" / "2026-q2.yaml", ONE_MORE_ACTION)()
+    again = build([manifests], BuildOptions(output=site))
+    # The churn predictor's pages change, and every page of the lineage its artifact is in (its
+    # graphs show aliases); the support-intent models and their data are another lineage.
+    changed = first.pages - again.reused_pages
+    assert 0 < changed < first.pages * 0.6
+    assert again.reused_pages >= 40
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"title": "Another title"}, {"base_url": "https://example.org/r/"}, {"graph": "depth"}],
+)
+def test_a_change_of_settings_renders_every_page(
+    manifests: Path, tmp_path: Path, options: dict[str, object]
+) -> None:
+    from reportgen.lineage import GraphOptions
+
+    site = tmp_path / "site"
+    build([manifests], BuildOptions(output=site))
+    if options.get("graph") == "depth":
+        options = {"graph": GraphOptions(upstream=1, downstream=1)}
+    again = build([manifests], BuildOptions(output=site, **options))  # type: ignore[arg-type]
+    build([manifests], BuildOptions(output=tmp_path / "cold", cache=False, **options))  # type: ignore[arg-type]
+    assert again.reused_pages == 0
+    assert tree(site) == tree(tmp_path / "cold")
+
+
+def test_a_template_override_renders_every_page(manifests: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    build([manifests], BuildOptions(output=site))
+    mine = tmp_path / "templates"
+    (mine / "assets").mkdir(parents=True)
+    (mine / "assets" / "site.css").write_text("/* mine */\n")
+    again = build([manifests], BuildOptions(output=site, templates=mine))
+    assert again.reused_pages == 0
+
+
+def test_a_page_edited_in_the_site_is_rendered_again(manifests: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    build([manifests], BuildOptions(output=site))
+    before = tree(site)
+    page = next((site / "runs").glob("*.html"))
+    page.write_text("edited by hand")  # in place: same inode, new size and time
+    svg = next((site / "artifacts").rglob("*.svg"))
+    svg.unlink()
+    svg.write_bytes(before[svg.relative_to(site).as_posix()])  # the same bytes, another file
+    again = build([manifests], BuildOptions(output=site))
+    assert tree(site) == before
+    assert again.reused_pages == again.pages - 4  # index, audit, the edited run, the svg's artifact
+
+
+def test_a_damaged_or_hostile_page_cache_is_ignored(manifests: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    build([manifests], BuildOptions(output=site))
+    before = tree(site)
+    record = cache_folder(site) / PageCache.FILE
+    with sqlite3.connect(record) as db:  # a unit that claims a file outside the site
+        db.execute(
+            "UPDATE units SET files = ? WHERE unit LIKE 'run%'", ('[["../../outside", "x", true, 1, 1, 1]]',)
+        )
+    again = build([manifests], BuildOptions(output=site))
+    assert tree(site) == before and again.reused_pages > 0
+    assert not (tmp_path / "outside").exists()
+    record.write_bytes(b"not a database")
+    third = build([manifests], BuildOptions(output=site))
+    assert third.reused_pages == 0 and tree(site) == before
+    fourth = build([manifests], BuildOptions(output=site))
+    assert fourth.reused_pages == fourth.pages - 2  # the record was started again
+
+
+def test_a_build_without_the_cache_forgets_the_record(manifests: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    build([manifests], BuildOptions(output=site))
+    result: BuildResult = build([manifests], BuildOptions(output=site, cache=False))
+    assert result.reused_pages == 0
+    assert not (cache_folder(site) / PageCache.FILE).exists()
+    assert build([manifests], BuildOptions(output=site)).reused_pages == 0
+
+
+def test_reused_files_are_hard_links_of_the_last_site(manifests: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    build([manifests], BuildOptions(output=site))
+    page = next((site / "runs").glob("*.html"))
+    inode = page.stat().st_ino
+    build([manifests], BuildOptions(output=site))
+    assert page.stat().st_ino == inode  # the same file, not a copy
+    assert (site / "index.html").stat().st_nlink == 1
