@@ -11,6 +11,8 @@ Pure code: no Graphviz, no I/O. Everything is sorted so graphs come out the same
 from __future__ import annotations
 
 import enum
+import weakref
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -35,6 +37,18 @@ class NodeKey:
     kind: NodeKind
     artifact: ArtifactRef | None = None
     run: str | None = None
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Keys are hashed over and over (sets, dicts, edges): hash the fields once.
+        object.__setattr__(self, "_hash", hash((self.kind, self.artifact, self.run)))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __reduce__(self) -> tuple[type[NodeKey], tuple[NodeKind, ArtifactRef | None, str | None]]:
+        """Pickle by the fields: the hash is recomputed (another process may hash strings otherwise)."""
+        return NodeKey, (self.kind, self.artifact, self.run)
 
     @classmethod
     def of_artifact(cls, ref: ArtifactRef) -> NodeKey:
@@ -66,6 +80,10 @@ class Cluster:
 
     def __hash__(self) -> int:
         return self._hash
+
+    def __reduce__(self) -> tuple[type[Cluster], tuple[NodeKind, str, int, tuple[NodeKey, ...]]]:
+        """Pickle by the fields: the hash is recomputed (another process may hash strings otherwise)."""
+        return Cluster, (self.kind, self.category, self.distance, self.members)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Cluster):
@@ -132,20 +150,74 @@ class GraphOptions:
 
 @dataclass(frozen=True, slots=True)
 class _Adjacency:
-    up: Callable[[NodeKey], list[NodeKey]]
-    down: Callable[[NodeKey], list[NodeKey]]
+    up: Callable[[NodeKey], Sequence[NodeKey]]
+    down: Callable[[NodeKey], Sequence[NodeKey]]
+
+
+class _Steps:
+    """One organisation's steps up and down its lineage, each node's found once, with one key per node.
+
+    Every graph of a site walks the same organisation: its steps are kept while the organisation lives
+    (an organisation is immutable), and sharing key objects makes the graphs' sets and dicts match keys
+    by identity.
+    """
+
+    __slots__ = ("artifacts", "downs", "runs", "ups")
+
+    def __init__(self) -> None:
+        self.ups: dict[NodeKey, tuple[NodeKey, ...]] = {}
+        self.downs: dict[NodeKey, tuple[NodeKey, ...]] = {}
+        self.runs: dict[str, NodeKey] = {}
+        self.artifacts: dict[ArtifactRef, NodeKey] = {}
+
+    def run(self, run_id: str) -> NodeKey:
+        key = self.runs.get(run_id)
+        if key is None:
+            key = self.runs[run_id] = NodeKey.of_run(run_id)
+        return key
+
+    def artifact(self, ref: ArtifactRef) -> NodeKey:
+        key = self.artifacts.get(ref)
+        if key is None:
+            key = self.artifacts[ref] = NodeKey.of_artifact(ref)
+        return key
+
+
+# The steps of each organisation alive, by id: an entry goes when its organisation does.
+_STEPS: dict[int, _Steps] = {}
+
+
+def _steps_of(org: Organisation) -> _Steps:
+    steps = _STEPS.get(id(org))
+    if steps is None:
+        steps = _STEPS[id(org)] = _Steps()
+        weakref.finalize(org, _STEPS.pop, id(org), None)
+    return steps
 
 
 def _adjacency(org: Organisation) -> _Adjacency:
-    def up(key: NodeKey) -> list[NodeKey]:
-        if key.artifact is not None:
-            return [NodeKey.of_run(r.id) for r in org.runs_logging(key.artifact)]
-        return [NodeKey.of_artifact(ref) for ref in sorted(org.runs[str(key.run)].inputs)]
+    steps = _steps_of(org)
+    ups, downs = steps.ups, steps.downs
 
-    def down(key: NodeKey) -> list[NodeKey]:
-        if key.artifact is not None:
-            return [NodeKey.of_run(r.id) for r in org.runs_using(key.artifact)]
-        return [NodeKey.of_artifact(ref) for ref in sorted(org.runs[str(key.run)].outputs)]
+    def up(key: NodeKey) -> Sequence[NodeKey]:
+        found = ups.get(key)
+        if found is None:
+            if key.artifact is not None:
+                found = tuple(steps.run(r.id) for r in org.runs_logging(key.artifact))
+            else:
+                found = tuple(steps.artifact(ref) for ref in sorted(org.runs[str(key.run)].inputs))
+            ups[key] = found
+        return found
+
+    def down(key: NodeKey) -> Sequence[NodeKey]:
+        found = downs.get(key)
+        if found is None:
+            if key.artifact is not None:
+                found = tuple(steps.run(r.id) for r in org.runs_using(key.artifact))
+            else:
+                found = tuple(steps.artifact(ref) for ref in sorted(org.runs[str(key.run)].outputs))
+            downs[key] = found
+        return found
 
     return _Adjacency(up, down)
 
@@ -168,7 +240,7 @@ def focus_of(org: Organisation, target: ArtifactRef | Run | CollectionVersion | 
 
 def _walk(
     start: NodeKey,
-    step: Callable[[NodeKey], list[NodeKey]],
+    step: Callable[[NodeKey], Sequence[NodeKey]],
     limit: int | None,
     sign: int,
     distance: dict[NodeKey, int],
@@ -356,14 +428,18 @@ def _neighbourhood(
     members = set(distance)
     # Every edge a -> b is found from b's side: a run's inputs, or the runs that logged a version. Those
     # lists are short, where a dataset's consumers may be thousands (a fan-out) and would make every
-    # graph of the fan-out cost as much as the whole fan-out.
-    edges = sorted({(a, b) for b in members for a in adj.up(b) if a in members})
+    # graph of the fan-out cost as much as the whole fan-out. (Unordered: what is drawn is sorted below.)
+    edges = {(a, b) for b in members for a in adj.up(b) if a in members}
     clusters, rep = _cluster(focus, distance, edges, org, threshold)
     plain = tuple(sorted(n for n in members if n not in rep))
-    drawn_edges = sorted(
-        {(rep.get(a, a), rep.get(b, b)) for a, b in edges if rep.get(a, a) != rep.get(b, b)},
-        key=lambda e: (_vertex_key(e[0]), _vertex_key(e[1])),
-    )
+    drawn: set[tuple[Vertex, Vertex]] = set()
+    for a, b in edges:
+        ra, rb = rep.get(a, a), rep.get(b, b)
+        if ra != rb:
+            drawn.add((ra, rb))
+    order: dict[Vertex, tuple[int, str, str, int, tuple[str, ...]]] = {v: _vertex_key(v) for v in plain}
+    order.update((c, _vertex_key(c)) for c in clusters)
+    drawn_edges = sorted(drawn, key=lambda e: (order[e[0]], order[e[1]]))
     return LineageGraph(
         focus,
         plain,
@@ -401,6 +477,23 @@ def _cluster(
     rep: dict[NodeKey, Cluster] = {}
     if threshold is None:
         return (), rep
+    # Only a category with `threshold` nodes on one level can make a cluster there: find those first.
+    by_level: dict[int, list[NodeKey]] = {}
+    for node, d in distance.items():
+        if node != focus:
+            by_level.setdefault(d, []).append(node)
+    candidates: dict[int, list[tuple[NodeKey, str]]] = {}
+    for level, nodes in by_level.items():
+        if len(nodes) >= threshold:
+            named = [(node, _category(org, node)) for node in nodes]
+            count = Counter(category for _, category in named if category)  # no job type: shares nothing
+            chosen = [
+                (node, category) for node, category in named if category and count[category] >= threshold
+            ]
+            if chosen:
+                candidates[level] = sorted(chosen)
+    if not candidates:
+        return (), rep
     parents: dict[NodeKey, set[NodeKey]] = {}
     sides: dict[NodeKey, set[str]] = {}  # "out" when the node was made by its parent, "in" when used by it
     for a, b in edges:
@@ -411,17 +504,10 @@ def _cluster(
         elif db < da:
             parents.setdefault(a, set()).add(b)
             sides.setdefault(a, set()).add("in")
-    by_level: dict[int, list[NodeKey]] = {}
-    for node, d in distance.items():
-        if node != focus:
-            by_level.setdefault(d, []).append(node)
     clusters: list[Cluster] = []
-    for level in sorted(by_level, key=lambda d: (abs(d), d)):
+    for level in sorted(candidates, key=lambda d: (abs(d), d)):
         groups: dict[tuple[str, tuple[str, ...], tuple[str, ...]], list[NodeKey]] = {}
-        for node in sorted(by_level[level]):
-            category = _category(org, node)
-            if not category:
-                continue  # runs without a job type share nothing
+        for node, category in candidates[level]:
             closer = tuple(
                 sorted(str(rep[p].members[0]) if p in rep else str(p) for p in parents.get(node, ()))
             )

@@ -531,3 +531,38 @@ def test_neighbourhood_is_deterministic(sweep: Organisation) -> None:
     first = neighbourhood(sweep, R("sweep-007"), GraphOptions(full=True))
     again = neighbourhood(org_from_dict(fan_out(200)), R("sweep-007"), GraphOptions(full=True))
     assert first.nodes == again.nodes and first.clusters == again.clusters and first.edges == again.edges
+
+
+# ------------------------------------------------------------------------------ the kept lineage steps
+
+
+def test_an_organisations_steps_are_kept_while_it_lives() -> None:
+    import gc
+    import pickle
+
+    org = org_from_dict(fan_out(20))
+    before = len(lineage._STEPS)
+    first = neighbourhood(org, R("sweep-007"), GraphOptions())
+    assert len(lineage._STEPS) == before + 1
+    again = neighbourhood(org, R("sweep-011"), GraphOptions())
+    # one key object per node, shared by the graphs of one organisation
+    shared = set(first.distance) & set(again.distance)
+    assert shared and all(any(k is j for j in again.distance) for k in shared if k != R("sweep-007"))
+    copy = pickle.loads(pickle.dumps(first))  # keys are pickled by their fields, hashed afresh
+    assert copy.nodes == first.nodes and copy.edges == first.edges and dict(copy.distance) == first.distance
+    del org, first, again, copy
+    gc.collect()
+    assert len(lineage._STEPS) == before  # forgotten with the organisation
+
+
+def test_clustering_skips_levels_too_small_to_cluster(sweep: Organisation) -> None:
+    """Only a category with `threshold` nodes on a level is grouped; the picture is the same."""
+    for threshold in (1, 2, 3, 5, 199, 200, 201):
+        options = GraphOptions(cluster_threshold=threshold, node_budget=10_000)  # no fitting: no reclustering
+        graph = neighbourhood(sweep, A("data:v0"), options)
+        sizes = sorted(len(c.members) for c in graph.clusters)
+        assert all(size >= threshold for size in sizes)
+        if threshold <= 200:
+            assert 200 in sizes  # the 200 training runs, one level, one job type
+        else:
+            assert not graph.clusters
