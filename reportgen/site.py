@@ -19,6 +19,7 @@ from reportgen.markdown import render_markdown
 from reportgen.model import (
     ArtifactRef,
     ArtifactVersion,
+    AuditEvent,
     CollectionHistory,
     CollectionVersion,
     Organisation,
@@ -33,13 +34,14 @@ from reportgen.paths import (
     slug,
 )
 from reportgen.spec import format_utc
-from reportgen.timeline import event_view, newest_first, time_text, timeline
+from reportgen.timeline import event_view, newest_first, time_text, timeline_of
 from reportgen.views import (
     AuditPage,
     Badge,
     CollectionPage,
     CollectionSummary,
     DetailPage,
+    EventView,
     GraphNodeInfo,
     GraphView,
     IndexPage,
@@ -54,7 +56,8 @@ from reportgen.views import (
 
 GRAPH_ID_PREFIX = "g-n"
 RECENT_ACTIONS = 25
-_HREF = re.compile(r'xlink:href="(?![#])')
+_INDEX = Link("Index", "index.html")
+_HREF = 'xlink:href="'
 _TITLE = re.compile(r"<title>(g&#45;n\d+)</title>")
 
 
@@ -91,8 +94,14 @@ def root_of(path: str) -> str:
 
 
 def relink(svg: str, root: str) -> str:
-    """Return ``svg`` with its site-root-relative links made relative to a page ``root`` away."""
-    return _HREF.sub(f'xlink:href="{root}', svg) if root else svg
+    """Return ``svg`` with its site-root-relative links made relative to a page ``root`` away.
+
+    Every link but an anchor (``#...``) gets ``root`` in front.
+    """
+    if not root:
+        return svg
+    head, *links = svg.split(_HREF)
+    return head + "".join(_HREF + (link if link.startswith("#") else root + link) for link in links)
 
 
 def vertex_title(org: Organisation, vertex: Vertex) -> str:
@@ -125,6 +134,19 @@ class _CollectionParts:
     rows: tuple[VersionRow, ...]
     selector: tuple[Link, ...]
     timeline: Timeline
+    events: tuple[tuple[AuditEvent, EventView], ...]  # the collection's events, newest first
+
+
+@dataclass(frozen=True, slots=True)
+class _NodeCard:
+    """What a vertex shows in the text alternative of every graph that draws it."""
+
+    kind: str
+    title: str
+    link: Link | None
+    summary: str
+    badges: tuple[Badge, ...] = ()
+    members: tuple[Link, ...] = ()
 
 
 class Planner:
@@ -136,6 +158,11 @@ class Planner:
         self.graphs = graphs
         self._registries = org.registries
         self._parts: dict[str, _CollectionParts] = {}
+        self._cards: dict[Vertex, _NodeCard] = {}  # a vertex is drawn in many graphs: describe it once
+        # what recurs from page to page, made once: event views (by the id of the event), links
+        self._views: dict[int, tuple[AuditEvent, EventView]] = {}
+        self._artifact_links: dict[ArtifactRef, Link] = {}
+        self._run_links: dict[str, Link] = {}
 
     # -- shared pieces ---------------------------------------------------------------------------
 
@@ -147,7 +174,7 @@ class Planner:
             title=title,
             site=self.site,
             template=template,
-            crumbs=(Link("Index", "index.html"), *crumbs),
+            crumbs=(_INDEX, *crumbs),
             canonical=canonical,
         )
 
@@ -167,11 +194,26 @@ class Planner:
         return tuple(Badge(a, "alias", locked=a in protected) for a in self.org.aliases_of(ref))
 
     def artifact_link(self, ref: ArtifactRef) -> Link:
-        return Link(str(ref), artifact_page(ref))
+        link = self._artifact_links.get(ref)
+        if link is None:
+            link = self._artifact_links[ref] = Link(str(ref), artifact_page(ref))
+        return link
 
     def run_link(self, run: Run) -> Link:
-        title = run.id if run.name != run.id else ""
-        return Link(run.name, run_page(run.id), title=title)
+        link = self._run_links.get(run.id)
+        if link is None:
+            title = run.id if run.name != run.id else ""
+            link = self._run_links[run.id] = Link(run.name, run_page(run.id), title=title)
+        return link
+
+    def event_view(self, event: AuditEvent) -> EventView:
+        """Return how ``event`` is shown, made once for the audit log, the index and its collection."""
+        seen = self._views.get(id(event))
+        if seen is not None and seen[0] is event:
+            return seen[1]
+        view = event_view(self.org, event)
+        self._views[id(event)] = (event, view)
+        return view
 
     def graph_view(self, key: NodeKey, path: str) -> GraphView | None:
         drawn = self.graphs.get(key)
@@ -182,7 +224,7 @@ class Planner:
         svg = relink(drawn.svg, root)
         ids = vertex_ids(graph, GRAPH_ID_PREFIX)
         nodes = tuple(self.node_info(v, ids[v], graph) for v in graph.vertices)
-        titles = {v: vertex_title(self.org, v) for v in graph.vertices}
+        titles = {v: self.node_card(v).title for v in graph.vertices}
         edges = tuple((titles[a], titles[b]) for a, b in graph.edges)
         caption = f"Lineage of {node_title(self.org, graph.focus)}: {_depth_text(graph)}"
         return GraphView(
@@ -196,10 +238,30 @@ class Planner:
         )
 
     def node_info(self, vertex: Vertex, node_id: str, graph: LineageGraph) -> GraphNodeInfo:
+        card = self.node_card(vertex)
+        return GraphNodeInfo(
+            node_id,
+            card.kind,
+            card.title,
+            card.link,
+            card.summary,
+            card.badges,
+            card.members,
+            focus=vertex == graph.focus,
+        )
+
+    def node_card(self, vertex: Vertex) -> _NodeCard:
+        """Return how ``vertex`` is described beside any graph, computed once per vertex."""
+        card = self._cards.get(vertex)
+        if card is None:
+            card = self._cards[vertex] = self._node_card(vertex)
+        return card
+
+    def _node_card(self, vertex: Vertex) -> _NodeCard:
         if isinstance(vertex, Cluster):
             members = tuple(Link(node_title(self.org, m), node_page(m)) for m in vertex.members)
-            return GraphNodeInfo(
-                node_id, "cluster", vertex.label, None, f"{len(members)} collapsed siblings", members=members
+            return _NodeCard(
+                "cluster", vertex.label, None, f"{len(members)} collapsed siblings", members=members
             )
         link = Link(node_title(self.org, vertex), node_page(vertex))
         if vertex.artifact is not None:
@@ -214,7 +276,7 @@ class Planner:
             summary = " · ".join(x for x in ("run", run.job_type, run.user) if x)
             badges = (_run_state_badge(run),) if run.state else ()
             kind = "run"
-        return GraphNodeInfo(node_id, kind, link.text, link, summary, badges, focus=vertex == graph.focus)
+        return _NodeCard(kind, link.text, link, summary, badges)
 
     # -- pages -----------------------------------------------------------------------------------
 
@@ -231,7 +293,7 @@ class Planner:
                     anchor=registry_anchor(name),
                 )
             )
-        recent = tuple(event_view(self.org, e) for e in newest_first(self.org.events())[:RECENT_ACTIONS])
+        recent = tuple(self.event_view(e) for e in newest_first(self.org.events())[:RECENT_ACTIONS])
         return IndexPage(
             **self.page_fields("index.html", self.site.title, "index.html", ()),
             registries=tuple(registries),
@@ -251,7 +313,7 @@ class Planner:
             versions=len(history.versions),
             linked=len(current.linked),
             aliases=self.alias_badges(c.registry, aliases),
-            last_action=event_view(self.org, last).summary if last else "",
+            last_action=self.event_view(last).summary if last else "",
             last_action_at=time_text(last.at) if last else "",
             last_action_iso=format_utc(last.at) if last else "",
         )
@@ -264,6 +326,7 @@ class Planner:
             c = history.collection
             base = collection_page(c.registry, c.name)
             stem = base.removesuffix(".html")
+            events = tuple((e, self.event_view(e)) for e in newest_first(history.events))
             parts = _CollectionParts(
                 base=base,
                 card=render_markdown(c.description),
@@ -275,7 +338,8 @@ class Planner:
                     )
                     for v in reversed(history.versions)
                 ),
-                timeline=timeline(self.org, history.events, f"{stem}.history.csv", f"{stem}.history.json"),
+                timeline=timeline_of([v for _, v in events], f"{stem}.history.csv", f"{stem}.history.json"),
+                events=events,
             )
             self._parts = {key: parts}  # pages are planned collection by collection: keep one
         return parts
@@ -301,9 +365,8 @@ class Planner:
             path = collection_version_page(c.registry, c.name, selected)
             title = f"{c.full_name}:v{selected}"
             crumbs += (Link(c.name, parts.base),)
-            history_view = timeline(
-                self.org,
-                (e for e in history.events if selected in (e.version, e.previous_version)),
+            history_view = timeline_of(
+                [v for e, v in parts.events if selected in (e.version, e.previous_version)],
                 parts.timeline.csv,
                 parts.timeline.json,
             )
@@ -461,7 +524,12 @@ class Planner:
     def audit(self) -> AuditPage:
         return AuditPage(
             **self.page_fields("audit.html", "Audit log", "audit.html", ()),
-            timeline=timeline(self.org, self.org.events(), "audit.csv", "audit.json", show_collection=True),
+            timeline=timeline_of(
+                [self.event_view(e) for e in newest_first(self.org.events())],
+                "audit.csv",
+                "audit.json",
+                show_collection=True,
+            ),
         )
 
     def pages(self) -> Iterator[Page]:

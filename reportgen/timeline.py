@@ -7,8 +7,9 @@ import io
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import lru_cache
 
-from reportgen.model import AuditEvent, EventKind, Organisation
+from reportgen.model import ArtifactRef, AuditEvent, EventKind, Organisation
 from reportgen.paths import artifact_page, collection_page, collection_version_page
 from reportgen.spec import format_utc
 from reportgen.views import Badge, DayGroup, EventView, Link, Timeline
@@ -31,7 +32,12 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def time_text(at: datetime) -> str:
     """Return a moment as shown on pages: `2026-03-02 10:00 UTC`."""
-    return f"{format_utc(at)[:10]} {format_utc(at)[11:16]} UTC"
+    return _time_text(format_utc(at))
+
+
+def _time_text(utc: str) -> str:
+    """Return ``time_text`` of a moment already formatted by ``format_utc``."""
+    return f"{utc[:10]} {utc[11:16]} UTC"
 
 
 def newest_first(events: Iterable[AuditEvent]) -> list[AuditEvent]:
@@ -54,29 +60,48 @@ def _summary(event: AuditEvent) -> str:
     return text + (" (automatic)" if event.automatic else f" by {event.user}")
 
 
+# The links and badges of events recur from event to event (and page to page): make each once.
+@lru_cache(maxsize=1 << 12)
+def _collection_link(full_name: str, registry: str, name: str) -> Link:
+    return Link(full_name, collection_page(registry, name))
+
+
+@lru_cache(maxsize=1 << 14)
+def _version_link(registry: str, name: str, number: int) -> Link:
+    return Link(f"v{number}", collection_version_page(registry, name, number))
+
+
+@lru_cache(maxsize=1 << 14)
+def _artifact_link(ref: ArtifactRef) -> Link:
+    return Link(str(ref), artifact_page(ref))
+
+
+@lru_cache(maxsize=1 << 12)
+def _alias_badge(alias: str, locked: bool) -> Badge:
+    return Badge(alias, "alias", locked=locked)
+
+
 def event_view(org: Organisation, event: AuditEvent) -> EventView:
     """Return how one event is shown in an Action History."""
     collection = org.collections[event.collection].collection
     registry = org.registries[collection.registry]
 
     def version_link(number: int) -> Link:
-        return Link(
-            f"v{number}",
-            collection_version_page(collection.registry, collection.name, number),
-        )
+        return _version_link(collection.registry, collection.name, number)
 
     alias = None
     if event.alias is not None:
-        alias = Badge(event.alias, "alias", locked=event.alias in registry.protected_aliases)
+        alias = _alias_badge(event.alias, event.alias in registry.protected_aliases)
+    at = format_utc(event.at)
     return EventView(
-        at=format_utc(event.at),
-        at_text=time_text(event.at),
-        day=format_utc(event.at)[:10],
+        at=at,
+        at_text=_time_text(at),
+        day=at[:10],
         kind=event.kind.value,
         kind_label=event.kind.label,
-        collection=Link(event.collection, collection_page(collection.registry, collection.name)),
+        collection=_collection_link(event.collection, collection.registry, collection.name),
         version=version_link(event.version),
-        artifact=Link(str(event.artifact), artifact_page(event.artifact)),
+        artifact=_artifact_link(event.artifact),
         alias=alias,
         previous_version=(None if event.previous_version is None else version_link(event.previous_version)),
         user=event.user,
@@ -96,6 +121,13 @@ def timeline(
 ) -> Timeline:
     """Return an Action History of ``events``: newest first, grouped by UTC day."""
     views = [event_view(org, e) for e in newest_first(events)]
+    return timeline_of(views, csv_path, json_path, show_collection=show_collection)
+
+
+def timeline_of(
+    views: Sequence[EventView], csv_path: str, json_path: str, *, show_collection: bool = False
+) -> Timeline:
+    """Return an Action History of event views already in order, newest first."""
     days: dict[str, list[EventView]] = {}
     for view in views:
         days.setdefault(view.day, []).append(view)
