@@ -23,9 +23,32 @@ from reportgen.diagnostics import Diagnostic, Location, Reporter
 log = logging.getLogger(__name__)
 
 try:  # libyaml is several times faster; fall back quietly where it is not compiled in.
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _SafeLoader
 except ImportError:  # pragma: no cover - depends on the PyYAML build
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
+
+class _Loader(_SafeLoader):
+    """The safe loader, with the implicit tag of each scalar resolved once per distinct text.
+
+    Manifests repeat the same keys and values thousands of times, and PyYAML resolves each one in
+    Python. Without path resolvers (the safe loader has none) a scalar's tag depends only on its text
+    and how it was quoted, so the answer can be kept.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._tags: dict[tuple[str, tuple[bool, bool]], str] = {}
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: Any) -> str:
+        if kind is not yaml.ScalarNode or self.yaml_path_resolvers:
+            return str(super().resolve(kind, value, implicit))  # type: ignore[no-untyped-call]
+        key = (value, implicit)
+        tag = self._tags.get(key)
+        if tag is None:
+            tag = self._tags[key] = str(super().resolve(kind, value, implicit))  # type: ignore[no-untyped-call]
+        return tag
+
 
 Scalar: TypeAlias = str | int | float | bool | None
 
@@ -228,7 +251,7 @@ def load_bytes(data: bytes, name: str, reporter: Reporter, budget: int | None = 
         return []
     documents = []
     for index, root in enumerate(roots):
-        node = _Converter(name, reporter).convert_document(root)
+        node = _Converter(name, reporter).convert_document(root, anchors="&" in text)
         if node is not None:
             documents.append(Document(name, index, node, converter_values(node)))
     return documents
@@ -294,6 +317,20 @@ def _decode(data: bytes, name: str, reporter: Reporter) -> str | None:
         return None
 
 
+def _within_depth(root: yaml.Node, limit: int) -> bool:
+    """Return whether a tree of nodes nests at most ``limit`` levels deep."""
+    stack = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return False
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend((child, depth + 1) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend((child, depth + 1) for pair in node.value for child in pair)
+    return True
+
+
 class _Converter:
     """Turn one composed YAML document into ``Node`` values, within size and depth bounds."""
 
@@ -309,9 +346,10 @@ class _Converter:
         mark = node.start_mark
         return Location(self.file, mark.line + 1, mark.column + 1)
 
-    def convert_document(self, root: yaml.Node) -> Node | None:
-        distinct: set[int] = set()
-        expanded = self._size(root, 0, distinct)
+    def convert_document(self, root: yaml.Node, anchors: bool = True) -> Node | None:
+        """Convert a document; ``anchors=False`` says its text has none (so no alias can repeat a node)."""
+        # Without anchors the document is a tree: it expands to its own size, only its depth matters.
+        expanded = self._size(root, 0, set()) if anchors else 0 if _within_depth(root, MAX_DEPTH) else None
         if expanded is None:
             self.reporter.report(
                 "RG006",

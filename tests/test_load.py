@@ -211,7 +211,30 @@ def test_merge_of_a_scalar_is_an_error_not_a_crash() -> None:
 
 @pytest.mark.skipif(not yaml.__with_libyaml__, reason="this PyYAML has no libyaml")
 def test_the_c_loader_is_used_when_available() -> None:
-    assert load._Loader is yaml.CSafeLoader
+    assert issubclass(load._Loader, yaml.CSafeLoader)
+
+
+@pytest.mark.parametrize(
+    "text, plain",
+    [
+        ("a: 1\nb: '1'\nc: 1\nd: \"1\"\n", {"a": 1, "b": "1", "c": 1, "d": "1"}),
+        ("a: yes\nb: 'yes'\nc: yes\n", {"a": True, "b": "yes", "c": True}),
+        ("a: null\nb: ~\nc: 'null'\nd: null\n", {"a": None, "b": None, "c": "null", "d": None}),
+        ("a: 1.5\nb: '1.5'\nc: 1.5\n", {"a": 1.5, "b": "1.5", "c": 1.5}),
+    ],
+)
+def test_scalars_resolve_by_how_they_are_quoted_every_time(text: str, plain: dict[str, object]) -> None:
+    # the loader keeps each scalar's tag by its text and quoting: a quoted "1" must not become an int
+    reporter = Reporter()
+    (document,) = load.load_bytes(text.encode(), "t.yaml", reporter)
+    assert document.root.plain() == plain
+
+
+def test_a_document_without_anchors_is_checked_for_depth_too() -> None:
+    deep = "a: " + "[" * 70 + "]" * 70 + "\n"
+    reporter = Reporter()
+    assert load.load_bytes(deep.encode(), "t.yaml", reporter) == []
+    assert [d.code for d in reporter.diagnostics] == ["RG006"]
 
 
 def test_the_loader_is_a_safe_one() -> None:
