@@ -16,6 +16,7 @@ into HTML; :func:`standalone_svg` turns it back into a file-ready document.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import logging
@@ -180,6 +181,17 @@ class _Runtime:
 
 _runtime_lock = threading.Lock()
 _runtime: _Runtime | None = None
+
+
+@atexit.register
+def _drop_runtime() -> None:
+    """Free the module and linker at exit, while wasmtime can still free them.
+
+    Left to interpreter teardown, they are collected after wasmtime's own globals are gone, and each
+    prints an "Exception ignored in ... __del__" traceback.
+    """
+    global _runtime
+    _runtime = None
 
 
 def _get_runtime() -> _Runtime:
