@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, MutableMapping
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -11,19 +12,21 @@ from markupsafe import escape
 
 from reportgen.views import Page
 
-try:  # markupsafe's own escaping of plain text, without wrapping the result in a Markup
+
+def _escape_plain(text: str, /) -> str:
+    """Return ``text`` escaped as ``markupsafe.escape`` escapes it, as a plain ``str``."""
+    return (
+        text.replace("&", "&amp;")
+        .replace(">", "&gt;")
+        .replace("<", "&lt;")
+        .replace("'", "&#39;")
+        .replace('"', "&#34;")
+    )
+
+
+_escape_text: Callable[[str], str] = _escape_plain
+with suppress(ImportError):  # the same in C: what markupsafe.escape runs before making a Markup
     from markupsafe._speedups import _escape_inner as _escape_text
-except ImportError:  # pragma: no cover - markupsafe without its C speedups: the same replacements
-
-    def _escape_text(text: str, /) -> str:
-        return (
-            text.replace("&", "&amp;")
-            .replace(">", "&gt;")
-            .replace("<", "&lt;")
-            .replace("'", "&#39;")
-            .replace('"', "&#34;")
-        )
-
 
 _PACKAGE = Path(__file__).parent
 

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import jinja2
 import pytest
+from markupsafe import Markup, escape
 
 from reportgen.build import BuildOptions, build
-from reportgen.templating import assets, builtin_templates, environment
+from reportgen.templating import _escape_plain, assets, builtin_templates, environment
 
 ZOO = Path(__file__).resolve().parent.parent / "sample_manifests" / "zoo"
 
@@ -49,3 +50,41 @@ def test_assets_list_each_file_once(tmp_path: Path) -> None:
     assert found["assets/site.js"] == b"// mine\n"
     assert "assets/site.css" in found
     assert len(found) == len(list(assets(tmp_path)))
+
+
+@pytest.mark.parametrize(
+    "text", ["", "plain", "<script>alert('x')</script>", 'a "quoted" & <b>', "&amp; already", "ünïcödé → ✓"]
+)
+def test_output_tags_escape_exactly_as_markupsafe(text: str) -> None:
+    env = environment()
+    expected = str(escape(text))
+    assert _escape_plain(text) == expected
+    assert env.from_string("{{ x }}").render(x=text) == expected
+    assert (
+        env.from_string("{% macro m(v) %}[{{ v }}]{% endmacro %}{{ m(x) }}").render(x=text) == f"[{expected}]"
+    )
+
+
+def test_output_tags_keep_markup_and_write_other_values_as_text() -> None:
+    env = environment()
+    template = env.from_string("{{ safe }}|{{ n }}|{{ none }}|{{ obj }}")
+    assert (
+        template.render(safe=Markup("<b>ok</b>"), n=3, none=None, obj=_Html()) == "<b>ok</b>|3|None|<i>x</i>"
+    )
+    # a str subclass that is not Markup is escaped as text, not trusted
+    assert env.from_string("{{ x }}").render(x=_Text("<b>")) == "&lt;b&gt;"
+
+
+def test_user_templates_escape_like_ours(tmp_path: Path) -> None:
+    (tmp_path / "t.html").write_text("{% set v %}{{ x }}{% endset %}{{ v }}|{{ x|e }}|{{ x|safe }}")
+    out = environment(tmp_path).get_template("t.html").render(x="<i>")
+    assert out == "&lt;i&gt;|&lt;i&gt;|<i>"
+
+
+class _Html:
+    def __html__(self) -> str:
+        return "<i>x</i>"
+
+
+class _Text(str):
+    __slots__ = ()
