@@ -88,3 +88,14 @@ class _Html:
 
 class _Text(str):
     __slots__ = ()
+
+
+def test_a_user_page_template_may_use_the_macros_base_imports(tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "detail.html").write_text(
+        '{% extends "base.html" %}{% block content %}<p class="mine">{{ ui.badges(page.badges) }}</p>{% endblock %}'
+    )
+    assert build([ZOO], BuildOptions(output=tmp_path / "site", templates=mine)).written
+    run_page = next((tmp_path / "site" / "runs").glob("*.html")).read_text()
+    assert '<p class="mine"><span class="badges"><span class="badge badge-kind">' in run_page
