@@ -11,7 +11,7 @@ NPM ?= npm
 $(BIN)/reportgen: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
 	touch $@
 
 site: $(BIN)/reportgen

@@ -1,83 +1,94 @@
-"""Benchmark `reportgen build` on generated organisations: time per stage against layout alone.
+"""Benchmark `reportgen build` on generated organisations: stages, cores, rebuilds, against layout alone.
 
-    python benchmarks/bench_build.py --sizes S M
+    python benchmarks/bench_build.py --sizes S M L
+    python benchmarks/bench_build.py --sizes L --jobs-one --check
+    python benchmarks/bench_build.py --sizes L --output-on /dev/shm   # the same on a RAM file system
 
-For each size it generates a manifest set (benchmarks/generate.py), then in a fresh process times a
-cold build stage by stage (load, validate, graphs = lineage + DOT + layout, plan, templates, write),
-the layout of the same DOT sources back to back with nothing else (the limit), and peak memory.
-Figures are seconds of wall time on this machine; compare them as ratios within one run.
+For each size it generates a manifest set (benchmarks/generate.py), then, each in a fresh process:
+
+* a **cold build** on every core into a new folder, with its stage breakdown (what `reportgen build
+  --profile` prints), peak memory of the build process and of its largest worker, site size and files;
+* **layout alone**, baseline (a): the same DOT sources laid out back to back in one process with nothing
+  else: the limit Graphviz sets. The issue's bar is cold build <= 2 x (a) / cores;
+* **file creation alone**: creating as many empty files as the site has, beside it: the floor the file
+  system sets (on some virtual disks creating a file costs more than rendering it);
+* a **rebuild with nothing changed**, and a **rebuild after one more action** (an alias added to the newest
+  version of a collection, in a new manifest file), and with ``--check`` a cold build of the changed set
+  to compare with byte for byte;
+* with ``--jobs-one``, a cold build on one process, for the speed-up from all cores.
+
+Figures are seconds of wall time on this machine, which is shared and noisy: compare them as ratios
+within one run. Baselines (b) and (c) are in benchmarks/bench_baselines.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 
-_CHILD = r"""
-import json, resource, sys, time
+# One build in a fresh process; prints its figures as JSON.
+_BUILD = r"""
+import json, os, resource, sys
 from pathlib import Path
-from reportgen import build as B
-from reportgen.emit import svg_file_text
+from reportgen.build import BuildOptions, build
+from reportgen.render import get_renderer
+
+source, output, jobs = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+cache = sys.argv[4] == "cache"
+get_renderer("embedded").version()  # start the renderer outside the timings, as a long-lived CI image would
+result = build([source], BuildOptions(output=output, jobs=jobs, cache=cache))
+assert result.written, result.validation.diagnostics[:3]
+files = [p for p in output.rglob("*") if p.is_file()]
+print(json.dumps({
+    "seconds": result.seconds, "stages": dict(result.stages), "work": dict(result.work),
+    "pages": result.pages, "graphs": result.graphs, "files": len(files), "reused": result.reused_pages,
+    "bytes": sum(p.stat().st_size for p in files), "jobs": result.jobs,
+    "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "worker_peak_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+}))
+"""
+
+# Baseline (a): the DOT of every page's graph, laid out back to back with nothing else.
+_LAYOUT_ALONE = r"""
+import json, sys, time
+from pathlib import Path
+from reportgen.build import graph_focuses
 from reportgen.graphs import build_dot
-from reportgen.layout import draw_graphs
-from reportgen.paths import node_page
-from reportgen.lineage import neighbourhood
+from reportgen.lineage import GraphOptions, neighbourhood
 from reportgen.load import load_paths
 from reportgen.render import get_renderer
-from reportgen.site import Planner
-from reportgen.templating import assets, environment, render_page
 from reportgen.validate import validate
-from reportgen.write import SiteWriter
 
-source, output = Path(sys.argv[1]), Path(sys.argv[2])
-options = B.BuildOptions(output=output)
-get_renderer(options.renderer).version()  # start the renderer outside the timings
-t = {}
+org = validate(load_paths([Path(sys.argv[1])])).organisation
+dots = [build_dot(org, neighbourhood(org, key, GraphOptions()), name="g") for key in graph_focuses(org)]
+renderer = get_renderer("embedded")
+renderer.render_svg("digraph { a -> b }", graph="warm-up")
 start = time.perf_counter()
-loaded = load_paths([source]); t["load"] = time.perf_counter() - start
-mark = time.perf_counter(); result = validate(loaded); t["validate"] = time.perf_counter() - mark
-org = result.organisation
-mark = time.perf_counter()
-graphs, _ = draw_graphs(org, B.graph_focuses(org), B.layout_options(options))
-t["graphs"] = time.perf_counter() - mark
-site = B._site_info(org, options)
-mark = time.perf_counter()
-pages = list(Planner(org, site, graphs).pages())
-t["plan"] = time.perf_counter() - mark
-env = environment(None)
-mark = time.perf_counter(); html = [(p.path, render_page(env, p)) for p in pages]
-t["templates"] = time.perf_counter() - mark
-paths = [p.path for p in pages]
-del pages
-mark = time.perf_counter()
-with SiteWriter(output) as writer:
-    for path, text in html:
-        writer.write_text(path, text)
-    for key, drawn in graphs.items():
-        writer.write_text(drawn.svg_file, svg_file_text(drawn.svg, node_page(key)))
-    for path, data in B.extra_files(org, site).items():
-        writer.write(path, data)
-    for path, data in assets(None):
-        writer.write(path, data)
-    writer.commit()
-    files = writer.count
-t["write"] = time.perf_counter() - mark
-t["total"] = time.perf_counter() - start
-renderer = get_renderer(options.renderer)
-dots = [build_dot(org, neighbourhood(org, key, options.graph), name="g") for key in graphs]
-mark = time.perf_counter()
 for dot in dots:
     renderer.render_svg(dot, graph="g")
-t["layout_alone"] = time.perf_counter() - mark
-# Rebuilds with the graph cache warm: nothing changed, then one more action (an alias on a linked version).
-mark = time.perf_counter(); B.build([source], options); t["rebuild_same"] = time.perf_counter() - mark
+print(json.dumps({"seconds": time.perf_counter() - start, "graphs": len(dots)}))
+"""
+
+# One more action: an alias on the newest linked version of a collection, after every other action.
+_ONE_MORE_ACTION = r"""
+import sys
+from pathlib import Path
+from reportgen.load import load_paths
+from reportgen.validate import validate
+
+source = Path(sys.argv[1])
+org = validate(load_paths([source])).organisation
 history = next(h for h in org.collections.values() if h.current.linked)
 newest = max(history.current.linked)
 when = max(e.at for e in org.events()).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -85,34 +96,99 @@ when = max(e.at for e in org.events()).strftime("%Y-%m-%dT%H:%M:%SZ")
     f"actions:\n  - {{at: '{when}', user: bench, action: add_alias, collection: {history.full_name}, "
     f"version: v{newest}, alias: bench-one-more, reason: benchmark}}\n"
 )
-mark = time.perf_counter(); again = B.build([source], options); t["rebuild_one"] = time.perf_counter() - mark
-assert again.written and again.cached_graphs > 0, again
-size = sum(f.stat().st_size for f in output.rglob("*") if f.is_file())
-print(json.dumps({
-    "times": t, "pages": len(paths), "graphs": len(graphs), "files": files, "bytes": size,
-    "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    "runs": len(org.runs), "artifacts": len(org.artifacts), "actions": len(org.actions),
-    "collections": len(org.collections),
-}))
 """
 
 
-def run(size: str, workdir: Path) -> dict[str, object]:
-    """Generate the organisation of ``size`` and build it in a fresh process."""
+def _child(code: str, *args: object) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)], check=True, capture_output=True, text=True
+    )
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1]) if out.stdout.strip() else {}
+    return result
+
+
+def _build(source: Path, output: Path, jobs: int = 0, cache: bool = True) -> dict[str, Any]:
+    return _child(_BUILD, source, output, jobs, "cache" if cache else "none")
+
+
+def file_creation_seconds(folder: Path, count: int, sample: int = 2000) -> float:
+    """Return how long creating ``count`` empty files in ``folder`` takes, from a timed sample."""
+    scratch = Path(tempfile.mkdtemp(prefix=".bench-files-", dir=folder))
+    try:
+        n = min(sample, count)
+        start = time.perf_counter()
+        for i in range(n):
+            os.close(os.open(scratch / f"f{i}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        return (time.perf_counter() - start) / n * count
+    finally:
+        shutil.rmtree(scratch)
+
+
+def same_tree(a: Path, b: Path) -> bool:
+    """Return whether two folders hold the same files with the same bytes."""
+
+    def files(root: Path) -> dict[str, bytes]:
+        return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+    return files(a) == files(b)
+
+
+def run(size: str, workdir: Path, sites: Path, jobs_one: bool, check: bool) -> dict[str, Any]:
+    """Generate the organisation of ``size`` and measure it."""
     source = workdir / f"manifests-{size}"
     subprocess.run(
         [sys.executable, str(HERE / "generate.py"), "--size", size, "-o", str(source)],
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    out = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(source), str(workdir / f"site-{size}")],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    result: dict[str, object] = json.loads(out.stdout)
-    return result
+    site = sites / f"site-{size}"
+    r: dict[str, Any] = {"size": size, "cold": _build(source, site)}
+    r["layout_alone"] = _child(_LAYOUT_ALONE, source)["seconds"]
+    r["file_creation"] = file_creation_seconds(sites, r["cold"]["files"])
+    if jobs_one:
+        r["cold_one_job"] = _build(source, sites / f"site-{size}-1", jobs=1, cache=False)
+        shutil.rmtree(sites / f"site-{size}-1")
+    r["rebuild_same"] = _build(source, site)
+    _child(_ONE_MORE_ACTION, source)
+    r["rebuild_one"] = _build(source, site)
+    if check:
+        cold = sites / f"site-{size}-cold"
+        r["cold_after"] = _build(source, cold, cache=False)
+        r["identical"] = same_tree(site, cold)
+        shutil.rmtree(cold)
+    shutil.rmtree(site)
+    return r
+
+
+def _row(r: dict[str, Any]) -> str:
+    cold = r["cold"]
+    stages = cold["stages"]
+    cores = cold["jobs"]
+    bar = 2 * r["layout_alone"] / cores
+    cells = [
+        r["size"],
+        f"{cold['pages']:,}",
+        f"{cold['files']:,}",
+        *(f"{stages.get(k, 0):.1f}" for k in ("load", "validate", "changes", "graphs", "pages", "commit")),
+        f"**{cold['seconds']:.1f}**",
+        f"{r['layout_alone']:.1f}",
+        f"{cold['seconds'] / (r['layout_alone'] / cores):.1f}x (bar {bar:.1f} s)",
+        f"{r['file_creation']:.1f}",
+        f"{r['cold_one_job']['seconds'] / cold['seconds']:.2f}x" if "cold_one_job" in r else "",
+        f"{r['rebuild_same']['seconds']:.1f}",
+        f"{r['rebuild_one']['seconds']:.1f} ({r['rebuild_one']['seconds'] / cold['seconds']:.0%})",
+        {True: "yes", False: "**no**"}.get(r.get("identical"), ""),  # type: ignore[arg-type]
+        f"{cold['peak_mib']:,.0f} / {cold['worker_peak_mib']:,.0f}",
+        f"{cold['bytes'] / 1e6:,.0f}",
+    ]
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+HEADER = (
+    "| size | pages | files | load | validate | changes | graphs | pages | commit | cold build | (a) layout "
+    "alone | cold / ((a) / cores) | file creation alone | speed-up, all cores | rebuild, same | rebuild, "
+    "+1 action | identical to cold | peak MiB, build / worker | site MB |"
+)
 
 
 def main() -> None:
@@ -120,31 +196,29 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--sizes", nargs="+", default=["S", "M"], choices=["S", "M", "L", "XL"])
+    parser.add_argument("--jobs-one", action="store_true", help="also time a cold build on one process")
+    parser.add_argument("--check", action="store_true", help="compare the rebuild with a cold build")
+    parser.add_argument("--output-on", type=Path, help="write the sites under this folder (e.g. a tmpfs)")
+    parser.add_argument("--json", type=Path, help="also write every figure to this file")
     args = parser.parse_args()
-    print(f"machine: {platform.machine()} {platform.system()}, Python {platform.python_version()}")
-    header = (
-        "| size | runs | artifacts | actions | pages | graphs | load | validate | graphs | plan | templates "
-        "| write | total | layout alone | total / layout | rebuild same | rebuild +1 action "
-        "| peak MiB | site MB |"
+    print(
+        f"machine: {platform.machine()} {platform.system()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}"
     )
-    print(header)
-    print("|" + "---|" * (header.count("|") - 1))
+    print(HEADER)
+    print("|" + "---|" * (HEADER.count("|") - 1))
+    results = []
     with tempfile.TemporaryDirectory() as tmp:
-        for size in args.sizes:
-            r = run(size, Path(tmp))
-            t = r["times"]
-            assert isinstance(t, dict)
-            print(
-                f"| {size} | {r['runs']} | {r['artifacts']} | {r['actions']} | {r['pages']} | {r['graphs']} "
-                + " ".join(
-                    f"| {t[k]:.2f}"
-                    for k in ("load", "validate", "graphs", "plan", "templates", "write", "total")
-                )
-                + f" | {t['layout_alone']:.2f} | {t['total'] / t['layout_alone']:.1f}x"
-                + f" | {t['rebuild_same']:.2f} | {t['rebuild_one']:.2f}"
-                + f" | {r['peak_mib']:.0f} | {int(str(r['bytes'])) / 1e6:.1f} |",
-                flush=True,
-            )
+        sites = Path(tempfile.mkdtemp(dir=args.output_on)) if args.output_on else Path(tmp)
+        try:
+            for size in args.sizes:
+                results.append(run(size, Path(tmp), sites, args.jobs_one, args.check))
+                print(_row(results[-1]), flush=True)
+        finally:
+            if args.output_on:
+                shutil.rmtree(sites, ignore_errors=True)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1) + "\n")
 
 
 if __name__ == "__main__":

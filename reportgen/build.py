@@ -155,7 +155,7 @@ def build(paths: Sequence[Path], options: BuildOptions, progress: Progress | Non
     cache.save(records)
     clock.lap("commit")
     errors = tuple(d.error for d in graphs.values() if d.error)
-    svgs = sum(1 for files in written for f in files if not f.page)
+    svgs = sum(1 for files in written for f in files if f.path.endswith(".svg"))
     return BuildResult(
         validation,
         True,
@@ -247,13 +247,8 @@ def _site_info(org: Organisation, options: BuildOptions) -> Site:
 
 
 def extra_files(org: Organisation, site: Site) -> dict[str, bytes]:
-    """Return the site's files besides pages, graphs and the sitemap: downloads, search index, report."""
+    """Return the site's files besides units' files and the sitemap: audit downloads, search, report."""
     files: dict[str, bytes] = {}
-    for history in org.collections.values():
-        c = history.collection
-        stem = collection_page(c.registry, c.name).removesuffix(".html")
-        files[f"{stem}.history.csv"] = events_csv(history.events)
-        files[f"{stem}.history.json"] = events_json(history.events)
     everything = list(org.events())
     files["audit.csv"] = events_csv(everything)
     files["audit.json"] = events_json(everything)
@@ -382,8 +377,28 @@ def _report(org: Organisation, site: Site) -> bytes:
             for r in org.runs.values()
         ],
     }
-    text = json.dumps(_jsonable(data), indent=1, sort_keys=True, ensure_ascii=False, allow_nan=False)
-    return (text + "\n").encode("utf-8")
+    return json_document(_jsonable(data))
+
+
+def json_document(data: Mapping[str, Any]) -> bytes:
+    """Return a JSON object with each top-level key on its own line and each record of a list on one.
+
+    Diff-friendly (a changed record is a changed line) and written by the C encoder: a whole document
+    indented by ``json.dumps(indent=...)`` goes through the pure-Python encoder, several times slower.
+    """
+
+    def compact(value: Any) -> str:
+        return json.dumps(value, sort_keys=True, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+    lines = []
+    for key in sorted(data):
+        value = data[key]
+        if isinstance(value, list) and value:
+            body = ",\n".join(compact(item) for item in value)
+            lines.append(f"{compact(key)}: [\n{body}\n]")
+        else:
+            lines.append(f"{compact(key)}: {compact(value)}")
+    return ("{\n" + ",\n".join(lines) + "\n}\n").encode("utf-8")
 
 
 def _jsonable(value: Any) -> Any:

@@ -21,10 +21,11 @@ import jinja2
 from reportgen.incremental import StoredFile, StoredUnit
 from reportgen.lineage import NodeKey
 from reportgen.model import ArtifactRef, Organisation
-from reportgen.paths import node_page
+from reportgen.paths import collection_page, node_page
 from reportgen.render import standalone_svg
 from reportgen.site import DrawnGraph, Planner, relink, root_of
 from reportgen.templating import render_page
+from reportgen.timeline import events_csv, events_json
 from reportgen.views import Page, Site
 from reportgen.write import link_file, put_file, staged_path
 
@@ -114,6 +115,24 @@ def unit_graph(unit: Unit) -> NodeKey | None:
     return None
 
 
+def unit_files(
+    org: Organisation, graphs: Mapping[NodeKey, DrawnGraph], unit: Unit
+) -> list[tuple[str, bytes]]:
+    """Return a unit's files besides its pages: a node's graph as .svg, a collection's history downloads."""
+    if unit.kind == "collection":
+        history = org.collections[unit.key]
+        stem = collection_page(history.collection.registry, history.collection.name).removesuffix(".html")
+        return [
+            (f"{stem}.history.csv", events_csv(history.events)),
+            (f"{stem}.history.json", events_json(history.events)),
+        ]
+    key = unit_graph(unit)
+    drawn = graphs.get(key) if key is not None else None
+    if key is None or drawn is None or drawn.error:
+        return []
+    return [(drawn.svg_file, svg_file_text(drawn.svg, node_page(key)).encode("utf-8"))]
+
+
 def svg_file_text(svg: str, page: str) -> str:
     """Return a graph as a standalone .svg file beside ``page``: links relative to it, anchors on it."""
     name = page.rsplit("/", 1)[-1]
@@ -149,11 +168,8 @@ def _emit(job: _Job, indexes: Sequence[int]) -> _Batch:
             data = render_page(job.env, page).encode("utf-8")
             stats.templates += clock() - mark
             files.append(_put(job.staging, page.path, data, True, stats))
-        key = unit_graph(unit)
-        drawn = job.graphs.get(key) if key is not None else None
-        if key is not None and drawn is not None and not drawn.error:
-            data = svg_file_text(drawn.svg, node_page(key)).encode("utf-8")
-            files.append(_put(job.staging, drawn.svg_file, data, False, stats))
+        for path, data in unit_files(job.planner.org, job.graphs, unit):
+            files.append(_put(job.staging, path, data, False, stats))
         batch.units.append((i, tuple(files)))
     return batch
 

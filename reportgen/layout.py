@@ -8,12 +8,15 @@ the graphs whose DOT changed, and gives the same bytes as a cold build.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import hashlib
 import logging
 import multiprocessing
 import os
 import signal
 import sqlite3
+import sys
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,9 +186,19 @@ def _work(chunk: range) -> list[_Result]:
     return [_draw(_SHARED, i) for i in chunk]
 
 
-def ignore_interrupts() -> None:
-    """Leave Ctrl-C to the parent: it stops the pool and the build; workers must not die mid-task."""
+def ignore_interrupts() -> None:  # also used by emit's workers
+    """Start a worker: Ctrl-C is the parent's to handle, and the worker dies with the parent.
+
+    Workers must not die mid-task on Ctrl-C (the parent stops the pool and the build); and a build
+    killed outright must not leave workers writing on (Linux: PR_SET_PDEATHSIG).
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def _chunks(total: int, jobs: int) -> list[range]:
