@@ -145,7 +145,7 @@ def build(paths: Sequence[Path], options: BuildOptions, progress: Progress | Non
         count = writer.count
     records = {}
     for i, unit in enumerate(work):
-        failed = any(graphs[f].error for f in unit_focuses(org, unit) if f in graphs)
+        failed = any(graphs.error(f) for f in unit_focuses(org, unit))
         if prints[i] and not failed:
             own = unit_graph(unit)
             key = stats.keys.get(own, "") if own is not None else ""
@@ -154,7 +154,7 @@ def build(paths: Sequence[Path], options: BuildOptions, progress: Progress | Non
             )
     cache.save(records)
     clock.lap("commit")
-    errors = tuple(d.error for d in graphs.values() if d.error)
+    errors = graphs.errors()
     svgs = sum(1 for files in written for f in files if f.path.endswith(".svg"))
     return BuildResult(
         validation,

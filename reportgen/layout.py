@@ -14,10 +14,12 @@ import hashlib
 import logging
 import multiprocessing
 import os
+import pickle
 import signal
 import sqlite3
 import sys
-from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+import zlib
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,8 +112,8 @@ class GraphCache:
             return None
         return svg
 
-    def update(self, new: dict[str, str], keep: set[str]) -> None:
-        """Store ``new`` graphs and drop every graph not in ``keep``, in one transaction."""
+    def update(self, new: Iterable[tuple[str, str]], keep: set[str]) -> None:
+        """Store ``new`` graphs (key, SVG) and drop every graph not in ``keep``, in one transaction."""
         db = self._db(create=True)
         if db is None:
             return
@@ -119,10 +121,7 @@ class GraphCache:
             with db:
                 db.executemany(
                     "INSERT OR REPLACE INTO graphs VALUES (?, ?, ?)",
-                    [
-                        (k, hashlib.sha256(svg.encode("utf-8")).hexdigest(), svg)
-                        for k, svg in sorted(new.items())
-                    ],
+                    ((k, hashlib.sha256(svg.encode("utf-8")).hexdigest(), svg) for k, svg in new),
                 )
                 db.execute("CREATE TEMP TABLE IF NOT EXISTS used (key TEXT PRIMARY KEY)")
                 db.execute("DELETE FROM used")
@@ -139,11 +138,67 @@ class GraphCache:
 
 
 @dataclass(frozen=True, slots=True)
+class PackedGraph:
+    """A drawn graph kept small: its SVG compressed, its lineage pickled (a build holds tens of thousands).
+
+    Packed in the worker that drew it, so neither the pipe nor the parent carries the graph's objects;
+    unpacked by the page worker that shows it.
+    """
+
+    svg: bytes  # zlib
+    graph: bytes  # pickled LineageGraph
+    svg_file: str
+    error: str = ""
+
+    @classmethod
+    def pack(cls, drawn: DrawnGraph) -> PackedGraph:
+        svg = zlib.compress(drawn.svg.encode("utf-8"), 1)
+        return cls(svg, pickle.dumps(drawn.graph, pickle.HIGHEST_PROTOCOL), drawn.svg_file, drawn.error)
+
+    def unpack(self) -> DrawnGraph:
+        svg = zlib.decompress(self.svg).decode("utf-8")
+        return DrawnGraph(pickle.loads(self.graph), svg, self.svg_file, self.error)
+
+
+class PackedGraphs(Mapping[NodeKey, DrawnGraph]):
+    """Drawn graphs by focus, unpacked when asked for (the last one is kept: a page and its .svg)."""
+
+    def __init__(self, packed: Mapping[NodeKey, PackedGraph]) -> None:
+        self._packed = packed
+        self._last: tuple[NodeKey, DrawnGraph] | None = None
+
+    def __getitem__(self, key: NodeKey) -> DrawnGraph:
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
+        drawn = self._packed[key].unpack()
+        self._last = (key, drawn)
+        return drawn
+
+    def __iter__(self) -> Iterator[NodeKey]:
+        return iter(self._packed)
+
+    def __len__(self) -> int:
+        return len(self._packed)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._packed
+
+    def error(self, key: NodeKey) -> str:
+        """Return why the graph of ``key`` could not be drawn ("" if it was, or was not asked for)."""
+        packed = self._packed.get(key)
+        return packed.error if packed is not None else ""
+
+    def errors(self) -> tuple[str, ...]:
+        """Return every graph's error, in focus order."""
+        return tuple(p.error for p in self._packed.values() if p.error)
+
+
+@dataclass(frozen=True, slots=True)
 class _Result:
     index: int
-    drawn: DrawnGraph
+    drawn: PackedGraph
     key: str
-    new_svg: str  # the renderer's output when it was not in the cache, to keep there
+    new_svg: bytes  # the renderer's output (compressed) when it was not in the cache, to keep there
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,13 +219,15 @@ def _draw(job: _Job, index: int) -> _Result:
     svg_file = node_page(focus).removesuffix(".html") + ".svg"
     key = job.cache.key(dot)
     svg = job.cache.get(key)
-    new_svg = ""
+    new_svg = b""
     if svg is None:
         try:
-            svg = new_svg = job.renderer.render_svg(dot, graph=name, timeout=options.timeout)
+            svg = job.renderer.render_svg(dot, graph=name, timeout=options.timeout)
         except RenderError as exc:
-            return _Result(index, DrawnGraph(graph, "", svg_file, error=str(exc)), key, "")
-    return _Result(index, DrawnGraph(graph, name_svg_titles(svg, org, graph), svg_file), key, new_svg)
+            return _Result(index, PackedGraph.pack(DrawnGraph(graph, "", svg_file, error=str(exc))), key, b"")
+        new_svg = zlib.compress(svg.encode("utf-8"), 1)
+    drawn = DrawnGraph(graph, name_svg_titles(svg, org, graph), svg_file)
+    return _Result(index, PackedGraph.pack(drawn), key, new_svg)
 
 
 def _root_link(vertex: object) -> str | None:
@@ -227,7 +284,7 @@ def draw_graphs(
     options: LayoutOptions,
     progress: Progress | None = None,
     keep: Iterable[str] = (),
-) -> tuple[dict[NodeKey, DrawnGraph], LayoutStats]:
+) -> tuple[PackedGraphs, LayoutStats]:
     """Lay out the graph of every focus; fail on the first graph that cannot be drawn unless keep_going.
 
     The cache keeps the graphs drawn now and those under the keys in ``keep`` (graphs of pages a
@@ -254,7 +311,8 @@ def draw_graphs(
         batches.close()  # stops the workers if we leave early
     results = [r for r in found if r is not None]
     if options.cache is not None:
-        cache.update({r.key: r.new_svg for r in results if r.new_svg}, {r.key for r in results} | set(keep))
+        fresh = ((r.key, zlib.decompress(r.new_svg).decode("utf-8")) for r in results if r.new_svg)
+        cache.update(fresh, {r.key for r in results} | set(keep))
     cache.close()
     stats = LayoutStats(
         len(results),
@@ -262,7 +320,7 @@ def draw_graphs(
         jobs,
         {focuses[r.index]: r.key for r in results},
     )
-    return {focuses[r.index]: r.drawn for r in results}, stats
+    return PackedGraphs({focuses[r.index]: r.drawn for r in results}), stats
 
 
 def cpu_count() -> int:
