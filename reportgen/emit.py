@@ -19,6 +19,7 @@ from pathlib import Path
 import jinja2
 
 from reportgen.incremental import StoredFile, StoredUnit
+from reportgen.layout import fork_pool
 from reportgen.lineage import NodeKey
 from reportgen.model import ArtifactRef, Organisation
 from reportgen.paths import collection_page, node_page
@@ -228,7 +229,6 @@ def emit_pages(
     in this process while the workers render (the site's other files).
     """
     global _SHARED
-    from reportgen.layout import ignore_interrupts
 
     work = units(org)
     reuse = reuse or {}
@@ -252,7 +252,7 @@ def emit_pages(
     stats.jobs = jobs
     _SHARED = job
     try:
-        with multiprocessing.get_context("fork").Pool(jobs, initializer=ignore_interrupts) as pool:
+        with fork_pool(jobs) as pool:
             batches = pool.imap(_work, _chunks(todo, jobs))
             if meanwhile is not None:
                 meanwhile()
