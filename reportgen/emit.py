@@ -4,7 +4,8 @@ Pages are independent once the graphs are drawn, so they are rendered by forked 
 inherit the organisation, the drawn graphs and the compiled templates (nothing is pickled but the list
 of files each worker wrote and their checksums). A worker writes its files straight into the staging
 folder; the parent adopts them into the site's file list in page order, so the output does not depend
-on how the work was shared out.
+on how the work was shared out. Units whose inputs did not change since the last build (see
+``incremental``) are not rendered: the parent hard-links their files from the last site.
 """
 
 from __future__ import annotations

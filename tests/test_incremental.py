@@ -112,6 +112,14 @@ def test_an_unchanged_rebuild_reuses_every_page_but_the_index_and_audit(
         ("a collection description", lambda m: replace(m / "registries.yaml", "Scores every", "Rates every")),
         ("a file removed", lambda m: (m / "audit" / "2026-q2.yaml").unlink),
         (
+            "another version of a name, in no lineage",
+            lambda m: (
+                lambda: (m / "more.yaml").write_text(
+                    "artifacts: [{name: churn-split, version: v9, type: dataset, project: churn}]\n"
+                )
+            ),
+        ),
+        (
             "a file moved (locations change)",
             lambda m: lambda: (m / "evals.yaml").rename(m / "data" / "evals.yaml"),
         ),
