@@ -20,8 +20,8 @@ from xml.sax.saxutils import escape
 from reportgen import FORMAT_VERSION, __version__
 from reportgen.diagnostics import Severity, plural
 from reportgen.emit import Unit, emit_pages, unit_focuses, unit_graph, units
-from reportgen.incremental import Fingerprints, PageCache, StoredUnit, intact, settings_digest
-from reportgen.layout import LayoutOptions, Progress, cpu_count, draw_graphs
+from reportgen.incremental import Fingerprints, PageCache, StoredFile, StoredUnit, intact, settings_digest
+from reportgen.layout import LayoutOptions, PackedGraphs, Progress, cpu_count, draw_graphs
 from reportgen.lineage import GraphOptions, NodeKey
 from reportgen.load import load_paths
 from reportgen.model import Organisation
@@ -104,18 +104,12 @@ def build(paths: Sequence[Path], options: BuildOptions, progress: Progress | Non
         PageCache(cache_folder(options.output)).forget()  # its record would outlive this build's site
     prints = _fingerprints(org, site, options, work, layout) if layout.cache else [""] * len(work)
     with SiteWriter(options.output) as writer:  # holds the site's lock: nothing else changes it now
-        stored = cache.load()
-        reuse = {
-            i: stored[unit.id]
-            for i, unit in enumerate(work)
-            if prints[i] and unit.id in stored and stored[unit.id].fingerprint == prints[i]
-        }
-        reuse = {i: s for i, s in reuse.items() if intact(options.output, s.files)}
+        reuse = _unchanged(work, prints, cache.load(), options.output)
         clock.lap("changes")
         needed = dict.fromkeys(
             f for i, unit in enumerate(work) if i not in reuse for f in unit_focuses(org, unit)
         )
-        focuses = [f for f in graph_focuses(org) if f in needed]
+        focuses = [f for f in graph_focuses(org) if f in needed]  # only the graphs of pages to render
         keep = [s.graph_key for s in reuse.values() if s.graph_key]
         graphs, stats = draw_graphs(org, focuses, layout, progress, keep)
         clock.lap("graphs")
@@ -143,16 +137,7 @@ def build(paths: Sequence[Path], options: BuildOptions, progress: Progress | Non
         clock.lap("pages")
         writer.commit()
         count = writer.count
-    records = {}
-    for i, unit in enumerate(work):
-        failed = any(graphs.error(f) for f in unit_focuses(org, unit))
-        if prints[i] and not failed:
-            own = unit_graph(unit)
-            key = stats.keys.get(own, "") if own is not None else ""
-            records[unit.id] = StoredUnit(
-                prints[i], written[i], key or (reuse[i].graph_key if i in reuse else "")
-            )
-    cache.save(records)
+    cache.save(_records(org, work, prints, written, reuse, graphs, stats.keys))
     clock.lap("commit")
     errors = graphs.errors()
     svgs = sum(1 for files in written for f in files if f.path.endswith(".svg"))
@@ -175,6 +160,40 @@ def build(paths: Sequence[Path], options: BuildOptions, progress: Progress | Non
         ),
         reused_pages=sum(1 for i in reuse for f in written[i] if f.page),
     )
+
+
+def _unchanged(
+    work: Sequence[Unit], prints: Sequence[str], stored: Mapping[str, StoredUnit], site: Path
+) -> dict[int, StoredUnit]:
+    """Return the units (by index) the last build wrote from the same inputs, with files still intact."""
+    same = {
+        i: stored[unit.id]
+        for i, unit in enumerate(work)
+        if prints[i] and unit.id in stored and stored[unit.id].fingerprint == prints[i]
+    }
+    return {i: s for i, s in same.items() if intact(site, s.files)}
+
+
+def _records(
+    org: Organisation,
+    work: Sequence[Unit],
+    prints: Sequence[str],
+    written: Sequence[tuple[StoredFile, ...]],
+    reused: Mapping[int, StoredUnit],
+    graphs: PackedGraphs,
+    keys: Mapping[NodeKey, str],
+) -> dict[str, StoredUnit]:
+    """Return what the next build may reuse: every unit with a fingerprint whose graphs were drawn."""
+    records = {}
+    for i, unit in enumerate(work):
+        if not prints[i] or any(graphs.error(f) for f in unit_focuses(org, unit)):
+            continue  # the index and audit log always change; a graph that failed may work next time
+        own = unit_graph(unit)
+        key = keys.get(own, "") if own is not None else ""
+        records[unit.id] = StoredUnit(
+            prints[i], written[i], key or (reused[i].graph_key if i in reused else "")
+        )
+    return records
 
 
 def _fingerprints(
