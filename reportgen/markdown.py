@@ -73,12 +73,13 @@ def _make() -> MarkdownIt:
 
 
 _MD = _make()
+_EMPTY = Markup("")
 
 
 def render_markdown(text: str) -> Markup:
     """Return ``text`` rendered as HTML that is safe to inline in a page."""
     if not text.strip():
-        return Markup("")
+        return _EMPTY
     tokens = _MD.parse(text)
     _shift_headings(tokens)
     return Markup(_MD.renderer.render(tokens, _MD.options, {}))  # raw HTML is off, links are http(s) only

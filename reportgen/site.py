@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TypedDict
 
 from markupsafe import Markup
@@ -59,6 +60,10 @@ RECENT_ACTIONS = 25
 _INDEX = Link("Index", "index.html")
 _HREF = 'xlink:href="'
 _TITLE = re.compile(r"<title>(g&#45;n\d+)</title>")
+# Badges are few (types, states, tags, aliases) and shown on page after page: make each once.
+_badge: Callable[..., Badge] = lru_cache(maxsize=1 << 12)(Badge)
+_DELETED = Badge("deleted", "state", tone="muted")
+_RUNS = Link("Runs", "index.html#runs")
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +164,8 @@ class Planner:
         self._registries = org.registries
         self._parts: dict[str, _CollectionParts] = {}
         self._cards: dict[Vertex, _NodeCard] = {}  # a vertex is drawn in many graphs: describe it once
+        self._infos: dict[tuple[Vertex, str, bool], GraphNodeInfo] = {}
+        self._node_links: dict[NodeKey, Link] = {}
         # what recurs from page to page, made once: event views (by the id of the event), links
         self._views: dict[int, tuple[AuditEvent, EventView]] = {}
         self._artifact_links: dict[ArtifactRef, Link] = {}
@@ -180,7 +187,7 @@ class Planner:
 
     def alias_badges(self, registry: str, aliases: tuple[str, ...]) -> tuple[Badge, ...]:
         protected = self._registries[registry].protected_aliases
-        return tuple(Badge(a, "alias", locked=a in protected) for a in aliases)
+        return tuple(_badge(a, "alias", a in protected) for a in aliases)
 
     def artifact_alias_badges(self, ref: ArtifactRef) -> tuple[Badge, ...]:
         """Return an artifact version's aliases, locked where a registry it is linked in protects them."""
@@ -191,7 +198,7 @@ class Planner:
                 self.org.collections[cv.collection].collection.registry
             ].protected_aliases
         }
-        return tuple(Badge(a, "alias", locked=a in protected) for a in self.org.aliases_of(ref))
+        return tuple(_badge(a, "alias", a in protected) for a in self.org.aliases_of(ref))
 
     def artifact_link(self, ref: ArtifactRef) -> Link:
         link = self._artifact_links.get(ref)
@@ -204,6 +211,12 @@ class Planner:
         if link is None:
             title = run.id if run.name != run.id else ""
             link = self._run_links[run.id] = Link(run.name, run_page(run.id), title=title)
+        return link
+
+    def node_link(self, key: NodeKey) -> Link:
+        link = self._node_links.get(key)
+        if link is None:
+            link = self._node_links[key] = Link(node_title(self.org, key), node_page(key))
         return link
 
     def event_view(self, event: AuditEvent) -> EventView:
@@ -224,7 +237,7 @@ class Planner:
         svg = relink(drawn.svg, root)
         ids = vertex_ids(graph, GRAPH_ID_PREFIX)
         nodes = tuple(self.node_info(v, ids[v], graph) for v in graph.vertices)
-        titles = {v: self.node_card(v).title for v in graph.vertices}
+        titles = {v: node.title for v, node in zip(graph.vertices, nodes, strict=True)}
         edges = tuple((titles[a], titles[b]) for a, b in graph.edges)
         caption = f"Lineage of {node_title(self.org, graph.focus)}: {_depth_text(graph)}"
         return GraphView(
@@ -238,17 +251,16 @@ class Planner:
         )
 
     def node_info(self, vertex: Vertex, node_id: str, graph: LineageGraph) -> GraphNodeInfo:
-        card = self.node_card(vertex)
-        return GraphNodeInfo(
-            node_id,
-            card.kind,
-            card.title,
-            card.link,
-            card.summary,
-            card.badges,
-            card.members,
-            focus=vertex == graph.focus,
-        )
+        focus = vertex == graph.focus
+        # Graphs around neighbouring nodes draw many of the same vertices in the same places.
+        info = self._infos.get((vertex, node_id, focus))
+        if info is None:
+            card = self.node_card(vertex)
+            info = GraphNodeInfo(
+                node_id, card.kind, card.title, card.link, card.summary, card.badges, card.members, focus
+            )
+            self._infos[vertex, node_id, focus] = info
+        return info
 
     def node_card(self, vertex: Vertex) -> _NodeCard:
         """Return how ``vertex`` is described beside any graph, computed once per vertex."""
@@ -259,17 +271,17 @@ class Planner:
 
     def _node_card(self, vertex: Vertex) -> _NodeCard:
         if isinstance(vertex, Cluster):
-            members = tuple(Link(node_title(self.org, m), node_page(m)) for m in vertex.members)
+            members = tuple(self.node_link(m) for m in vertex.members)
             return _NodeCard(
                 "cluster", vertex.label, None, f"{len(members)} collapsed siblings", members=members
             )
-        link = Link(node_title(self.org, vertex), node_page(vertex))
+        link = self.node_link(vertex)
         if vertex.artifact is not None:
             artifact = self.org.artifacts[vertex.artifact]
             summary = f"artifact version · {artifact.type}"
             badges = self.artifact_alias_badges(vertex.artifact)
             if artifact.is_deleted:
-                badges += (Badge("deleted", "state", tone="muted"),)
+                badges += (_DELETED,)
             kind = "artifact"
         else:
             run = self.org.runs[str(vertex.run)]
@@ -382,7 +394,7 @@ class Planner:
             name=c.name,
             type=c.type,
             card=parts.card,
-            tags=tuple(Badge(t) for t in c.tags),
+            tags=tuple(_badge(t) for t in c.tags),
             versions=parts.rows,
             selector=parts.selector,
             selected=selected,
@@ -445,7 +457,7 @@ class Planner:
                 Row("Version", f"v{a.version}"),
                 Row("Project", a.project) if a.project else None,
                 Row("Aliases", badges=self.artifact_alias_badges(a.ref)),
-                Row("Tags", badges=tuple(Badge(t) for t in a.tags)) if a.tags else None,
+                Row("Tags", badges=tuple(_badge(t) for t in a.tags)) if a.tags else None,
                 Row("State", a.state),
                 Row("Expires", time_text(a.expires_at), time=format_utc(a.expires_at))
                 if a.expires_at
@@ -466,9 +478,9 @@ class Planner:
 
     def artifact(self, a: ArtifactVersion) -> DetailPage:
         path = artifact_page(a.ref)
-        badges = [Badge(a.type, "kind")]
+        badges = [_badge(a.type, "kind")]
         if a.is_deleted:
-            badges.append(Badge("deleted", "state", tone="muted"))
+            badges.append(_DELETED)
         return DetailPage(
             **self.page_fields(path, str(a.ref), "detail.html", (Link(a.name, path),)),
             kind="artifact",
@@ -497,20 +509,20 @@ class Planner:
             if run.finished_at
             else None,
             Row("Duration", _duration_text(run)) if run.duration is not None else None,
-            Row("Tags", badges=tuple(Badge(t) for t in run.tags)) if run.tags else None,
+            Row("Tags", badges=tuple(_badge(t) for t in run.tags)) if run.tags else None,
             Row("Inputs", links=tuple(self.artifact_link(r) for r in run.inputs)),
             Row("Outputs", links=tuple(self.artifact_link(r) for r in run.outputs)),
             Row("Source", links=(Link(run.url, run.url, external=True),)) if run.url else None,
         ]
         tables = tuple((t, _table(m)) for t, m in (("Config", run.config), ("Summary", run.summary)) if m)
         return DetailPage(
-            **self.page_fields(path, f"Run {run.name}", "detail.html", (Link("Runs", "index.html#runs"),)),
+            **self.page_fields(path, f"Run {run.name}", "detail.html", (_RUNS,)),
             kind="run",
             heading=run.name,
             badges=tuple(
                 b
                 for b in (
-                    Badge(run.job_type, "kind") if run.job_type else None,
+                    _badge(run.job_type, "kind") if run.job_type else None,
                     _run_state_badge(run) if run.state else None,
                 )
                 if b
@@ -551,7 +563,7 @@ class Planner:
 
 def _run_state_badge(run: Run) -> Badge:
     tone = {"failed": "bad", "crashed": "bad", "killed": "warn", "running": "info"}.get(run.state, "")
-    return Badge(run.state, "state", tone=tone)
+    return _badge(run.state, "state", False, tone)
 
 
 def _depth_text(graph: LineageGraph) -> str:
