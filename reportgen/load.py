@@ -29,25 +29,34 @@ except ImportError:  # pragma: no cover - depends on the PyYAML build
 
 
 class _Loader(_SafeLoader):
-    """The safe loader, with the implicit tag of each scalar resolved once per distinct text.
+    """The safe loader, with each scalar's implicit tag resolved once per distinct text.
 
     Manifests repeat the same keys and values thousands of times, and PyYAML resolves each one in
     Python. Without path resolvers (the safe loader has none) a scalar's tag depends only on its text
-    and how it was quoted, so the answer can be kept.
+    and how it was quoted: a quoted scalar, or a plain one whose first character starts no implicit
+    type (most names), is a string; the others are resolved once and kept.
     """
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
-        self._tags: dict[tuple[str, tuple[bool, bool]], str] = {}
+        self._tags: dict[str, str] = {}
+        self._typed_starts = frozenset(self.yaml_implicit_resolvers)
+        self._plain = None not in self._typed_starts and not self.yaml_path_resolvers
 
     def resolve(self, kind: type[yaml.Node], value: Any, implicit: Any) -> str:
-        if kind is not yaml.ScalarNode or self.yaml_path_resolvers:
+        if kind is not yaml.ScalarNode or not self._plain:
             return str(super().resolve(kind, value, implicit))  # type: ignore[no-untyped-call]
-        key = (value, implicit)
-        tag = self._tags.get(key)
+        if not implicit[0]:  # quoted, or tagged: PyYAML's answer is the same for every text
+            return str(super().resolve(kind, value, implicit))  # type: ignore[no-untyped-call]
+        if value[:1] not in self._typed_starts:
+            return _STR_TAG
+        tag = self._tags.get(value)
         if tag is None:
-            tag = self._tags[key] = str(super().resolve(kind, value, implicit))  # type: ignore[no-untyped-call]
+            tag = self._tags[value] = str(super().resolve(kind, value, implicit))  # type: ignore[no-untyped-call]
         return tag
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
 
 
 Scalar: TypeAlias = str | int | float | bool | None
