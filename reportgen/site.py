@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TypedDict
@@ -64,6 +64,27 @@ _TITLE = re.compile(r"<title>(g&#45;n\d+)</title>")
 _badge: Callable[..., Badge] = lru_cache(maxsize=1 << 12)(Badge)
 _DELETED = Badge("deleted", "state", tone="muted")
 _RUNS = Link("Runs", "index.html#runs")
+# Detail rows of values drawn from the organisation's few types, states, projects, users and runs:
+# equal ones recur from page to page, and are made once (see Planner.rows).
+_RECURRING = frozenset(
+    {
+        "Type",
+        "Files",
+        "Version",
+        "Project",
+        "Aliases",
+        "Tags",
+        "State",
+        "Named logger",
+        "Logged by",
+        "Used by",
+        "In collections",
+        "Job type",
+        "User",
+        "Group",
+        "Status",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +187,7 @@ class Planner:
         self._cards: dict[Vertex, _NodeCard] = {}  # a vertex is drawn in many graphs: describe it once
         self._infos: dict[tuple[Vertex, str, bool], GraphNodeInfo] = {}
         self._node_links: dict[NodeKey, Link] = {}
+        self._rows: dict[Row, Row] = {}
         # what recurs from page to page, made once: event views (by the id of the event), links
         self._views: dict[int, tuple[AuditEvent, EventView]] = {}
         self._artifact_links: dict[ArtifactRef, Link] = {}
@@ -212,6 +234,13 @@ class Planner:
             title = run.id if run.name != run.id else ""
             link = self._run_links[run.id] = Link(run.name, run_page(run.id), title=title)
         return link
+
+    def rows(self, rows: Iterable[Row | None]) -> tuple[Row, ...]:
+        """Return ``rows`` but the missing ones, a row of recurring values replaced by an equal one
+        made before: a build holding many pages holds fewer objects (which the garbage collector walks).
+        """
+        made = self._rows
+        return tuple(made.setdefault(r, r) if r.label in _RECURRING else r for r in rows if r is not None)
 
     def node_link(self, key: NodeKey) -> Link:
         link = self._node_links.get(key)
@@ -433,13 +462,15 @@ class Planner:
             if cv.unlinked_at is None
             else f"unlinked {time_text(cv.unlinked_at)} by {cv.unlinked_by}"
         )
-        return (
-            Row("Version", cv.full_name, mono=True),
-            Row("Source artifact", links=(self.artifact_link(cv.artifact),)),
-            Row("Aliases", badges=self.alias_badges(c.registry, history.current.aliases_of(number))),
-            Row("Linked", f"{time_text(cv.linked_at)} by {cv.linked_by}", time=format_utc(cv.linked_at)),
-            Row("Status", status),
-            *self.artifact_rows(self.org.artifacts[cv.artifact], short=True),
+        return self.rows(
+            (
+                Row("Version", cv.full_name, mono=True),
+                Row("Source artifact", links=(self.artifact_link(cv.artifact),)),
+                Row("Aliases", badges=self.alias_badges(c.registry, history.current.aliases_of(number))),
+                Row("Linked", f"{time_text(cv.linked_at)} by {cv.linked_by}", time=format_utc(cv.linked_at)),
+                Row("Status", status),
+                *self.artifact_rows(self.org.artifacts[cv.artifact], short=True),
+            )
         )
 
     def artifact_rows(self, a: ArtifactVersion, short: bool = False) -> tuple[Row, ...]:
@@ -470,7 +501,7 @@ class Planner:
                 ),
                 Row("Source", links=(Link(a.url, a.url, external=True),)) if a.url else None,
             ]
-        return tuple(r for r in rows if r is not None)
+        return self.rows(rows)
 
     def collection_version_link(self, cv: CollectionVersion) -> Link:
         c = self.org.collections[cv.collection].collection
@@ -527,7 +558,7 @@ class Planner:
                 )
                 if b
             ),
-            rows=tuple(r for r in rows if r is not None),
+            rows=self.rows(rows),
             description=render_markdown(run.notes),
             graph=self.graph_view(NodeKey.of_run(run.id), path),
             tables=tables,
