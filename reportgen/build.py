@@ -10,7 +10,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -119,7 +119,7 @@ def build(paths: Sequence[Path], options: BuildOptions, progress: Progress | Non
         def meanwhile() -> None:  # the parent's share while workers render pages
             nonlocal other
             mark = time.perf_counter()
-            for path, data in extra_files(org, site).items():
+            for path, data in extra_files(org, site):
                 writer.write(path, data)
             for path, data in assets(options.templates):
                 writer.write(path, data)
@@ -265,15 +265,14 @@ def _site_info(org: Organisation, options: BuildOptions) -> Site:
     return Site(options.title, base, f"reportgen {__version__}", built_at, counts)
 
 
-def extra_files(org: Organisation, site: Site) -> dict[str, bytes]:
-    """Return the site's files besides units' files and the sitemap: audit downloads, search, report."""
-    files: dict[str, bytes] = {}
+def extra_files(org: Organisation, site: Site) -> Iterator[tuple[str, bytes]]:
+    """Yield the site's files besides units' files and the sitemap, one at a time (they are big):
+    audit downloads, search index, report."""
     everything = list(org.events())
-    files["audit.csv"] = events_csv(everything)
-    files["audit.json"] = events_json(everything)
-    files["assets/search-index.js"] = _search_index(org)
-    files["report.json"] = _report(org, site)
-    return files
+    yield "audit.csv", events_csv(everything)
+    yield "audit.json", events_json(everything)
+    yield "assets/search-index.js", _search_index(org)
+    yield "report.json", _report(org, site)
 
 
 def _search_index(org: Organisation) -> bytes:
@@ -316,7 +315,7 @@ def _report(org: Organisation, site: Site) -> bytes:
     def when(value: datetime | None) -> str | None:
         return format_utc(value) if value else None
 
-    data: dict[str, Any] = {
+    data: dict[str, Any] = {  # lists of records as generators: encoded one record at a time
         "generator": site.generator,
         "format_version": FORMAT_VERSION,
         "registries": [
@@ -328,7 +327,7 @@ def _report(org: Organisation, site: Site) -> bytes:
             }
             for r in org.registries.values()
         ],
-        "collections": [
+        "collections": (
             {
                 "registry": h.collection.registry,
                 "name": h.collection.name,
@@ -350,8 +349,8 @@ def _report(org: Organisation, site: Site) -> bytes:
                 "events": [event_record(e) for e in h.events],
             }
             for h in org.collections.values()
-        ],
-        "artifacts": [
+        ),
+        "artifacts": (
             {
                 "name": a.name,
                 "version": f"v{a.version}",
@@ -373,8 +372,8 @@ def _report(org: Organisation, site: Site) -> bytes:
                 "used_by": [r.id for r in org.runs_using(a.ref)],
             }
             for a in org.artifacts.values()
-        ],
-        "runs": [
+        ),
+        "runs": (
             {
                 "id": r.id,
                 "name": r.name,
@@ -394,9 +393,9 @@ def _report(org: Organisation, site: Site) -> bytes:
                 "url": r.url,
             }
             for r in org.runs.values()
-        ],
+        ),
     }
-    return json_document(_jsonable(data))
+    return json_document(data)
 
 
 def json_document(data: Mapping[str, Any]) -> bytes:
@@ -407,14 +406,18 @@ def json_document(data: Mapping[str, Any]) -> bytes:
     """
 
     def compact(value: Any) -> str:
-        return json.dumps(value, sort_keys=True, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return json.dumps(
+            _jsonable(value), sort_keys=True, ensure_ascii=False, allow_nan=False, separators=(",", ":")
+        )
 
     lines = []
     for key in sorted(data):
         value = data[key]
-        if isinstance(value, list) and value:
-            body = ",\n".join(compact(item) for item in value)
-            lines.append(f"{compact(key)}: [\n{body}\n]")
+        if isinstance(value, list | Iterator):  # a list, or records made one at a time
+            items = [compact(item) for item in value]
+            lines.append(
+                f"{compact(key)}: [\n" + ",\n".join(items) + "\n]" if items else f"{compact(key)}: []"
+            )
         else:
             lines.append(f"{compact(key)}: {compact(value)}")
     return ("{\n" + ",\n".join(lines) + "\n}\n").encode("utf-8")
