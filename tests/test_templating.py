@@ -94,7 +94,8 @@ def test_a_user_page_template_may_use_the_macros_base_imports(tmp_path: Path) ->
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "detail.html").write_text(
-        '{% extends "base.html" %}{% block content %}<p class="mine">{{ ui.badges(page.badges) }}</p>{% endblock %}'
+        '{% extends "base.html" %}'
+        '{% block content %}<p class="mine">{{ ui.badges(page.badges) }}</p>{% endblock %}'
     )
     assert build([ZOO], BuildOptions(output=tmp_path / "site", templates=mine)).written
     run_page = next((tmp_path / "site" / "runs").glob("*.html")).read_text()
