@@ -91,6 +91,7 @@ def build(paths: Sequence[Path], options: BuildOptions, progress: Progress | Non
     loaded = load_paths(list(paths))
     clock.lap("load")
     validation = validate(loaded)
+    del loaded  # the documents as parsed, most of the memory: the model keeps what it needs
     clock.lap("validate")
     if _fails(validation, options.strict):
         return BuildResult(validation, stages=tuple(clock.stages))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -488,7 +489,7 @@ class _Converter:
                     message = f"mapping key is a {kind}, not a string"
                 self.reporter.report("RG009", message, key_loc)
                 continue
-            key = str(key_node.value)
+            key = sys.intern(str(key_node.value))  # thousands of "name" keys: one string
             if key in seen:
                 first = seen[key]
                 self.reporter.report(
