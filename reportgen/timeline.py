@@ -180,6 +180,10 @@ def events_csv(events: Sequence[AuditEvent]) -> bytes:
 
 
 def events_json(events: Sequence[AuditEvent]) -> bytes:
-    """Return events as a JSON array (newest first)."""
-    records = [event_record(e) for e in newest_first(events)]
-    return (json.dumps(records, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    """Return events as a JSON array (newest first), one event per line.
+
+    One line per record keeps a download diff-friendly, and lets the C encoder write it: an indented
+    document goes through the pure-Python encoder, several times slower on an organisation's log.
+    """
+    lines = [json.dumps(event_record(e), ensure_ascii=False) for e in newest_first(events)]
+    return ("[\n" + ",\n".join(lines) + "\n]\n" if lines else "[]\n").encode("utf-8")
