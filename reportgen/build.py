@@ -10,7 +10,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -266,7 +266,7 @@ def _site_info(org: Organisation, options: BuildOptions) -> Site:
     return Site(options.title, base, f"reportgen {__version__}", built_at, counts)
 
 
-def extra_files(org: Organisation, site: Site) -> Iterator[tuple[str, bytes]]:
+def extra_files(org: Organisation, site: Site) -> Iterator[tuple[str, bytes | Iterable[bytes]]]:
     """Yield the site's files besides units' files and the sitemap, one at a time (they are big):
     audit downloads, search index, report."""
     everything = list(org.events())
@@ -312,7 +312,7 @@ def _search_index(org: Organisation) -> bytes:
     ).encode("ascii")
 
 
-def _report(org: Organisation, site: Site) -> bytes:
+def _report(org: Organisation, site: Site) -> Iterator[bytes]:
     def when(value: datetime | None) -> str | None:
         return format_utc(value) if value else None
 
@@ -399,11 +399,12 @@ def _report(org: Organisation, site: Site) -> bytes:
     return json_document(data)
 
 
-def json_document(data: Mapping[str, Any]) -> bytes:
-    """Return a JSON object with each top-level key on its own line and each record of a list on one.
+def json_document(data: Mapping[str, Any]) -> Iterator[bytes]:
+    """Yield a JSON object, in parts: each top-level key on its own line and each record of a list on one.
 
     Diff-friendly (a changed record is a changed line) and written by the C encoder: a whole document
     indented by ``json.dumps(indent=...)`` goes through the pure-Python encoder, several times slower.
+    Records are made and written one at a time: an organisation's report is never whole in memory.
     """
 
     def compact(value: Any) -> str:
@@ -411,17 +412,21 @@ def json_document(data: Mapping[str, Any]) -> bytes:
             _jsonable(value), sort_keys=True, ensure_ascii=False, allow_nan=False, separators=(",", ":")
         )
 
-    lines = []
-    for key in sorted(data):
+    yield b"{"
+    for n, key in enumerate(sorted(data)):
         value = data[key]
+        head = ("\n" if n == 0 else ",\n") + compact(key) + ": "
         if isinstance(value, list | Iterator):  # a list, or records made one at a time
-            items = [compact(item) for item in value]
-            lines.append(
-                f"{compact(key)}: [\n" + ",\n".join(items) + "\n]" if items else f"{compact(key)}: []"
-            )
+            count = 0
+            for item in value:
+                yield ((head + "[\n") if count == 0 else ",\n").encode("utf-8") + compact(item).encode(
+                    "utf-8"
+                )
+                count += 1
+            yield b"\n]" if count else (head + "[]").encode("utf-8")
         else:
-            lines.append(f"{compact(key)}: {compact(value)}")
-    return ("{\n" + ",\n".join(lines) + "\n}\n").encode("utf-8")
+            yield (head + compact(value)).encode("utf-8")
+    yield b"\n}\n"
 
 
 def _jsonable(value: Any) -> Any:

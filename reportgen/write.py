@@ -19,6 +19,7 @@ import shutil
 import sys
 import tempfile
 import unicodedata
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 
@@ -109,8 +110,8 @@ class SiteWriter:
     def _resolve(self, relative: str) -> tuple[Path, str]:
         return staged_path(self.staging, relative)
 
-    def write(self, relative: str, data: bytes) -> None:
-        """Write one file of the site; each path once, always inside the site."""
+    def write(self, relative: str, data: bytes | Iterable[bytes]) -> None:
+        """Write one file of the site (its bytes, or its parts in turn); each path once, inside the site."""
         path, name = self._resolve(relative)
         self._claim(name)
         self._written[_fold(name)] = (name, put_file(path, data)[0])
@@ -182,8 +183,8 @@ def staged_path(staging: Path, relative: str) -> tuple[Path, str]:
     return staging.joinpath(*pure.parts), pure.as_posix()  # no "./", "//" or trailing "/"
 
 
-def put_file(path: Path, data: bytes) -> tuple[str, os.stat_result]:
-    """Create the file ``path`` (never through one already there) holding ``data``.
+def put_file(path: Path, data: bytes | Iterable[bytes]) -> tuple[str, os.stat_result]:
+    """Create the file ``path`` (never through one already there) holding ``data``, or its parts in turn.
 
     Return its SHA-256 and its status once written (what a rebuild checks before reusing it).
     """
@@ -192,11 +193,14 @@ def put_file(path: Path, data: bytes) -> tuple[str, os.stat_result]:
     except FileNotFoundError:  # the first file of its folder
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, _CREATE, 0o666)
+    digest = hashlib.sha256()
     with os.fdopen(fd, "wb") as out:
-        out.write(data)
+        for part in (data,) if isinstance(data, bytes) else data:
+            out.write(part)
+            digest.update(part)
         out.flush()
         status = os.fstat(fd)
-    return hashlib.sha256(data).hexdigest(), status
+    return digest.hexdigest(), status
 
 
 def link_file(source: Path, path: Path) -> os.stat_result:
