@@ -4,9 +4,9 @@ Every unit of pages (see ``emit.units``) gets a fingerprint: a digest of everyth
 from. A page shows its own entity, the lineage around it and the collections its artifacts are linked
 in, so the fingerprint covers:
 
-- the build's settings: reportgen's version, every template and asset, the site's title, address and
-  date, the graph options, the renderer and its Graphviz, and the registries (protected aliases lock
-  badges anywhere);
+- the build's settings: reportgen's version and source code, every template and asset, the site's
+  title, address and date, the graph options, the renderer and its Graphviz, and the registries
+  (protected aliases lock badges anywhere);
 - for an artifact or a run, its whole *lineage component* (every run and artifact connected to it
   through inputs and outputs, with each artifact's links and aliases): a graph never reaches beyond it;
 - for a collection, its history and the components of every artifact linked in it.
@@ -73,8 +73,14 @@ def _digest(*parts: str) -> str:
 
 
 def settings_digest(org: Organisation, parts: Iterable[str], template_folders: Sequence[Path]) -> str:
-    """Return the digest of what every page depends on besides its own inputs."""
+    """Return the digest of what every page depends on besides its own inputs.
+
+    reportgen's own source counts too, not only its version: a development checkout changes code
+    without changing the version, and a page must never be kept from code that would write it otherwise.
+    """
     files = hashlib.blake2b(digest_size=20)
+    for source in sorted(Path(__file__).parent.glob("*.py")):
+        files.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
     for folder in template_folders:
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             files.update(path.relative_to(folder).as_posix().encode("utf-8", "surrogateescape") + b"\0")

@@ -226,3 +226,20 @@ def test_reused_files_are_hard_links_of_the_last_site(manifests: Path, tmp_path:
     build([manifests], BuildOptions(output=site))
     assert page.stat().st_ino == inode  # the same file, not a copy
     assert (site / "index.html").stat().st_nlink == 1
+
+
+def test_a_change_of_reportgens_own_code_renders_every_page(
+    manifests: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a development checkout changes code without changing the version: nothing may be kept from it
+    import reportgen.incremental as incremental
+
+    site = tmp_path / "site"
+    build([manifests], BuildOptions(output=site))
+    code = tmp_path / "code"
+    code.mkdir()
+    for source in Path(incremental.__file__).parent.glob("*.py"):
+        (code / source.name).write_bytes(source.read_bytes())
+    (code / "site.py").write_bytes((code / "site.py").read_bytes() + b"\n# changed\n")
+    monkeypatch.setattr(incremental, "__file__", str(code / "incremental.py"))
+    assert build([manifests], BuildOptions(output=site)).reused_pages == 0
