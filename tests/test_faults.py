@@ -150,6 +150,22 @@ class Reference:
 
 
 @pytest.fixture(scope="module")
+def larger(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The benchmark generator's M set (3,440 pages): a build long enough to interrupt at a chosen stage."""
+    out = tmp_path_factory.mktemp("larger") / "org-M"
+    done = subprocess.run(
+        [sys.executable, str(GENERATOR), "--size", "M", "-o", str(out), "-q"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def larger_reference(larger: Path, tmp_path_factory: pytest.TempPathFactory) -> Reference:
+    return Reference(larger, tmp_path_factory.mktemp("larger-reference") / "site")
+
+
+@pytest.fixture(scope="module")
 def medium_reference(medium: Path, tmp_path_factory: pytest.TempPathFactory) -> Reference:
     return Reference(medium, tmp_path_factory.mktemp("reference") / "site")
 
@@ -214,11 +230,12 @@ def test_a_build_killed_at_20_points_leaves_the_previous_site_byte_identical(
 
 
 def _interrupt_at(
-    point: str, out: Path, medium: Path, reference: Reference
+    point: str, out: Path, manifests: Path, reference: Reference
 ) -> subprocess.CompletedProcess[str]:
-    proc = start("-q", "build", medium, "-o", out)
-    if point == "drawing graphs":
-        wait_for(lambda: False, proc, limit=0.7 * reference.staged_after)
+    proc = start("-q", "build", manifests, "-o", out)
+    if point == "drawing graphs":  # the site is staged (its folder made) before the graphs are drawn
+        wait_for(lambda: bool(beside(out, "build")), proc)
+        wait_for(lambda: staged_files(out) > 0, proc, limit=0.3)
     else:
         wait_for(lambda: staged_files(out) >= len(reference.files) // 3, proc)
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole process group
@@ -228,13 +245,13 @@ def _interrupt_at(
 
 @pytest.mark.parametrize("point", ["drawing graphs", "writing pages"])
 def test_ctrl_c_leaves_the_previous_site_and_no_staging(
-    tmp_path: Path, medium: Path, medium_reference: Reference, zoo_reference: Reference, point: str
+    tmp_path: Path, larger: Path, larger_reference: Reference, zoo_reference: Reference, point: str
 ) -> None:
     out = tmp_path / "site"
     zoo_reference.copy_to(out)
     before = snapshot(out)
     cold(out)
-    done = _interrupt_at(point, out, medium, medium_reference)
+    done = _interrupt_at(point, out, larger, larger_reference)
     assert done.returncode != 0
     assert snapshot(out) == before
     assert beside(out) == []  # an interrupted build clears its staging folder itself
@@ -242,10 +259,10 @@ def test_ctrl_c_leaves_the_previous_site_and_no_staging(
 
 @pytest.mark.parametrize("point", ["drawing graphs", "writing pages"])
 def test_ctrl_c_exits_130_quietly(
-    tmp_path: Path, medium: Path, medium_reference: Reference, point: str
+    tmp_path: Path, larger: Path, larger_reference: Reference, point: str
 ) -> None:
     out = tmp_path / "site"
-    done = _interrupt_at(point, out, medium, medium_reference)
+    done = _interrupt_at(point, out, larger, larger_reference)
     assert done.returncode == 130, (done.returncode, done.stderr[-2000:])
     assert "Traceback" not in done.stderr and "KeyboardInterrupt" not in done.stderr
     assert done.stderr.strip() in {"interrupted", "error: interrupted"}
