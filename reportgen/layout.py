@@ -254,8 +254,17 @@ def fork_pool(jobs: int) -> Iterator[multiprocessing.pool.Pool]:
     each worker (on a large organisation that costs more than the work itself).
     """
     gc.freeze()
+    # Ctrl-C is held back while the workers start: one landing between a fork and the worker's
+    # initializer would kill that worker mid-start and leave the pool unable to stop.
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
-        with multiprocessing.get_context("fork").Pool(jobs, initializer=_start_worker) as pool:
+        try:
+            pool = multiprocessing.get_context("fork").Pool(jobs, initializer=_start_worker)
+        except BaseException:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+            raise
+        with pool:  # stops the workers however we leave, a Ctrl-C held back included
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a Ctrl-C held back is raised here
             yield pool
     finally:
         gc.unfreeze()
@@ -267,7 +276,8 @@ def _start_worker() -> None:
     Workers must not die mid-task on Ctrl-C (the parent stops the pool and the build); and a build
     killed outright must not leave workers writing on (Linux: PR_SET_PDEATHSIG).
     """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # also drops a Ctrl-C held back during the fork
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     if sys.platform == "linux":
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)

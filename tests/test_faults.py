@@ -54,7 +54,14 @@ def start(*args: str | Path, path_prefix: str | None = None) -> subprocess.Popen
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # its own process group, as a terminal's Ctrl-C would reach
+        # As in a terminal, Ctrl-C is not ignored, even when the tests were started in the background
+        # (a shell starts background jobs with SIGINT ignored, and children inherit that).
+        preexec_fn=_default_sigint,
     )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def run(
