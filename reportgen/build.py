@@ -19,7 +19,7 @@ from xml.sax.saxutils import escape
 
 from reportgen import FORMAT_VERSION, __version__
 from reportgen.diagnostics import Severity, plural
-from reportgen.emit import Unit, emit_pages, unit_focuses, unit_graph, units
+from reportgen.emit import emit_pages, unit_focuses, unit_graph
 from reportgen.incremental import Fingerprints, PageCache, StoredFile, StoredUnit, intact, settings_digest
 from reportgen.layout import LayoutOptions, PackedGraphs, Progress, cpu_count, draw_graphs
 from reportgen.lineage import GraphOptions, NodeKey
@@ -27,6 +27,7 @@ from reportgen.load import load_paths
 from reportgen.model import Organisation
 from reportgen.paths import artifact_page, collection_page, run_page
 from reportgen.render import get_renderer
+from reportgen.site import Unit, units
 from reportgen.spec import format_utc
 from reportgen.templating import assets, builtin_templates, environment
 from reportgen.timeline import event_record, events_csv, events_json

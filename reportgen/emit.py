@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,30 +22,16 @@ import jinja2
 from reportgen.incremental import StoredFile, StoredUnit
 from reportgen.layout import fork_pool
 from reportgen.lineage import NodeKey
-from reportgen.model import ArtifactRef, Organisation
+from reportgen.model import Organisation
 from reportgen.paths import collection_page, node_page
 from reportgen.render import standalone_svg
-from reportgen.site import DrawnGraph, Planner, relink, root_of
+from reportgen.site import DrawnGraph, Planner, Unit, relink, root_of, unit_pages, units
 from reportgen.templating import render_page
 from reportgen.timeline import events_csv, events_json
-from reportgen.views import Page, Site
+from reportgen.views import Site
 from reportgen.write import link_file, put_file, staged_path
 
 _IN_PROCESS_BELOW = 64  # pages; fewer are not worth starting workers for
-
-
-@dataclass(frozen=True, slots=True)
-class Unit:
-    """Pages rendered together: one collection's pages share its history, table and timeline."""
-
-    kind: str  # "index", "audit", "collection", "artifact" or "run"
-    key: str = ""
-    ref: ArtifactRef | None = None
-
-    @property
-    def id(self) -> str:
-        """Return the unit's name in the page cache."""
-        return f"{self.kind}\0{self.ref if self.ref is not None else self.key}"
 
 
 @dataclass(slots=True)
@@ -67,36 +53,6 @@ class EmitStats:
 class _Batch:
     units: list[tuple[int, tuple[StoredFile, ...]]] = field(default_factory=list)
     stats: EmitStats = field(default_factory=EmitStats)
-
-
-def units(org: Organisation) -> list[Unit]:
-    """Return the site's pages as units of work, in the order the site lists them."""
-    return [
-        Unit("index"),
-        Unit("audit"),
-        *(Unit("collection", name) for name in org.collections),
-        *(Unit("artifact", ref=ref) for ref in org.artifacts),
-        *(Unit("run", run_id) for run_id in org.runs),
-    ]
-
-
-def unit_pages(planner: Planner, unit: Unit) -> Iterator[Page]:
-    """Yield the pages of one unit (a collection yields its own page, then one per version)."""
-    org = planner.org
-    if unit.kind == "index":
-        yield planner.index()
-    elif unit.kind == "audit":
-        yield planner.audit()
-    elif unit.kind == "collection":
-        history = org.collections[unit.key]
-        yield planner.collection(history)
-        for v in history.versions:
-            yield planner.collection(history, v.version)
-    elif unit.kind == "artifact":
-        assert unit.ref is not None
-        yield planner.artifact(org.artifacts[unit.ref])
-    else:
-        yield planner.run(org.runs[unit.key])
 
 
 def unit_focuses(org: Organisation, unit: Unit) -> tuple[NodeKey, ...]:

@@ -1,6 +1,6 @@
 """Which pages a rebuild can take from the last build instead of rendering them again.
 
-Every unit of pages (see ``emit.units``) gets a fingerprint: a digest of everything its pages are made
+Every unit of pages (see ``site.units``) gets a fingerprint: a digest of everything its pages are made
 from. A page shows its own entity, the lineage around it and the collections its artifacts are linked
 in, so the fingerprint covers:
 
@@ -147,7 +147,7 @@ class Fingerprints:
         return self._component_digest[self._component[key]]
 
     def of(self, kind: str, key: str, ref: ArtifactRef | None) -> str:
-        """Return the fingerprint of a unit (see ``emit.Unit``); "" for one that always changes."""
+        """Return the fingerprint of a unit (see ``site.Unit``); "" for one that always changes."""
         if kind == "artifact":
             assert ref is not None
             return _digest(self.settings, kind, str(ref), self.component(NodeKey.of_artifact(ref)))

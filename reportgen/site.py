@@ -580,16 +580,8 @@ class Planner:
 
         Pages are yielded one at a time so a build holds one page's context in memory, not the site's.
         """
-        yield self.index()
-        yield self.audit()
-        for history in self.org.collections.values():
-            yield self.collection(history)
-            for v in history.versions:
-                yield self.collection(history, v.version)
-        for a in self.org.artifacts.values():
-            yield self.artifact(a)
-        for r in self.org.runs.values():
-            yield self.run(r)
+        for unit in units(self.org):
+            yield from unit_pages(self, unit)
 
 
 def _run_state_badge(run: Run) -> Badge:
@@ -658,3 +650,47 @@ def _duration_text(run: Run) -> str:
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}h {minutes:02d}m {secs:02d}s" if hours else f"{minutes}m {secs:02d}s"
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """Pages rendered together: one collection's pages share its history, table and timeline."""
+
+    kind: str  # "index", "audit", "collection", "artifact" or "run"
+    key: str = ""
+    ref: ArtifactRef | None = None
+
+    @property
+    def id(self) -> str:
+        """Return the unit's name in the page cache."""
+        return f"{self.kind}\0{self.ref if self.ref is not None else self.key}"
+
+
+def units(org: Organisation) -> list[Unit]:
+    """Return the site's pages as units of work, in the order the site lists them."""
+    return [
+        Unit("index"),
+        Unit("audit"),
+        *(Unit("collection", name) for name in org.collections),
+        *(Unit("artifact", ref=ref) for ref in org.artifacts),
+        *(Unit("run", run_id) for run_id in org.runs),
+    ]
+
+
+def unit_pages(planner: Planner, unit: Unit) -> Iterator[Page]:
+    """Yield the pages of one unit (a collection yields its own page, then one per version)."""
+    org = planner.org
+    if unit.kind == "index":
+        yield planner.index()
+    elif unit.kind == "audit":
+        yield planner.audit()
+    elif unit.kind == "collection":
+        history = org.collections[unit.key]
+        yield planner.collection(history)
+        for v in history.versions:
+            yield planner.collection(history, v.version)
+    elif unit.kind == "artifact":
+        assert unit.ref is not None
+        yield planner.artifact(org.artifacts[unit.ref])
+    else:
+        yield planner.run(org.runs[unit.key])

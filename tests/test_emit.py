@@ -9,9 +9,9 @@ import pytest
 
 import reportgen.emit as emit_module
 from reportgen.build import BuildOptions, build
-from reportgen.emit import unit_pages, units
 from reportgen.load import load_paths
-from reportgen.site import Planner
+from reportgen.paths import artifact_page, collection_page, collection_version_page, run_page
+from reportgen.site import Planner, unit_pages, units
 from reportgen.validate import validate
 from reportgen.views import Site
 
@@ -24,12 +24,17 @@ def tree(folder: Path) -> dict[str, bytes]:
     }
 
 
-def test_units_give_the_pages_in_the_planners_order() -> None:
+def test_units_give_every_page_once_in_the_sites_order() -> None:
     org = validate(load_paths([SAMPLES])).organisation
-    site = Site("t", "", "g", "", ())
-    planner = Planner(org, site, {})
-    expected = [page.path for page in Planner(org, site, {}).pages()]
+    planner = Planner(org, Site("t", "", "g", "", ()), {})
+    expected = ["index.html", "audit.html"]
+    for history in org.collections.values():
+        c = history.collection
+        expected.append(collection_page(c.registry, c.name))
+        expected += [collection_version_page(c.registry, c.name, v.version) for v in history.versions]
+    expected += [artifact_page(ref) for ref in org.artifacts] + [run_page(run_id) for run_id in org.runs]
     assert [page.path for unit in units(org) for page in unit_pages(planner, unit)] == expected
+    assert [page.path for page in planner.pages()] == expected
 
 
 def test_one_process_and_two_write_the_same_site_and_sitemap(
