@@ -197,29 +197,27 @@ def _steps_of(org: Organisation) -> _Steps:
 
 def _adjacency(org: Organisation) -> _Adjacency:
     steps = _steps_of(org)
-    ups, downs = steps.ups, steps.downs
 
-    def up(key: NodeKey) -> Sequence[NodeKey]:
-        found = ups.get(key)
-        if found is None:
-            if key.artifact is not None:
-                found = tuple(steps.run(r.id) for r in org.runs_logging(key.artifact))
-            else:
-                found = tuple(steps.artifact(ref) for ref in sorted(org.runs[str(key.run)].inputs))
-            ups[key] = found
-        return found
+    def step(
+        known: dict[NodeKey, tuple[NodeKey, ...]], upstream: bool
+    ) -> Callable[[NodeKey], Sequence[NodeKey]]:
+        def neighbours(key: NodeKey) -> Sequence[NodeKey]:
+            found = known.get(key)
+            if found is None:
+                if key.artifact is not None:
+                    runs = org.runs_logging(key.artifact) if upstream else org.runs_using(key.artifact)
+                    found = tuple(steps.run(r.id) for r in runs)
+                else:
+                    run = org.runs[str(key.run)]
+                    found = tuple(
+                        steps.artifact(ref) for ref in sorted(run.inputs if upstream else run.outputs)
+                    )
+                known[key] = found
+            return found
 
-    def down(key: NodeKey) -> Sequence[NodeKey]:
-        found = downs.get(key)
-        if found is None:
-            if key.artifact is not None:
-                found = tuple(steps.run(r.id) for r in org.runs_using(key.artifact))
-            else:
-                found = tuple(steps.artifact(ref) for ref in sorted(org.runs[str(key.run)].outputs))
-            downs[key] = found
-        return found
+        return neighbours
 
-    return _Adjacency(up, down)
+    return _Adjacency(step(steps.ups, True), step(steps.downs, False))
 
 
 def focus_of(org: Organisation, target: ArtifactRef | Run | CollectionVersion | str) -> NodeKey:
