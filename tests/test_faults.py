@@ -125,15 +125,20 @@ def site_now(target: Path) -> dict[str, bytes]:
     return snapshot(old)
 
 
-@pytest.fixture(scope="module")
-def medium(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The benchmark generator's S set: 10 collections, 200 versions, 100 runs, 400 actions."""
-    out = tmp_path_factory.mktemp("medium") / "org-S"
+def generated(tmp_path_factory: pytest.TempPathFactory, size: str) -> Path:
+    """Write the benchmark generator's set of ``size`` into a new folder."""
+    out = tmp_path_factory.mktemp(f"org-{size}") / f"org-{size}"
     done = subprocess.run(
-        [sys.executable, str(GENERATOR), "--size", "S", "-o", str(out), "-q"], capture_output=True, text=True
+        [sys.executable, str(GENERATOR), "--size", size, "-o", str(out), "-q"], capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
     return out
+
+
+@pytest.fixture(scope="module")
+def medium(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The benchmark generator's S set: 10 collections, 200 versions, 100 runs, 400 actions."""
+    return generated(tmp_path_factory, "S")
 
 
 class Reference:
@@ -159,12 +164,7 @@ class Reference:
 @pytest.fixture(scope="module")
 def larger(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The benchmark generator's M set (3,440 pages): a build long enough to interrupt at a chosen stage."""
-    out = tmp_path_factory.mktemp("larger") / "org-M"
-    done = subprocess.run(
-        [sys.executable, str(GENERATOR), "--size", "M", "-o", str(out), "-q"], capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr
-    return out
+    return generated(tmp_path_factory, "M")
 
 
 @pytest.fixture(scope="module")
