@@ -5,15 +5,16 @@ inherit the organisation, the drawn graphs and the compiled templates (nothing i
 of files each worker wrote and their checksums). A worker writes its files straight into the staging
 folder; the parent adopts them into the site's file list in page order, so the output does not depend
 on how the work was shared out. Units whose inputs did not change since the last build (see
-``incremental``) are not rendered: the parent hard-links their files from the last site.
+``incremental``) are not rendered: a thread of the parent hard-links their files from the last site.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import multiprocessing
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -141,17 +142,21 @@ def _put(staging: Path, relative: str, data: bytes, page: bool, stats: EmitStats
 
 
 def _reuse(site: Path, staging: Path, files: Sequence[StoredFile]) -> tuple[StoredFile, ...]:
-    """Hard-link a unit's files from the previous site into the new one (copy them where links fail)."""
+    """Hard-link a unit's files from the previous site into the new one (copy them where links fail).
+
+    A link is the file itself, so its record (inode, size, time) stands as ``intact`` checked it.
+    """
     out = []
     for f in files:
         path, name = staged_path(staging, f.path)
         source, _ = staged_path(site, f.path)
         try:
-            st = link_file(source, path)
+            link_file(source, path)
         except OSError:  # no hard links here (another file system, too many links): copy it
-            digest, st = put_file(path, source.read_bytes())
-            f = StoredFile(name, digest, f.page, 0, 0, 0)
-        out.append(StoredFile(name, f.digest, f.page, st.st_ino, st.st_size, st.st_mtime_ns))
+            with open(source, "rb") as old:
+                digest, st = put_file(path, old.read())
+            f = StoredFile(name, digest, f.page, st.st_ino, st.st_size, st.st_mtime_ns)
+        out.append(f if f.path == name else StoredFile(name, f.digest, f.page, f.inode, f.size, f.mtime_ns))
     return tuple(out)
 
 
@@ -182,50 +187,66 @@ def emit_pages(
 ) -> tuple[list[tuple[StoredFile, ...]], EmitStats]:
     """Write every unit's pages and graph files into ``staging``; return each unit's files, in site order.
 
-    Units in ``reuse`` are hard-linked from the ``previous`` site instead of rendered. ``meanwhile`` runs
-    in this process while the workers render (the site's other files).
+    Units in ``reuse`` are hard-linked from the ``previous`` site instead of rendered, by a thread of this
+    process while the pages render. ``meanwhile`` runs in this process while the workers render (the
+    site's other files).
     """
     global _SHARED
 
     work = units(org)
     reuse = reuse or {}
     done: list[tuple[StoredFile, ...] | None] = [None] * len(work)
-    if previous is not None:
-        for i, stored in reuse.items():
-            done[i] = _reuse(previous, staging, stored.files)
-    todo = [i for i in range(len(work)) if done[i] is None]
+    todo = [i for i in range(len(work)) if i not in reuse or previous is None]
+
+    def link() -> None:  # hard links are system calls: a thread makes them while this one renders
+        if previous is not None:
+            for i, stored in reuse.items():
+                done[i] = _reuse(previous, staging, stored.files)
+
     job = _Job(Planner(org, site, graphs), graphs, env, staging, work)
     stats = EmitStats(jobs=1)
     pages = sum(
         1 + (len(org.collections[work[i].key].versions) if work[i].kind == "collection" else 0) for i in todo
     )
-    batches: Iterable[_Batch]
     if jobs <= 1 or pages < _IN_PROCESS_BELOW or "fork" not in multiprocessing.get_all_start_methods():
-        if meanwhile is not None:
-            meanwhile()
-        batches = [_emit(job, todo)]
-        return _collect(batches, done, stats)
+        with _alongside(link):
+            if meanwhile is not None:
+                meanwhile()
+            _collect([_emit(job, todo)], done, stats)
+        return [files or () for files in done], stats
     _compile_templates(env)  # once, before the fork: every worker inherits them compiled
     stats.jobs = jobs
     _SHARED = job
     try:
         with fork_pool(jobs) as pool:
             batches = pool.imap(_work, _chunks(todo, jobs))
-            if meanwhile is not None:
-                meanwhile()
-            return _collect(batches, done, stats)
+            with _alongside(link):  # started after the fork: no worker inherits a thread mid-call
+                if meanwhile is not None:
+                    meanwhile()
+                _collect(batches, done, stats)
     finally:
         _SHARED = None
+    return [files or () for files in done], stats
 
 
-def _collect(
-    batches: Iterable[_Batch], done: list[tuple[StoredFile, ...] | None], stats: EmitStats
-) -> tuple[list[tuple[StoredFile, ...]], EmitStats]:
+@contextlib.contextmanager
+def _alongside(task: Callable[[], None]) -> Iterator[None]:
+    """Run ``task`` in a thread while the body runs; wait for it, and raise what it raised, on leaving."""
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="reportgen-link") as pool:
+        running = pool.submit(task)
+        try:
+            yield
+        finally:
+            error = running.exception()  # waits: the thread writes into the staging folder
+        if error is not None:
+            raise error
+
+
+def _collect(batches: Iterable[_Batch], done: list[tuple[StoredFile, ...] | None], stats: EmitStats) -> None:
     for batch in batches:
         for i, files in batch.units:
             done[i] = files
         stats.add(batch.stats)
-    return [files or () for files in done], stats
 
 
 def _compile_templates(env: jinja2.Environment) -> None:

@@ -15,6 +15,7 @@ import glob
 import hashlib
 import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -107,7 +108,7 @@ class SiteWriter:
                 f"{self.target} is not empty and was not made by reportgen; choose an empty or new folder"
             )
 
-    def _resolve(self, relative: str) -> tuple[Path, str]:
+    def _resolve(self, relative: str) -> tuple[str, str]:
         return staged_path(self.staging, relative)
 
     def write(self, relative: str, data: bytes | Iterable[bytes]) -> None:
@@ -171,19 +172,29 @@ class SiteWriter:
             self.abort()
 
 
-def staged_path(staging: Path, relative: str) -> tuple[Path, str]:
+def staged_path(staging: str | os.PathLike[str], relative: str) -> tuple[str, str]:
     """Return where a site path is staged and its one spelling; refuse anything outside the site.
 
     The staging folder is new and only reportgen creates folders in it, so no symlink can lead out:
-    checking the path's parts is enough, without asking the file system to resolve it.
+    checking the path's parts is enough, without asking the file system to resolve it. Plain strings,
+    not ``Path`` objects: a build stages tens of thousands of files, and pathlib's parsing was most of
+    the cost of hard-linking a rebuild's unchanged files.
     """
-    pure = PurePosixPath(relative)
-    if pure.is_absolute() or ".." in pure.parts or not pure.parts or "\\" in relative or "\x00" in relative:
-        raise WriteError(f"refusing to write outside the site: {relative!r}")
-    return staging.joinpath(*pure.parts), pure.as_posix()  # no "./", "//" or trailing "/"
+    if _CANONICAL.fullmatch(relative) is None:  # "./", "//", a trailing "/"... or refused
+        pure = PurePosixPath(relative)
+        parts = pure.parts
+        if pure.is_absolute() or ".." in parts or not parts or "\\" in relative or "\x00" in relative:
+            raise WriteError(f"refusing to write outside the site: {relative!r}")
+        relative = pure.as_posix()  # no "./", "//" or trailing "/"
+    return os.path.join(staging, relative), relative
 
 
-def put_file(path: Path, data: bytes | Iterable[bytes]) -> tuple[str, os.stat_result]:
+# A relative POSIX path already in its one spelling: parts that are neither empty, "." nor "..", and hold
+# no backslash or NUL.
+_CANONICAL = re.compile(r"(?:(?!\.\.?(?:/|\Z))[^/\\\x00]+/)*(?!\.\.?\Z)[^/\\\x00]+")
+
+
+def put_file(path: str | os.PathLike[str], data: bytes | Iterable[bytes]) -> tuple[str, os.stat_result]:
     """Create the file ``path`` (never through one already there) holding ``data``, or its parts in turn.
 
     Return its SHA-256 and its status once written (what a rebuild checks before reusing it).
@@ -191,7 +202,7 @@ def put_file(path: Path, data: bytes | Iterable[bytes]) -> tuple[str, os.stat_re
     try:
         fd = os.open(path, _CREATE, 0o666)  # O_EXCL: never through a file that is already there
     except FileNotFoundError:  # the first file of its folder
-        path.parent.mkdir(parents=True, exist_ok=True)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
         fd = os.open(path, _CREATE, 0o666)
     digest = hashlib.sha256()
     with os.fdopen(fd, "wb") as out:
@@ -203,16 +214,18 @@ def put_file(path: Path, data: bytes | Iterable[bytes]) -> tuple[str, os.stat_re
     return digest.hexdigest(), status
 
 
-def link_file(source: Path, path: Path) -> os.stat_result:
-    """Hard-link ``source`` (a file of the previous site, never changed in place) as ``path``."""
+def link_file(source: str | os.PathLike[str], path: str | os.PathLike[str]) -> None:
+    """Hard-link ``source`` (a file of the previous site, never changed in place) as ``path``.
+
+    The link is the same file: its inode, size and modification time are the source's.
+    """
     try:
         os.link(source, path, follow_symlinks=False)
     except FileNotFoundError:
-        if not source.exists():
+        if not os.path.lexists(source):
             raise
-        path.parent.mkdir(parents=True, exist_ok=True)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
         os.link(source, path, follow_symlinks=False)
-    return os.stat(path, follow_symlinks=False)
 
 
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)

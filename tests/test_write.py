@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from reportgen.write import MARKER, MARKER_TEXT, SUMS, SiteWriter, WriteError, _exchange
+from reportgen.write import MARKER, MARKER_TEXT, SUMS, SiteWriter, WriteError, _exchange, staged_path
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -258,3 +258,30 @@ def test_a_rebuild_swaps_the_site_in_one_atomic_exchange(tmp_path: Path) -> None
             writer.commit()
     assert (tmp_path / "site" / "index.html").read_text() == "second"
     assert sorted(p.name for p in tmp_path.iterdir()) == [".site.lock", "a", "b", "site"]
+
+
+@pytest.mark.parametrize(
+    ("relative", "staged"),
+    [
+        ("a.html", "a.html"),
+        ("a/b/c.svg", "a/b/c.svg"),
+        ("...", "..."),
+        ("..a/a..", "..a/a.."),
+        (".hidden/x", ".hidden/x"),
+        ("./a", "a"),
+        ("a//b", "a/b"),
+        ("a/./b", "a/b"),
+        ("a/", "a"),
+        ("a/.", "a"),
+    ],
+)
+def test_staged_paths_have_one_spelling(tmp_path: Path, relative: str, staged: str) -> None:
+    assert staged_path(tmp_path, relative) == (os.path.join(tmp_path, staged), staged)
+
+
+@pytest.mark.parametrize(
+    "relative", ["", ".", "..", "x/..", "a/../b", "/a", "//a", "a\\b", "a\x00b"], ids=repr
+)
+def test_staged_paths_never_leave_the_site(tmp_path: Path, relative: str) -> None:
+    with pytest.raises(WriteError, match="outside the site"):
+        staged_path(tmp_path, relative)
