@@ -33,8 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from reportgen import __version__
-from reportgen.lineage import NodeKey
+from reportgen import __version__, source_digest
 from reportgen.model import ArtifactRef, Organisation
 from reportgen.write import WriteError, staged_path
 
@@ -79,14 +78,12 @@ def settings_digest(org: Organisation, parts: Iterable[str], template_folders: S
     without changing the version, and a page must never be kept from code that would write it otherwise.
     """
     files = hashlib.blake2b(digest_size=20)
-    for source in sorted(Path(__file__).parent.glob("*.py")):
-        files.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
     for folder in template_folders:
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             files.update(path.relative_to(folder).as_posix().encode("utf-8", "surrogateescape") + b"\0")
             files.update(path.read_bytes() + b"\0")
     registries = repr(sorted(org.registries.items()))
-    return _digest(__version__, FORMAT, files.hexdigest(), registries, *parts)
+    return _digest(__version__, FORMAT, source_digest(), files.hexdigest(), registries, *parts)
 
 
 class Fingerprints:
@@ -95,36 +92,33 @@ class Fingerprints:
     def __init__(self, org: Organisation, settings: str) -> None:
         self.org = org
         self.settings = settings
-        self._component: dict[NodeKey, int] = {}
+        # Components by plain key, an artifact's ref or a run's id (never equal: a ref is not a str),
+        # not by NodeKey: making a NodeKey per lookup was most of the time.
+        self._component: dict[ArtifactRef | str, int] = {}
         self._component_digest: list[str] = []
         self._build_components()
 
     def _build_components(self) -> None:
         org = self.org
-        parent: dict[NodeKey, NodeKey] = {}
+        parent: dict[ArtifactRef | str, ArtifactRef | str] = {ref: ref for ref in org.artifacts}
 
-        def find(x: NodeKey) -> NodeKey:
+        def find(x: ArtifactRef | str) -> ArtifactRef | str:
             root = x
-            while parent[root] != root:
-                root = parent[root]
-            while parent[x] != root:  # path compression
-                parent[x], x = root, parent[x]
+            while (up := parent[root]) != root:
+                root = up
+            while (up := parent[x]) != root:  # path compression
+                parent[x], x = root, up
             return root
 
-        for ref in org.artifacts:
-            key = NodeKey.of_artifact(ref)
-            parent[key] = key
         for run_id, run in org.runs.items():
-            key = NodeKey.of_run(run_id)
-            parent.setdefault(key, key)
+            parent.setdefault(run_id, run_id)
             for ref in (*run.inputs, *run.outputs):
-                other = NodeKey.of_artifact(ref)
-                parent.setdefault(other, other)
-                a, b = find(key), find(other)
+                parent.setdefault(ref, ref)
+                a, b = find(run_id), find(ref)
                 if a != b:
                     parent[a] = b
-        members: dict[NodeKey, list[str]] = {}
-        index: dict[NodeKey, int] = {}
+        members: dict[ArtifactRef | str, list[str]] = {}
+        index: dict[ArtifactRef | str, int] = {}
         for key in parent:
             root = find(key)
             if root not in index:
@@ -134,29 +128,26 @@ class Fingerprints:
             members[root].append(self._node_digest(key))
         self._component_digest = [_digest(*sorted(m)) for m in members.values()]
 
-    def _node_digest(self, key: NodeKey) -> str:
+    def _node_digest(self, key: ArtifactRef | str) -> str:
         org = self.org
-        if key.artifact is not None:
-            ref: ArtifactRef = key.artifact
-            artifact = org.artifacts.get(ref)
-            return _digest("artifact", repr(artifact), repr(org.links_of(ref)), repr(org.aliases_of(ref)))
-        return _digest("run", repr(org.runs.get(str(key.run))))
-
-    def component(self, key: NodeKey) -> str:
-        """Return the digest of the lineage component ``key`` is in."""
-        return self._component_digest[self._component[key]]
+        if isinstance(key, str):
+            return _digest("run", repr(org.runs.get(key)))
+        return _digest(
+            "artifact", repr(org.artifacts.get(key)), repr(org.links_of(key)), repr(org.aliases_of(key))
+        )
 
     def of(self, kind: str, key: str, ref: ArtifactRef | None) -> str:
         """Return the fingerprint of a unit (see ``site.Unit``); "" for one that always changes."""
+        components = self._component_digest
         if kind == "artifact":
             assert ref is not None
-            return _digest(self.settings, kind, str(ref), self.component(NodeKey.of_artifact(ref)))
+            return _digest(self.settings, kind, str(ref), components[self._component[ref]])
         if kind == "run":
-            return _digest(self.settings, kind, key, self.component(NodeKey.of_run(key)))
+            return _digest(self.settings, kind, key, components[self._component[key]])
         if kind == "collection":
             history = self.org.collections[key]
-            components = sorted({self.component(NodeKey.of_artifact(v.artifact)) for v in history.versions})
-            return _digest(self.settings, kind, key, repr(history), *components)
+            found = sorted({components[self._component[v.artifact]] for v in history.versions})
+            return _digest(self.settings, kind, key, repr(history), *found)
         return ""
 
 
