@@ -2,5 +2,26 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+from pathlib import Path
+
 __version__ = "0.1.0"
 FORMAT_VERSION = 1
+
+
+def source_digest() -> str:
+    """Return a digest of reportgen's own source code.
+
+    What the caches beside a site keep is salted with it, not only with the version: a development
+    checkout changes code without changing the version, and must never reuse what other code made.
+    """
+    return _source_digest(Path(__file__).parent)
+
+
+@functools.cache
+def _source_digest(folder: Path) -> str:
+    files = hashlib.blake2b(digest_size=20)
+    for source in sorted(folder.glob("*.py")):
+        files.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
+    return files.hexdigest()

@@ -253,11 +253,10 @@ def fork_pool(jobs: int) -> Iterator[multiprocessing.pool.Pool]:
     would otherwise write to every one of them, and copy the whole inherited heap, page by page, into
     each worker (on a large organisation that costs more than the work itself).
     """
-    gc.freeze()
     # Ctrl-C is held back while the workers start: one landing between a fork and the worker's
     # initializer would kill that worker mid-start and leave the pool unable to stop.
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
+    with frozen_heap():
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             pool = multiprocessing.get_context("fork").Pool(jobs, initializer=_start_worker)
         except BaseException:
@@ -266,8 +265,28 @@ def fork_pool(jobs: int) -> Iterator[multiprocessing.pool.Pool]:
         with pool:  # stops the workers however we leave, a Ctrl-C held back included
             signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a Ctrl-C held back is raised here
             yield pool
+
+
+_FROZEN = 0  # how many frozen_heap blocks are open: the outermost one thaws the heap
+
+
+@contextlib.contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Move every object alive now out of the cycle collector's reach until the outermost block ends.
+
+    Objects that live for the rest of a build (the model, the drawn graphs) need never be walked
+    again: each full collection would walk all of them (a second each at L), and in a forked worker
+    it would write to every one of them.
+    """
+    global _FROZEN
+    gc.freeze()
+    _FROZEN += 1
+    try:
+        yield
     finally:
-        gc.unfreeze()
+        _FROZEN -= 1
+        if _FROZEN == 0:
+            gc.unfreeze()
 
 
 def _start_worker() -> None:

@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 import yaml
 
@@ -154,8 +154,22 @@ def _walk(root: Path) -> Iterator[Path]:
                 yield Path(dirpath, name)
 
 
-def load_paths(paths: Sequence[Path]) -> LoadResult:
-    """Read every manifest file under ``paths`` into documents and diagnostics."""
+class Kept(Protocol):
+    """Documents kept from an earlier parse of the same bytes (see ``parsed.ParseCache``)."""
+
+    def key(self, data: bytes) -> str: ...
+
+    def get(self, name: str, key: str) -> list[Document] | None: ...
+
+    def put(self, name: str, key: str, documents: Sequence[Document]) -> None: ...
+
+
+def load_paths(paths: Sequence[Path], kept: Kept | None = None) -> LoadResult:
+    """Read every manifest file under ``paths`` into documents and diagnostics.
+
+    With ``kept``, a file whose bytes were parsed before without a problem is restored, not parsed;
+    the others are parsed, and offered to ``kept`` when they had no problem.
+    """
     reporter = Reporter()
     files = discover(paths)
     if not files:
@@ -176,7 +190,15 @@ def load_paths(paths: Sequence[Path]) -> LoadResult:
                 Location(name),
             )
             break
-        found = load_bytes(data, name, reporter, budget=MAX_SET_VALUES - values)
+        key = kept.key(data) if kept is not None else ""
+        found = kept.get(name, key) if kept is not None else None
+        if found is not None and values + sum(doc.values for doc in found) > MAX_SET_VALUES:
+            found = None  # over the budget: parse it, so the diagnostic says why as a parse does
+        if found is None:
+            problems = len(reporter.diagnostics)
+            found = load_bytes(data, name, reporter, budget=MAX_SET_VALUES - values)
+            if kept is not None and found and len(reporter.diagnostics) == problems:
+                kept.put(name, key, found)
         values += sum(doc.values for doc in found)
         if values > MAX_SET_VALUES:
             reporter.report(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 from reportgen.build import BuildOptions, build, cache_folder, graph_focuses
 from reportgen.incremental import PageCache
-from reportgen.layout import GraphCache, GraphFailure, LayoutOptions, draw_graphs
+from reportgen.layout import GraphCache, GraphFailure, LayoutOptions, draw_graphs, frozen_heap
 from reportgen.lineage import GraphOptions
 from reportgen.load import load_paths
 from reportgen.render import RenderError
@@ -128,3 +129,16 @@ def test_without_keep_going_the_build_stops_at_the_first_failure(
     with pytest.raises(GraphFailure):
         draw_graphs(org, graph_focuses(org), LayoutOptions(graph=GraphOptions(), jobs=1))
     assert len(calls) == 1  # N hanging graphs would otherwise cost N timeouts
+
+
+def test_frozen_heaps_nest_and_only_the_outermost_thaws() -> None:
+    assert gc.get_freeze_count() == 0
+    with frozen_heap():
+        outer = gc.get_freeze_count()
+        assert outer > 0
+        with frozen_heap():
+            kept = [object()]  # made inside: frozen with the inner block
+            assert gc.get_freeze_count() >= outer
+        assert gc.get_freeze_count() >= outer  # the inner block did not thaw what the outer froze
+        del kept
+    assert gc.get_freeze_count() == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import gc
 import hashlib
 import io
 import json
@@ -32,9 +33,12 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+import reportgen.build as build_module
 import reportgen.emit as emit_module
-from reportgen.build import BuildOptions, BuildResult, build
+from reportgen.build import BuildOptions, BuildResult, _jsonable, build, json_document
 from reportgen.model import ArtifactRef, Organisation
 from reportgen.paths import artifact_page, collection_page, collection_version_page, run_page
 from reportgen.spec import format_utc
@@ -1062,3 +1066,62 @@ def test_a_name_cannot_inject_graphviz_attributes(tmp_path: Path) -> None:
     assert 'xlink:href="#pwn"' not in svg
     assert "&lt;a&gt;href=&quot;#pwn&quot; b=&lt;c&gt;" in svg  # drawn as text
     assert 'xlink:href="r2.html"' in svg or 'xlink:href="../runs/r2.html"' in svg
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text() | st.datetimes(),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.tuples(inner) | st.dictionaries(st.text(), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+@given(st.lists(_JSON_VALUES, max_size=3), _JSON_VALUES)
+def test_json_documents_spell_out_what_json_cannot_hold(records: list[Any], value: Any) -> None:
+    # The encoder's fast path (plain data) and its fallback (NaN, infinities, dates) write the same text.
+    def reference(item: Any) -> str:
+        return json.dumps(_jsonable(item), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+    text = b"".join(json_document({"records": records, "value": {"v": value}})).decode("utf-8")
+    listed = [reference(r) + ("," if i < len(records) - 1 else "") for i, r in enumerate(records)]
+    expected = ['"records": [', *listed, "],"] if records else ['"records": [],']
+    assert text.split("\n") == ["{", *expected, '"value": ' + reference({"v": value}), "}", ""]
+
+
+def test_the_cycle_collector_rests_while_the_model_is_built_and_no_longer(
+    tmp_path: Path, zoo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[tuple[str, bool]] = []
+    real_load, real_validate = build_module.load_paths, build_module.validate
+
+    def load_paths(paths: Any, kept: Any) -> Any:
+        seen.append(("load", gc.isenabled()))
+        return real_load(paths, kept)
+
+    def validate(loaded: Any) -> Any:
+        seen.append(("validate", gc.isenabled()))
+        return real_validate(loaded)
+
+    monkeypatch.setattr(build_module, "load_paths", load_paths)
+    monkeypatch.setattr(build_module, "validate", validate)
+    assert gc.isenabled()
+    assert api_build([zoo], tmp_path / "site").written
+    assert seen == [("load", False), ("validate", False)]
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == 0  # the model was frozen out of the collector until the build ended
+
+    def broken(loaded: Any) -> Any:
+        raise RuntimeError("validation broke")
+
+    monkeypatch.setattr(build_module, "validate", broken)
+    with pytest.raises(RuntimeError, match="validation broke"):
+        api_build([zoo], tmp_path / "site")
+    assert gc.isenabled()  # restored however the build ends
+    gc.disable()
+    try:  # a caller that turned it off keeps it off
+        monkeypatch.setattr(build_module, "validate", real_validate)
+        assert api_build([zoo], tmp_path / "site").written
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

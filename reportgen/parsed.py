@@ -1,0 +1,185 @@
+"""The parsed documents of manifest files, kept beside the site so a rebuild parses only what changed.
+
+Parsing YAML into located values is most of a rebuild's load stage, and most files of a large
+organisation do not change between two builds. Each file read without a problem is kept here, under
+its name as diagnostics show it and the SHA-256 of its bytes, as compact JSON: a value is
+``[value, line, column]``, a mapping adds the lines and columns of its keys. Restoring a file this way
+costs a fifth of parsing it.
+
+The entries are salted with reportgen's own source (see ``source_digest``): a reportgen that reads
+YAML differently never restores what another one parsed. A file that had a problem is never kept, so
+its diagnostics are always those of a fresh parse. Each entry carries the checksum of its text: a
+damaged one is parsed again, and anything that is not what this module wrote is a miss, never an error.
+The cache is as trusted as the site beside it (see docs/security.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from reportgen import source_digest
+from reportgen.diagnostics import Location
+from reportgen.load import Document, Node
+
+log = logging.getLogger(__name__)
+
+FORMAT = "1"
+
+
+class ParseCache:
+    """Parsed manifest files by name and content, in one SQLite file in the cache folder.
+
+    ``get`` serves what the last build kept; ``put`` notes this build's files; ``save`` (after the site
+    is written) replaces the kept entries with the files this build read, so the cache follows the set.
+    """
+
+    FILE = "documents.sqlite"
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self._salt = f"{source_digest()}/{FORMAT}\0".encode()
+        self._kept: dict[str, tuple[str, str, str]] | None = None  # name -> (key, checksum, body)
+        self._now: dict[str, tuple[str, str, str]] = {}  # what this build read, to keep for the next
+
+    def key(self, data: bytes) -> str:
+        """Return the key of a file's bytes."""
+        return hashlib.sha256(self._salt + data).hexdigest()
+
+    def get(self, name: str, key: str) -> list[Document] | None:
+        """Return the documents kept for the file ``name`` with this key, or None."""
+        kept = self._load().get(name)
+        if kept is None or kept[0] != key:
+            return None
+        _, checksum, body = kept
+        if _checksum(body) != checksum:
+            log.debug("parse cache entry for %s is damaged; parsing it again", name)
+            return None
+        try:
+            documents = decode(name, body)
+        except (ValueError, TypeError, IndexError, KeyError, RecursionError):
+            log.debug("parse cache entry for %s is not readable; parsing it again", name)
+            return None
+        self._now[name] = kept
+        return documents
+
+    def put(self, name: str, key: str, documents: Sequence[Document]) -> None:
+        """Note the documents of a file parsed without a problem, to keep them for the next build."""
+        if self.folder is None:
+            return
+        try:
+            body = encode(documents)
+            self._now[name] = (key, _checksum(body), body)
+        except (ValueError, UnicodeEncodeError):  # not JSON, or text SQLite cannot hold: parse it next time
+            return
+
+    def save(self) -> None:
+        """Keep this build's files, and only them; start the file again if it is damaged."""
+        if self.folder is None:
+            return
+        path = self.folder / self.FILE
+        rows = [(name, *entry) for name, entry in sorted(self._now.items())]
+        for attempt in (1, 2):
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                with contextlib.closing(sqlite3.connect(path, timeout=30)) as db, db:
+                    db.execute(
+                        "CREATE TABLE IF NOT EXISTS files "
+                        "(name TEXT PRIMARY KEY, key TEXT, sha TEXT, body TEXT)"
+                    )
+                    db.execute("DELETE FROM files")
+                    db.executemany("INSERT INTO files VALUES (?, ?, ?, ?)", rows)
+                return
+            except (OSError, sqlite3.Error) as exc:
+                log.debug("parse cache not written: %s", exc)
+                if attempt == 2 or not isinstance(exc, sqlite3.DatabaseError):
+                    return
+                with contextlib.suppress(OSError):
+                    path.unlink()  # not a database any more: start it again
+
+    def forget(self) -> None:
+        """Drop the kept files, if any."""
+        if self.folder is not None:
+            with contextlib.suppress(OSError):
+                (self.folder / self.FILE).unlink()
+
+    def _load(self) -> dict[str, tuple[str, str, str]]:
+        if self._kept is None:
+            self._kept = {}
+            if self.folder is not None and (self.folder / self.FILE).is_file():
+                try:
+                    with contextlib.closing(sqlite3.connect(self.folder / self.FILE, timeout=30)) as db:
+                        rows = db.execute("SELECT name, key, sha, body FROM files").fetchall()
+                except sqlite3.Error as exc:
+                    log.debug("parse cache unusable: %s", exc)
+                    rows = []
+                self._kept = {
+                    name: (key, sha, body)
+                    for name, key, sha, body in rows
+                    if isinstance(name, str) and isinstance(key, str) and isinstance(body, str)
+                }
+        return self._kept
+
+
+def _checksum(body: str) -> str:
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def encode(documents: Sequence[Document]) -> str:
+    """Return a file's documents as compact JSON (see the module's description)."""
+
+    def value(node: Node) -> list[Any]:
+        v, loc = node.value, node.loc
+        if isinstance(v, dict):
+            keys = {k: [at.line, at.column] for k, at in node.key_locs.items()}
+            return [{k: value(child) for k, child in v.items()}, loc.line, loc.column, keys]
+        if isinstance(v, list):
+            return [[value(child) for child in v], loc.line, loc.column]
+        return [v, loc.line, loc.column]
+
+    data = [[d.index, d.values, value(d.root)] for d in documents]
+    return json.dumps(data, ensure_ascii=False, allow_nan=True, separators=(",", ":"))
+
+
+def decode(file: str, body: str) -> list[Document]:
+    """Return the documents ``encode`` wrote for ``file``; raise ValueError on anything else."""
+    where: dict[tuple[int, int], Location] = {}  # one Location per place, as many values share a line
+
+    def at(line: Any, column: Any) -> Location:
+        if type(line) is not int or type(column) is not int:
+            raise ValueError("not a place")
+        loc = where.get((line, column))
+        if loc is None:
+            loc = where[line, column] = Location(file, line, column)
+        return loc
+
+    def value(item: Any) -> Node:
+        v = item[0]
+        kind = type(v)
+        if kind is dict:
+            locs = item[3]
+            if type(locs) is not dict or locs.keys() != v.keys():
+                raise ValueError("not a mapping")
+            return Node(
+                {k: value(child) for k, child in v.items()},
+                at(item[1], item[2]),
+                {k: at(*loc) for k, loc in locs.items()},
+            )
+        if kind is list:
+            return Node([value(child) for child in v], at(item[1], item[2]))
+        if v is not None and kind not in (str, int, float, bool):
+            raise ValueError("not a value")
+        return Node(v, at(item[1], item[2]))
+
+    documents = []
+    for index, values, root in json.loads(body):
+        if type(index) is not int or type(values) is not int or type(root[0]) is not dict:
+            raise ValueError("not a document")
+        documents.append(Document(file, index, value(root), values))
+    return documents

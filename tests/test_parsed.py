@@ -1,0 +1,229 @@
+"""The parse cache: files parsed before are restored as they were parsed, and never wrongly."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import shutil
+import sqlite3
+from pathlib import Path
+from textwrap import dedent
+
+import pytest
+
+import reportgen
+from reportgen import load
+from reportgen.build import BuildOptions, build, cache_folder
+from reportgen.diagnostics import Reporter
+from reportgen.load import Document, LoadResult, load_bytes, load_paths
+from reportgen.parsed import ParseCache, decode, encode
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_manifests"
+
+TRICKY = dedent(
+    """\
+    # every kind of value, anchors and merge keys, text that is not ASCII
+    base: &base {project: zoo, tags: [a, "b", 'c'], size: 12}
+    runs:
+      - <<: *base
+        id: r-1
+        config: {lr: 0.001, nan: .nan, inf: -.inf, zero: -0.0, big: 123456789012345678901234567890}
+        summary: {ok: true, none: null, empty: "", when: 2026-01-02T03:04:05Z, octal: 0o17, hex: 0x1F}
+        notes: "snow ☃, tab\\t, NUL-free \\u00e9 and a quote \\" "
+      - *base
+    ---
+    actions: []
+    """
+)
+
+
+class Counting(ParseCache):
+    """A parse cache that counts what it restored."""
+
+    restored = 0
+
+    def get(self, name: str, key: str) -> list[Document] | None:
+        found = super().get(name, key)
+        self.restored += found is not None
+        return found
+
+
+def same(a: object, b: object) -> bool:
+    """Equality that counts NaN as equal to NaN (a NaN value is never equal to itself)."""
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    if isinstance(a, Document) and isinstance(b, Document):
+        return (a.file, a.index, a.values) == (b.file, b.index, b.values) and same(a.root, b.root)
+    if isinstance(a, load.Node) and isinstance(b, load.Node):
+        return a.loc == b.loc and a.key_locs == b.key_locs and same(a.value, b.value)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    return type(a) is type(b) and a == b
+
+
+def parse(text: str, name: str = "m.yaml") -> list[Document]:
+    reporter = Reporter()
+    documents = load_bytes(text.encode(), name, reporter)
+    assert reporter.diagnostics == []
+    return documents
+
+
+def test_encoding_restores_every_value_type_and_place() -> None:
+    documents = parse(TRICKY)
+    restored = decode("m.yaml", encode(documents))
+    assert same(restored, documents)
+    config = restored[0].root.value["runs"].value[0].value["config"].value  # type: ignore[index,union-attr]
+    assert math.copysign(1, config["zero"].value) == -1  # -0.0 stays negative
+    assert config["big"].value == 123456789012345678901234567890
+
+
+def test_the_sample_manifests_restore_as_parsed(tmp_path: Path) -> None:
+    cache = Counting(tmp_path / "cache")
+    first = load_paths([SAMPLES], cache)
+    cache.save()
+    again = Counting(tmp_path / "cache")
+    second = load_paths([SAMPLES], again)
+    assert again.restored == len(first.files) > 5
+    assert same(second.documents, first.documents)
+    assert second.diagnostics == first.diagnostics == []
+    assert same(load_paths([SAMPLES]).documents, second.documents)
+
+
+def test_a_changed_file_is_parsed_again(tmp_path: Path) -> None:
+    manifests = tmp_path / "m"
+    shutil.copytree(SAMPLES / "zoo", manifests)
+    ParseCache.save(_filled(tmp_path / "cache", manifests))
+    runs = manifests / "runs.yaml"
+    runs.write_text(runs.read_text() + "\n# one more line\n")
+    again = Counting(tmp_path / "cache")
+    result = load_paths([manifests], again)
+    assert again.restored == len(result.files) - 1
+    assert same(result.documents, load_paths([manifests]).documents)
+
+
+def test_a_file_with_a_problem_is_never_kept(tmp_path: Path) -> None:
+    manifests = tmp_path / "m"
+    manifests.mkdir()
+    (manifests / "bad.yaml").write_text("runs:\n  - id: a\n    id: b\n")  # a duplicate key
+    (manifests / "good.yaml").write_text("runs: []\n")
+    first = load_paths([manifests], _filled(tmp_path / "cache", manifests))
+    again = Counting(tmp_path / "cache")
+    second = load_paths([manifests], again)
+    assert again.restored == 1  # good.yaml
+    assert [d.code for d in second.diagnostics] == [d.code for d in first.diagnostics] == ["RG004"]
+    assert second.diagnostics == first.diagnostics
+
+
+def _filled(folder: Path, manifests: Path) -> ParseCache:
+    cache = ParseCache(folder)
+    load_paths([manifests], cache)
+    cache.save()
+    return cache
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        "[]]",
+        '{"a": 1}',
+        "[[0, 1]]",
+        '[[0, 1, [{"runs": [1, 1, 1]}, 1, 1, {}]]]',  # key places missing
+        '[[0, 1, [{"runs": [1, 1, 1]}, 1, 1, {"runs": [1]}]]]',
+        '[[0, 1, [{"runs": [{"$": 1}, 1, 1]}, 1, 1, {"runs": [1, 1]}]]]',  # a mapping without key places
+        '[[0, 1, [{"runs": [1.5, "x", 1]}, 1, 1, {"runs": [1, 1]}]]]',  # a place that is not a number
+        '[[0, 1, [["runs"], 1, 1]]]',  # a document that is not a mapping
+        "[" * 5000 + "]" * 5000,
+    ],
+)
+def test_anything_but_what_was_written_is_parsed_again(tmp_path: Path, body: str) -> None:
+    manifests = tmp_path / "m"
+    shutil.copytree(SAMPLES / "zoo", manifests)
+    _filled(tmp_path / "cache", manifests)
+    db = tmp_path / "cache" / ParseCache.FILE
+    with sqlite3.connect(db) as connection:  # a forged entry, with a checksum that holds
+        connection.execute("UPDATE files SET body = ?, sha = ?", (body, _sha(body)))
+    again = Counting(tmp_path / "cache")
+    result = load_paths([manifests], again)
+    assert again.restored == 0
+    assert same(result.documents, load_paths([manifests]).documents)
+
+
+def _sha(body: str) -> str:
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def test_a_damaged_entry_or_file_is_parsed_again_and_started_over(tmp_path: Path) -> None:
+    manifests = tmp_path / "m"
+    shutil.copytree(SAMPLES / "zoo", manifests)
+    _filled(tmp_path / "cache", manifests)
+    db = tmp_path / "cache" / ParseCache.FILE
+    with sqlite3.connect(db) as connection:  # a body changed behind the checksum's back
+        connection.execute("UPDATE files SET body = replace(body, 'zoo', 'ZOO')")
+    again = Counting(tmp_path / "cache")
+    assert same(load_paths([manifests], again).documents, load_paths([manifests]).documents)
+    assert again.restored == 0
+    db.write_bytes(b"this is not a database" * 100)
+    broken = Counting(tmp_path / "cache")
+    assert same(load_paths([manifests], broken).documents, load_paths([manifests]).documents)
+    broken.save()  # starts the file again
+    restored = Counting(tmp_path / "cache")
+    load_paths([manifests], restored)
+    assert restored.restored == 4
+
+
+def test_text_sqlite_cannot_hold_is_parsed_each_time(tmp_path: Path) -> None:
+    manifests = tmp_path / "m"
+    manifests.mkdir()
+    (manifests / "odd.yaml").write_text('runs: [{id: "\\ud800"}]\n')  # a lone surrogate, by escape
+    cache = _filled(tmp_path / "cache", manifests)
+    assert cache._now == {}
+    again = Counting(tmp_path / "cache")
+    load_paths([manifests], again)
+    assert again.restored == 0
+
+
+def test_another_reportgen_never_restores_what_this_one_parsed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifests = tmp_path / "m"
+    shutil.copytree(SAMPLES / "zoo", manifests)
+    _filled(tmp_path / "cache", manifests)
+    code = tmp_path / "code"
+    code.mkdir()
+    for source in Path(reportgen.__file__).parent.glob("*.py"):
+        (code / source.name).write_bytes(source.read_bytes())
+    (code / "load.py").write_bytes((code / "load.py").read_bytes() + b"\n# changed\n")
+    monkeypatch.setattr(reportgen, "__file__", str(code / "__init__.py"))
+    again = Counting(tmp_path / "cache")
+    load_paths([manifests], again)
+    assert again.restored == 0
+
+
+def test_a_file_restored_over_the_set_budget_is_parsed_to_say_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifests = tmp_path / "m"
+    shutil.copytree(SAMPLES / "zoo", manifests)
+    _filled(tmp_path / "cache", manifests)
+    fresh = load_paths([manifests])
+    monkeypatch.setattr(load, "MAX_SET_VALUES", sum(d.values for d in fresh.documents) - 1)
+    again = Counting(tmp_path / "cache")
+    limited: LoadResult = load_paths([manifests], again)
+    expected = load_paths([manifests])
+    assert [d.code for d in limited.diagnostics] == ["RG001"]
+    assert limited.diagnostics == expected.diagnostics
+    assert same(limited.documents, expected.documents)
+
+
+def test_a_rebuild_restores_every_file_and_no_cache_forgets_them(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    build([SAMPLES / "acme"], BuildOptions(output=site))
+    kept = cache_folder(site) / ParseCache.FILE
+    with sqlite3.connect(kept) as connection:
+        names = [row[0] for row in connection.execute("SELECT name FROM files ORDER BY name")]
+    assert len(names) == len(load_paths([SAMPLES / "acme"]).files)
+    build([SAMPLES / "acme"], BuildOptions(output=site, cache=False))
+    assert not kept.exists()
