@@ -201,6 +201,7 @@ class _Result:
     drawn: PackedGraph
     key: str
     new_svg: bytes  # the renderer's output (compressed) when it was not in the cache, to keep there
+    cached: bool = False  # taken from the cache, not laid out
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,15 +222,16 @@ def _draw(job: _Job, index: int) -> _Result:
     svg_file = node_page(focus).removesuffix(".html") + ".svg"
     key = job.cache.key(dot)
     svg = job.cache.get(key)
-    new_svg = b""
+    cached, new_svg = svg is not None, b""
     if svg is None:
         try:
             svg = job.renderer.render_svg(dot, graph=name, timeout=options.timeout)
         except RenderError as exc:
             return _Result(index, PackedGraph.pack(DrawnGraph(graph, "", svg_file, error=str(exc))), key, b"")
-        new_svg = zlib.compress(svg.encode("utf-8"), 1)
+        if job.options.cache is not None:  # kept in the cache once the build is done
+            new_svg = zlib.compress(svg.encode("utf-8"), 1)
     drawn = DrawnGraph(graph, name_svg_titles(svg, org, graph), svg_file)
-    return _Result(index, PackedGraph.pack(drawn), key, new_svg)
+    return _Result(index, PackedGraph.pack(drawn), key, new_svg, cached)
 
 
 def _root_link(vertex: object) -> str | None:
@@ -363,7 +365,7 @@ def draw_graphs(
     cache.close()
     stats = LayoutStats(
         len(results),
-        sum(not r.new_svg and not r.drawn.error for r in results),
+        sum(r.cached for r in results),
         jobs,
         {focuses[r.index]: r.key for r in results},
     )
