@@ -7,7 +7,8 @@
 For each size it generates a manifest set (benchmarks/generate.py), then, each in a fresh process:
 
 * a **cold build** on every core into a new folder, with its stage breakdown (what `reportgen build
-  --profile` prints), peak memory of the build process and of its largest worker, site size and files;
+  --profile` prints), peak memory of the build process, of its largest worker and of the whole process tree
+  (summed proportional set sizes, sampled), site size and files;
 * **layout alone**, baseline (a): the same DOT sources laid out back to back in one process with nothing
   else: the limit Graphviz sets. The issue's bar is cold build <= 2 x (a) / cores;
 * **file creation alone**: creating as many empty files as the site has, beside it: the floor the file
@@ -31,6 +32,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -100,11 +102,60 @@ when = max(e.at for e in org.events()).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _child(code: str, *args: object) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, "-c", code, *map(str, args)], check=True, capture_output=True, text=True
+    """Run ``code`` in a fresh process; return the JSON it prints last, with the peak memory of its tree.
+
+    ``tree_pss_mib`` is the largest sum, sampled every 0.2 s, of the proportional set sizes of the
+    process and every process under it (forked workers count the pages they share with it once).
+    """
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1]) if out.stdout.strip() else {}
+    peak = [0]
+    sampler = threading.Thread(target=_sample_pss, args=(proc, peak), daemon=True)
+    sampler.start()
+    out, err = proc.communicate()
+    sampler.join()
+    if proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, proc.args, out, err)
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
+    if peak[0]:
+        result["tree_pss_mib"] = peak[0] / 1024
     return result
+
+
+def _sample_pss(proc: subprocess.Popen[str], peak: list[int]) -> None:
+    while proc.poll() is None:
+        peak[0] = max(peak[0], sum(_pss_kib(pid) for pid in _tree(proc.pid)))
+        time.sleep(0.2)
+
+
+def _tree(pid: int) -> list[int]:
+    """Return ``pid`` and every process under it (Linux; elsewhere just ``pid``)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        try:
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except OSError:
+            continue
+    return found
+
+
+def _pss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def _build(source: Path, output: Path, jobs: int = 0, cache: bool = True) -> dict[str, Any]:
@@ -178,7 +229,7 @@ def _row(r: dict[str, Any]) -> str:
         f"{r['rebuild_same']['seconds']:.1f}",
         f"{r['rebuild_one']['seconds']:.1f} ({r['rebuild_one']['seconds'] / cold['seconds']:.0%})",
         {True: "yes", False: "**no**"}.get(r.get("identical"), ""),  # type: ignore[arg-type]
-        f"{cold['peak_mib']:,.0f} / {cold['worker_peak_mib']:,.0f}",
+        f"{cold['peak_mib']:,.0f} / {cold['worker_peak_mib']:,.0f} / {cold.get('tree_pss_mib', 0):,.0f}",
         f"{cold['bytes'] / 1e6:,.0f}",
     ]
     return "| " + " | ".join(str(c) for c in cells) + " |"
@@ -187,7 +238,7 @@ def _row(r: dict[str, Any]) -> str:
 HEADER = (
     "| size | pages | files | load | validate | changes | graphs | pages | commit | cold build | (a) layout "
     "alone | cold / ((a) / cores) | file creation alone | speed-up, all cores | rebuild, same | rebuild, "
-    "+1 action | identical to cold | peak MiB, build / worker | site MB |"
+    "+1 action | identical to cold | peak MiB: build / worker / all (PSS) | site MB |"
 )
 
 
