@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import json
 import logging
 import math
@@ -22,8 +20,9 @@ from xml.sax.saxutils import escape
 from reportgen import FORMAT_VERSION, __version__
 from reportgen.diagnostics import Severity, plural
 from reportgen.emit import emit_pages, unit_focuses, unit_graph
+from reportgen.heap import collector_paused, frozen_heap
 from reportgen.incremental import Fingerprints, PageCache, StoredFile, StoredUnit, intact, settings_digest
-from reportgen.layout import LayoutOptions, PackedGraphs, Progress, cpu_count, draw_graphs, frozen_heap
+from reportgen.layout import LayoutOptions, PackedGraphs, Progress, cpu_count, draw_graphs
 from reportgen.lineage import GraphOptions, NodeKey
 from reportgen.load import load_paths
 from reportgen.model import Organisation
@@ -93,7 +92,7 @@ def build(paths: Sequence[Path], options: BuildOptions, progress: Progress | Non
     """Build the site for the manifests under ``paths`` into ``options.output``."""
     clock = _Clock()
     parsed = ParseCache(cache_folder(options.output) if options.cache else None)
-    with _collector_paused():
+    with collector_paused():
         loaded = load_paths(list(paths), parsed)
         clock.lap("load")
         validation = validate(loaded)
@@ -181,24 +180,6 @@ def _write_site(
         ),
         reused_pages=sum(1 for i in reuse for f in written[i] if f.page),
     )
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cycle collector while the manifests are parsed and the model is built.
-
-    Those stages make millions of objects that all live on, and each full collection walks every one
-    of them again: on L that was 5 s of a 7 s load. The documents and the model hold no reference
-    cycles worth collecting; what little there is waits for the next collection after the pause.
-    (Afterwards the model is frozen out of the collector's reach, see ``frozen_heap``.)
-    """
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _unchanged(

@@ -22,6 +22,7 @@ from reportgen.diagnostics import (
     format_text,
 )
 from reportgen.draw import DEFAULT_TIMEOUT, drawing
+from reportgen.heap import collector_paused
 from reportgen.layout import GraphFailure
 from reportgen.lineage import (
     DEFAULT_CLUSTER_THRESHOLD,
@@ -143,7 +144,8 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
 
 def load_and_validate(paths: tuple[Path, ...]) -> Validation:
     """Load and validate the manifests under ``paths``."""
-    return validate(load_paths(list(paths)))
+    with collector_paused():
+        return validate(load_paths(list(paths)))
 
 
 def failed(diagnostics: list[Diagnostic], strict: bool) -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import gc
 import hashlib
 import logging
 import multiprocessing
@@ -27,6 +26,7 @@ from pathlib import Path
 
 from reportgen import __version__
 from reportgen.graphs import build_dot
+from reportgen.heap import frozen_heap
 from reportgen.lineage import GraphOptions, NodeKey, neighbourhood
 from reportgen.model import Organisation
 from reportgen.paths import node_page
@@ -267,28 +267,6 @@ def fork_pool(jobs: int) -> Iterator[multiprocessing.pool.Pool]:
         with pool:  # stops the workers however we leave, a Ctrl-C held back included
             signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a Ctrl-C held back is raised here
             yield pool
-
-
-_FROZEN = 0  # how many frozen_heap blocks are open: the outermost one thaws the heap
-
-
-@contextlib.contextmanager
-def frozen_heap() -> Iterator[None]:
-    """Move every object alive now out of the cycle collector's reach until the outermost block ends.
-
-    Objects that live for the rest of a build (the model, the drawn graphs) need never be walked
-    again: each full collection would walk all of them (a second each at L), and in a forked worker
-    it would write to every one of them.
-    """
-    global _FROZEN
-    gc.freeze()
-    _FROZEN += 1
-    try:
-        yield
-    finally:
-        _FROZEN -= 1
-        if _FROZEN == 0:
-            gc.unfreeze()
 
 
 def _start_worker() -> None:
