@@ -21,7 +21,6 @@ from pathlib import Path
 import jinja2
 
 from reportgen.incremental import StoredFile, StoredUnit
-from reportgen.layout import fork_pool
 from reportgen.lineage import NodeKey
 from reportgen.model import Organisation
 from reportgen.paths import collection_page, node_page
@@ -30,6 +29,7 @@ from reportgen.site import DrawnGraph, Planner, Unit, relink, root_of, unit_page
 from reportgen.templating import render_page
 from reportgen.timeline import events_csv, events_json
 from reportgen.views import Site
+from reportgen.workers import fork_pool
 from reportgen.write import link_file, put_file, staged_path
 
 _IN_PROCESS_BELOW = 64  # pages; fewer are not worth starting workers for

@@ -8,17 +8,13 @@ the graphs whose DOT changed, and gives the same bytes as a cold build.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import hashlib
 import logging
 import multiprocessing
 import multiprocessing.pool
 import os
 import pickle
-import signal
 import sqlite3
-import sys
 import zlib
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,12 +22,12 @@ from pathlib import Path
 
 from reportgen import __version__
 from reportgen.graphs import build_dot
-from reportgen.heap import frozen_heap
 from reportgen.lineage import GraphOptions, NodeKey, neighbourhood
 from reportgen.model import Organisation
 from reportgen.paths import node_page
 from reportgen.render import Renderer, RenderError, get_renderer
 from reportgen.site import GRAPH_ID_PREFIX, DrawnGraph, name_svg_titles, node_title
+from reportgen.workers import cpu_count, fork_pool
 
 log = logging.getLogger(__name__)
 
@@ -247,44 +243,6 @@ def _work(chunk: range) -> list[_Result]:
     return [_draw(_SHARED, i) for i in chunk]
 
 
-@contextlib.contextmanager
-def fork_pool(jobs: int) -> Iterator[multiprocessing.pool.Pool]:
-    """Fork ``jobs`` workers that share this process's memory, and stop them on leaving.
-
-    The objects that exist now are frozen out of the garbage collector first: a collection in a worker
-    would otherwise write to every one of them, and copy the whole inherited heap, page by page, into
-    each worker (on a large organisation that costs more than the work itself).
-    """
-    # Ctrl-C is held back while the workers start: one landing between a fork and the worker's
-    # initializer would kill that worker mid-start and leave the pool unable to stop.
-    with frozen_heap():
-        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-        try:
-            pool = multiprocessing.get_context("fork").Pool(jobs, initializer=_start_worker)
-        except BaseException:
-            signal.pthread_sigmask(signal.SIG_SETMASK, held)
-            raise
-        with pool:  # stops the workers however we leave, a Ctrl-C held back included
-            signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a Ctrl-C held back is raised here
-            yield pool
-
-
-def _start_worker() -> None:
-    """Ctrl-C is the parent's to handle, and a worker dies with the parent.
-
-    Workers must not die mid-task on Ctrl-C (the parent stops the pool and the build); and a build
-    killed outright must not leave workers writing on (Linux: PR_SET_PDEATHSIG).
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # also drops a Ctrl-C held back during the fork
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-    if sys.platform == "linux":
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-_PR_SET_PDEATHSIG = 1
-
-
 def _chunks(total: int, jobs: int) -> list[range]:
     size = max(8, min(200, total // (jobs * 8) or 1))
     return [range(start, min(start + size, total)) for start in range(0, total, size)]
@@ -348,14 +306,6 @@ def draw_graphs(
         {focuses[r.index]: r.key for r in results},
     )
     return PackedGraphs({focuses[r.index]: r.drawn for r in results}), stats
-
-
-def cpu_count() -> int:
-    """Return how many cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 @dataclass(frozen=True, slots=True)

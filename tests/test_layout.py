@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from reportgen.build import BuildOptions, build, cache_folder, graph_focuses
-from reportgen.heap import frozen_heap
 from reportgen.incremental import PageCache
 from reportgen.layout import GraphCache, GraphFailure, LayoutOptions, draw_graphs
 from reportgen.lineage import GraphOptions
 from reportgen.load import load_paths
 from reportgen.render import RenderError
 from reportgen.validate import validate
+from reportgen.workers import frozen_heap
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_manifests"
 
