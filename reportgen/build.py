@@ -20,9 +20,8 @@ from xml.sax.saxutils import escape
 from reportgen import FORMAT_VERSION, __version__
 from reportgen.diagnostics import Severity, plural
 from reportgen.emit import emit_pages, unit_focuses, unit_graph
-from reportgen.heap import collector_paused, frozen_heap
 from reportgen.incremental import Fingerprints, PageCache, StoredFile, StoredUnit, intact, settings_digest
-from reportgen.layout import LayoutOptions, PackedGraphs, Progress, cpu_count, draw_graphs
+from reportgen.layout import LayoutOptions, PackedGraphs, Progress, draw_graphs
 from reportgen.lineage import GraphOptions, NodeKey
 from reportgen.load import load_paths
 from reportgen.model import Organisation
@@ -35,6 +34,7 @@ from reportgen.templating import assets, builtin_templates, environment
 from reportgen.timeline import event_record, events_csv, events_json
 from reportgen.validate import Validation, validate
 from reportgen.views import Site
+from reportgen.workers import collector_paused, cpu_count, frozen_heap
 from reportgen.write import SiteWriter
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ def build(paths: Sequence[Path], options: BuildOptions, progress: Progress | Non
     clock = _Clock()
     parsed = ParseCache(cache_folder(options.output) if options.cache else None)
     with collector_paused():
-        loaded = load_paths(list(paths), parsed)
+        loaded = load_paths(list(paths), parsed, jobs=options.jobs or cpu_count())
         clock.lap("load")
         validation = validate(loaded)
         del loaded  # the documents as parsed, most of the memory: the model keeps what it needs

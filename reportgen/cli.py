@@ -22,7 +22,6 @@ from reportgen.diagnostics import (
     format_text,
 )
 from reportgen.draw import DEFAULT_TIMEOUT, drawing
-from reportgen.heap import collector_paused
 from reportgen.layout import GraphFailure
 from reportgen.lineage import (
     DEFAULT_CLUSTER_THRESHOLD,
@@ -35,6 +34,7 @@ from reportgen.render import DEFAULT_RENDERER, RENDERER_NAMES, RenderError, get_
 from reportgen.schema import schema_json
 from reportgen.spec import FormatError, check_url
 from reportgen.validate import Validation, validate
+from reportgen.workers import collector_paused, cpu_count
 from reportgen.write import WriteError
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -145,7 +145,7 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
 def load_and_validate(paths: tuple[Path, ...]) -> Validation:
     """Load and validate the manifests under ``paths``."""
     with collector_paused():
-        return validate(load_paths(list(paths)))
+        return validate(load_paths(list(paths), jobs=cpu_count()))
 
 
 def failed(diagnostics: list[Diagnostic], strict: bool) -> bool:
@@ -303,7 +303,7 @@ def _http_url(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     "--jobs",
     type=click.IntRange(min=0),
     default=0,
-    help="Processes laying out graphs (default 0: every core).",
+    help="Processes parsing manifests, laying out graphs and rendering pages (default 0: every core).",
 )
 @click.option(
     "--no-cache",

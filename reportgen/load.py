@@ -7,7 +7,10 @@ remember where each was written. Anything unusual becomes a diagnostic, never an
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
+import multiprocessing
 import os
 import re
 import sys
@@ -20,6 +23,7 @@ from typing import Any, Protocol, TypeAlias
 import yaml
 
 from reportgen.diagnostics import Diagnostic, Location, Reporter
+from reportgen.workers import fork_pool
 
 log = logging.getLogger(__name__)
 
@@ -161,54 +165,253 @@ class Kept(Protocol):
 
     def get(self, name: str, key: str) -> list[Document] | None: ...
 
-    def put(self, name: str, key: str, documents: Sequence[Document]) -> None: ...
+    def put(self, name: str, key: str, body: str) -> None: ...
 
 
-def load_paths(paths: Sequence[Path], kept: Kept | None = None) -> LoadResult:
+def load_paths(paths: Sequence[Path], kept: Kept | None = None, jobs: int = 1) -> LoadResult:
     """Read every manifest file under ``paths`` into documents and diagnostics.
 
     With ``kept``, a file whose bytes were parsed before without a problem is restored, not parsed;
-    the others are parsed, and offered to ``kept`` when they had no problem.
+    the others are parsed, and offered to ``kept`` (as ``encode_documents`` writes them) when they had
+    no problem. With ``jobs`` > 1, files are parsed by that many forked workers while this process
+    takes their documents in file order. Either way the result is the same, diagnostics included.
     """
     reporter = Reporter()
     files = discover(paths)
     if not files:
         shown = ", ".join(display_path(p) for p in paths) or "."
         reporter.report("RG010", f"no *.yaml or *.yml files under {shown}", Location(shown))
+    names = [display_path(path) for path in files]
+    ahead = _read_ahead(files, names, kept)
     documents: list[Document] = []
     total = values = 0
-    for path in files:
-        name = display_path(path)
-        data = _read(path, name, reporter)
-        if data is None:
+    with _Parser(ahead, names, jobs, keep=kept is not None) as parser:
+        for index, item in enumerate(ahead):
+            name = names[index]
+            reporter.extend(item.problems)
+            if item.data is None:
+                continue
+            total += len(item.data)
+            if total > MAX_SET_BYTES:
+                reporter.report(
+                    "RG001",
+                    f"the manifests read so far hold {total} bytes; a manifest set may hold {MAX_SET_BYTES}",
+                    Location(name),
+                )
+                break
+            found = item.kept
+            if found is not None and values + sum(doc.values for doc in found) > MAX_SET_VALUES:
+                found = None  # over the budget: parse it, so the diagnostic says why as a parse does
+            if found is None:
+                found, body = parser.take(index, reporter, budget=MAX_SET_VALUES - values)
+                if kept is not None and body is not None:
+                    kept.put(name, item.key, body)
+            values += sum(doc.values for doc in found)
+            if values > MAX_SET_VALUES:
+                reporter.report(
+                    "RG001",
+                    f"the manifests read so far hold {values} values; "
+                    f"a manifest set may hold {MAX_SET_VALUES}",
+                    Location(name),
+                )
+                break
+            documents.extend(found)
+    return LoadResult(names, documents, reporter.diagnostics)
+
+
+@dataclass(slots=True)
+class _Ahead:
+    """A manifest file read before it is parsed: its bytes, or why not, and what ``kept`` had of it."""
+
+    data: bytes | None
+    problems: list[Diagnostic]
+    key: str = ""
+    kept: list[Document] | None = None
+
+
+def _read_ahead(files: Sequence[Path], names: Sequence[str], kept: Kept | None) -> list[_Ahead]:
+    """Read the files up to the one that passes the set's byte limit; restore those ``kept`` has."""
+    ahead, total = [], 0
+    for path, name in zip(files, names, strict=True):
+        problems = Reporter()
+        item = _Ahead(_read(path, name, problems), problems.diagnostics)
+        ahead.append(item)
+        if item.data is None:
             continue
-        total += len(data)
+        total += len(item.data)
         if total > MAX_SET_BYTES:
-            reporter.report(
-                "RG001",
-                f"the manifests read so far hold {total} bytes; a manifest set may hold {MAX_SET_BYTES}",
-                Location(name),
+            break  # load_paths says so at this file, and reads no further
+        if kept is not None:
+            item.key = kept.key(item.data)
+            item.kept = kept.get(name, item.key)
+    return ahead
+
+
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    """One file parsed by a worker: its documents as JSON (None if they cannot be), and its problems."""
+
+    index: int
+    body: str | None
+    values: int
+    diagnostics: list[Diagnostic]
+    refused: bool  # over the value budget: the parent parses it again to say so with the true budget
+
+
+# What forked workers inherit: set by _Parser just before the pool starts.
+_SHARED: tuple[Sequence[_Ahead], Sequence[str]] | None = None
+_PARALLEL_ABOVE_BYTES = 512 * 1024  # less is parsed sooner than workers start
+
+
+def _parse_in_worker(index: int) -> _Parsed:
+    assert _SHARED is not None
+    ahead, names = _SHARED
+    data = ahead[index].data
+    assert data is not None
+    reporter = Reporter()
+    documents = load_bytes(data, names[index], reporter, budget=MAX_SET_VALUES)
+    problems = reporter.diagnostics
+    try:
+        body: str | None = encode_documents(documents)
+    except ValueError:
+        body = None
+    values = sum(doc.values for doc in documents)
+    return _Parsed(index, body, values, problems, any(d.code == "RG001" for d in problems))
+
+
+class _Parser:
+    """Parse the files ``load_paths`` will need, in forked workers when there is enough to share.
+
+    Workers send each file's documents back as compact JSON: pickling located values costs as much
+    as parsing them, decoding JSON a fifth. Results are taken in file order, while later files parse.
+    """
+
+    def __init__(self, ahead: Sequence[_Ahead], names: Sequence[str], jobs: int, keep: bool) -> None:
+        self.ahead, self.names, self.keep = ahead, names, keep
+        todo = [i for i, item in enumerate(ahead) if item.data is not None and item.kept is None]
+        size = sum(len(ahead[i].data or b"") for i in todo)
+        self._parallel = jobs > 1 and len(todo) > 1 and size >= _PARALLEL_ABOVE_BYTES and _can_fork()
+        self._todo = todo
+        self._stack = contextlib.ExitStack()
+        self._results: Iterator[_Parsed] = iter(())
+        self._early: dict[int, _Parsed] = {}
+        self._jobs = jobs
+
+    def __enter__(self) -> _Parser:
+        global _SHARED
+        if self._parallel:
+            _SHARED = (self.ahead, self.names)
+            self._stack.callback(_forget_shared)
+            pool = self._stack.enter_context(fork_pool(min(self._jobs, len(self._todo))))
+            self._results = pool.imap(_parse_in_worker, self._todo)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def take(self, index: int, reporter: Reporter, budget: int) -> tuple[list[Document], str | None]:
+        """Return a file's documents, and their JSON when they had no problem (for ``kept``)."""
+        name, data = self.names[index], self.ahead[index].data
+        assert data is not None
+        parsed = self._from_worker(index)
+        if parsed is not None and parsed.body is not None and not parsed.refused and parsed.values <= budget:
+            reporter.extend(parsed.diagnostics)
+            body = parsed.body if self.keep and not parsed.diagnostics else None
+            return decode_documents(name, parsed.body), body
+        file_reporter = Reporter()
+        documents = load_bytes(data, name, file_reporter, budget=budget)
+        reporter.extend(file_reporter.diagnostics)
+        body = None
+        if self.keep and documents and not file_reporter.diagnostics:
+            with contextlib.suppress(ValueError):
+                body = encode_documents(documents)
+        return documents, body
+
+    def _from_worker(self, index: int) -> _Parsed | None:
+        if not self._parallel:
+            return None
+        while index not in self._early:
+            parsed = next(self._results, None)
+            if parsed is None:
+                return None
+            self._early[parsed.index] = parsed
+        return self._early.pop(index)
+
+
+def _forget_shared() -> None:
+    global _SHARED
+    _SHARED = None
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def encode_documents(documents: Sequence[Document]) -> str:
+    """Return documents as compact JSON: a value is ``[value, line, column]``; a mapping adds its keys'.
+
+    Raise ValueError for what JSON cannot hold.
+    """
+
+    def value(node: Node) -> list[Any]:
+        v, loc = node.value, node.loc
+        if isinstance(v, dict):
+            keys = {k: [at.line, at.column] for k, at in node.key_locs.items()}
+            return [{k: value(child) for k, child in v.items()}, loc.line, loc.column, keys]
+        if isinstance(v, list):
+            return [[value(child) for child in v], loc.line, loc.column]
+        return [v, loc.line, loc.column]
+
+    data = [[d.index, d.values, value(d.root)] for d in documents]
+    try:
+        return json.dumps(data, ensure_ascii=False, allow_nan=True, separators=(",", ":"))
+    except (TypeError, RecursionError) as exc:
+        raise ValueError(f"documents cannot be written as JSON: {exc}") from None
+
+
+def decode_documents(file: str, body: str) -> list[Document]:
+    """Return the documents ``encode_documents`` wrote, in ``file``; raise ValueError on anything else.
+
+    Only the shape it writes is accepted: mappings of text keys with integer places, lists, text,
+    numbers, booleans and null.
+    """
+    where: dict[tuple[int, int], Location] = {}  # one Location per place, as many values share a line
+
+    def at(line: Any, column: Any) -> Location:
+        if type(line) is not int or type(column) is not int:
+            raise ValueError("not a place")
+        loc = where.get((line, column))
+        if loc is None:
+            loc = where[line, column] = Location(file, line, column)
+        return loc
+
+    def value(item: Any) -> Node:
+        v = item[0]
+        kind = type(v)
+        if kind is dict:
+            locs = item[3]
+            if type(locs) is not dict or locs.keys() != v.keys():
+                raise ValueError("not a mapping")
+            return Node(
+                {k: value(child) for k, child in v.items()},
+                at(item[1], item[2]),
+                {k: at(*loc) for k, loc in locs.items()},
             )
-            break
-        key = kept.key(data) if kept is not None else ""
-        found = kept.get(name, key) if kept is not None else None
-        if found is not None and values + sum(doc.values for doc in found) > MAX_SET_VALUES:
-            found = None  # over the budget: parse it, so the diagnostic says why as a parse does
-        if found is None:
-            problems = len(reporter.diagnostics)
-            found = load_bytes(data, name, reporter, budget=MAX_SET_VALUES - values)
-            if kept is not None and found and len(reporter.diagnostics) == problems:
-                kept.put(name, key, found)
-        values += sum(doc.values for doc in found)
-        if values > MAX_SET_VALUES:
-            reporter.report(
-                "RG001",
-                f"the manifests read so far hold {values} values; a manifest set may hold {MAX_SET_VALUES}",
-                Location(name),
-            )
-            break
-        documents.extend(found)
-    return LoadResult([display_path(p) for p in files], documents, reporter.diagnostics)
+        if kind is list:
+            return Node([value(child) for child in v], at(item[1], item[2]))
+        if v is not None and kind not in (str, int, float, bool):
+            raise ValueError("not a value")
+        return Node(v, at(item[1], item[2]))
+
+    documents = []
+    try:
+        for index, values, root in json.loads(body):
+            if type(index) is not int or type(values) is not int or type(root[0]) is not dict:
+                raise ValueError("not a document")
+            documents.append(Document(file, index, value(root), values))
+    except (TypeError, IndexError, KeyError, RecursionError) as exc:
+        raise ValueError(f"not documents: {exc!r}") from None
+    return documents
 
 
 def _read(path: Path, name: str, reporter: Reporter) -> bytes | None:

@@ -2,8 +2,8 @@
 
 Parsing YAML into located values is most of a rebuild's load stage, and most files of a large
 organisation do not change between two builds. Each file read without a problem is kept here, under
-its name as diagnostics show it and the SHA-256 of its bytes, as compact JSON: a value is
-``[value, line, column]``, a mapping adds the lines and columns of its keys. Restoring a file this way
+its name as diagnostics show it and the SHA-256 of its bytes, as compact JSON (``load.encode_documents``:
+a value is ``[value, line, column]``, a mapping adds the places of its keys). Restoring a file this way
 costs a fifth of parsing it.
 
 The entries are salted with reportgen's own source (see ``source_digest``): a reportgen that reads
@@ -17,16 +17,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import logging
 import sqlite3
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from reportgen import source_digest
-from reportgen.diagnostics import Location
-from reportgen.load import Document, Node
+from reportgen.load import Document, decode_documents
 
 log = logging.getLogger(__name__)
 
@@ -62,21 +58,20 @@ class ParseCache:
             log.debug("parse cache entry for %s is damaged; parsing it again", name)
             return None
         try:
-            documents = decode(name, body)
-        except (ValueError, TypeError, IndexError, KeyError, RecursionError):
+            documents = decode_documents(name, body)
+        except ValueError:
             log.debug("parse cache entry for %s is not readable; parsing it again", name)
             return None
         self._now[name] = kept
         return documents
 
-    def put(self, name: str, key: str, documents: Sequence[Document]) -> None:
-        """Note the documents of a file parsed without a problem, to keep them for the next build."""
+    def put(self, name: str, key: str, body: str) -> None:
+        """Note a file parsed without a problem (its documents as ``encode_documents`` wrote them)."""
         if self.folder is None:
             return
         try:
-            body = encode(documents)
             self._now[name] = (key, _checksum(body), body)
-        except (ValueError, UnicodeEncodeError):  # not JSON, or text SQLite cannot hold: parse it next time
+        except UnicodeEncodeError:  # text SQLite cannot hold (a lone surrogate): parse it next time
             return
 
     def save(self) -> None:
@@ -129,57 +124,3 @@ class ParseCache:
 
 def _checksum(body: str) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
-
-
-def encode(documents: Sequence[Document]) -> str:
-    """Return a file's documents as compact JSON (see the module's description)."""
-
-    def value(node: Node) -> list[Any]:
-        v, loc = node.value, node.loc
-        if isinstance(v, dict):
-            keys = {k: [at.line, at.column] for k, at in node.key_locs.items()}
-            return [{k: value(child) for k, child in v.items()}, loc.line, loc.column, keys]
-        if isinstance(v, list):
-            return [[value(child) for child in v], loc.line, loc.column]
-        return [v, loc.line, loc.column]
-
-    data = [[d.index, d.values, value(d.root)] for d in documents]
-    return json.dumps(data, ensure_ascii=False, allow_nan=True, separators=(",", ":"))
-
-
-def decode(file: str, body: str) -> list[Document]:
-    """Return the documents ``encode`` wrote for ``file``; raise ValueError on anything else."""
-    where: dict[tuple[int, int], Location] = {}  # one Location per place, as many values share a line
-
-    def at(line: Any, column: Any) -> Location:
-        if type(line) is not int or type(column) is not int:
-            raise ValueError("not a place")
-        loc = where.get((line, column))
-        if loc is None:
-            loc = where[line, column] = Location(file, line, column)
-        return loc
-
-    def value(item: Any) -> Node:
-        v = item[0]
-        kind = type(v)
-        if kind is dict:
-            locs = item[3]
-            if type(locs) is not dict or locs.keys() != v.keys():
-                raise ValueError("not a mapping")
-            return Node(
-                {k: value(child) for k, child in v.items()},
-                at(item[1], item[2]),
-                {k: at(*loc) for k, loc in locs.items()},
-            )
-        if kind is list:
-            return Node([value(child) for child in v], at(item[1], item[2]))
-        if v is not None and kind not in (str, int, float, bool):
-            raise ValueError("not a value")
-        return Node(v, at(item[1], item[2]))
-
-    documents = []
-    for index, values, root in json.loads(body):
-        if type(index) is not int or type(values) is not int or type(root[0]) is not dict:
-            raise ValueError("not a document")
-        documents.append(Document(file, index, value(root), values))
-    return documents

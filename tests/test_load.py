@@ -379,3 +379,88 @@ def test_a_repeated_merge_key_is_a_duplicate_key() -> None:
         """
     )
     assert codes(reporter) == [("RG004", 4, 5)]
+
+
+# ------------------------------------------------------------------------------ parsing on several cores
+
+# Every kind of file a parse can meet: good ones, anchors, problems, text JSON cannot hold, empty ones.
+MIXED = {
+    "a-good.yaml": "runs:\n"
+    + "".join(f"  - {{id: r{i}, job_type: train, config: {{lr: 0.{i}}}}}\n" for i in range(300)),
+    "b-anchors.yaml": "base: &b {project: p, tags: [x]}\nruns:\n  - {<<: *b, id: s1}\n  - *b\n",
+    "c-duplicate.yaml": "runs:\n  - id: a\n    id: b\n",
+    "d-syntax.yaml": "runs: [\n",
+    "e-surrogate.yaml": 'runs: [{id: "\\ud800"}]\n',
+    "f-empty.yaml": "",
+    "g-nan.yaml": "runs: [{id: n, config: {x: .nan, y: -.inf, z: -0.0}}]\n---\nactions: []\n",
+    "h-tag.yaml": "runs: [!!python/name:os.system x]\n",
+}
+
+
+def mixed_set(root: Path) -> Path:
+    for name, text in MIXED.items():
+        write(root / name, text)
+    return root
+
+
+def same_documents(a: list[Document], b: list[Document]) -> bool:
+    # NaN is never equal to itself: compare the documents' JSON, which spells every value and place.
+    return load.encode_documents(a) == load.encode_documents(b)
+
+
+def test_parsing_on_several_cores_gives_what_one_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(load, "_PARALLEL_ABOVE_BYTES", 0)
+    root = mixed_set(tmp_path / "m")
+    one, two = load_paths([root]), load_paths([root], jobs=2)
+    assert {d.code for d in one.diagnostics} == {"RG003", "RG004", "RG005", "RG007"}
+    assert two.diagnostics == one.diagnostics
+    assert two.files == one.files
+    assert same_documents(two.documents, one.documents)
+
+
+def test_files_parsed_by_workers_are_not_parsed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(load, "_PARALLEL_ABOVE_BYTES", 0)
+    root = mixed_set(tmp_path / "m")
+    files = load.discover([root])
+    names = [load.display_path(p) for p in files]
+    ahead = load._read_ahead(files, names, None)
+    with load._Parser(ahead, names, 2, keep=True) as parser:
+        assert parser._parallel
+
+        def no_parse(*args: object, **kwargs: object) -> list[Document]:
+            raise AssertionError("parsed in the parent")
+
+        monkeypatch.setattr(load, "load_bytes", no_parse)  # the workers were forked with the real one
+        taken = {}
+        for index, name in enumerate(names):
+            reporter = Reporter()
+            if name.endswith("e-surrogate.yaml"):
+                continue  # JSON cannot carry a lone surrogate: the parent parses it (not here)
+            documents, body = parser.take(index, reporter, budget=load.MAX_SET_VALUES)
+            taken[name.rsplit("/", 1)[-1]] = (documents, body, reporter.diagnostics)
+    assert taken["a-good.yaml"][1] is not None  # kept: parsed without a problem
+    assert taken["c-duplicate.yaml"][1] is None and taken["c-duplicate.yaml"][2]  # a problem: not kept
+    assert len(taken["g-nan.yaml"][0]) == 2
+
+
+def test_the_set_budgets_give_the_same_diagnostics_on_several_cores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(load, "_PARALLEL_ABOVE_BYTES", 0)
+    root = mixed_set(tmp_path / "m")
+    full = load_paths([root])
+    for limit in (1, 200, sum(d.values for d in full.documents) - 1):
+        monkeypatch.setattr(load, "MAX_SET_VALUES", limit)
+        one, two = load_paths([root]), load_paths([root], jobs=2)
+        assert "RG001" in {d.code for d in one.diagnostics}
+        assert two.diagnostics == one.diagnostics
+        assert same_documents(two.documents, one.documents)
+    monkeypatch.setattr(load, "MAX_SET_BYTES", 600)
+    one, two = load_paths([root]), load_paths([root], jobs=2)
+    assert "RG001" in {d.code for d in one.diagnostics}
+    assert two.diagnostics == one.diagnostics
+    assert same_documents(two.documents, one.documents)

@@ -15,8 +15,8 @@ import reportgen
 from reportgen import load
 from reportgen.build import BuildOptions, build, cache_folder
 from reportgen.diagnostics import Reporter
-from reportgen.load import Document, LoadResult, load_bytes, load_paths
-from reportgen.parsed import ParseCache, decode, encode
+from reportgen.load import Document, LoadResult, decode_documents, encode_documents, load_bytes, load_paths
+from reportgen.parsed import ParseCache
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_manifests"
 
@@ -72,7 +72,7 @@ def parse(text: str, name: str = "m.yaml") -> list[Document]:
 
 def test_encoding_restores_every_value_type_and_place() -> None:
     documents = parse(TRICKY)
-    restored = decode("m.yaml", encode(documents))
+    restored = decode_documents("m.yaml", encode_documents(documents))
     assert same(restored, documents)
     config = restored[0].root.value["runs"].value[0].value["config"].value  # type: ignore[index,union-attr]
     assert math.copysign(1, config["zero"].value) == -1  # -0.0 stays negative
