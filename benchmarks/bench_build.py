@@ -159,12 +159,24 @@ def _pss_kib(pid: int) -> int:
 
 
 def _build(source: Path, output: Path, jobs: int = 0, cache: bool = True) -> dict[str, Any]:
+    settle()
     return _child(_BUILD, source, output, jobs, "cache" if cache else "none")
+
+
+def settle() -> None:
+    """Flush what earlier steps wrote and deleted before timing the next one.
+
+    On a file system mounted with ``discard``, blocks freed by deleting a site are discarded when the
+    journal commits: a build timed right after another site was deleted waits for that, and two
+    processes writing at once wait more. Each timed step starts from a flushed file system.
+    """
+    os.sync()
 
 
 def file_creation_seconds(folder: Path, count: int, sample: int = 2000) -> float:
     """Return how long creating ``count`` empty files in ``folder`` takes, from a timed sample."""
     scratch = Path(tempfile.mkdtemp(prefix=".bench-files-", dir=folder))
+    settle()
     try:
         n = min(sample, count)
         start = time.perf_counter()
