@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TypeAlias
 
 import graphviz
 
@@ -224,6 +225,32 @@ def _attr_statements(large: bool) -> tuple[str, ...]:
     return tuple(lines[1:-1])
 
 
+def _node_parts(
+    org: Organisation, graph: LineageGraph, vertex: Vertex, link: LinkFor | None, cluster_url: str | None
+) -> tuple[str, str, str]:
+    """Return a node statement's label, and its other attributes sorted by name before and after ``id``.
+
+    The attributes are those graphviz's ``Digraph.node`` would get, each as its ``name=value`` text.
+    """
+    view = describe_vertex(org, graph, vertex)
+    attrs = {k: _plain_pair(k, v) for k, v in view.attrs.items()}
+    attrs["class"] = _plain_pair("class", " ".join(view.classes))
+    attrs["tooltip"] = _tooltip_pair(view.tooltip)
+    url = link(vertex) if link else None
+    if isinstance(vertex, Cluster) and cluster_url:
+        url = cluster_url
+    if url:
+        attrs["URL"] = _url_pair(url)
+        attrs["target"] = _plain_pair("target", "_top")
+    names = sorted(attrs)
+    before = " ".join([attrs[k] for k in names if k < "id"])
+    after = " ".join([attrs[k] for k in names if k > "id"])
+    return _label_pair(view.lines), before, after
+
+
+NodeMemo: TypeAlias = dict[tuple[Vertex, bool], tuple[str, str, str]]
+
+
 def build_dot(
     org: Organisation,
     graph: LineageGraph,
@@ -232,10 +259,13 @@ def build_dot(
     link: LinkFor | None = None,
     id_prefix: str = "n",
     cluster_anchors: bool = False,
+    memo: NodeMemo | None = None,
 ) -> str:
     """Return the DOT source of ``graph``; ``link`` gives each vertex's relative URL.
 
     With ``cluster_anchors`` a cluster links to ``#<its id>-members``, where a page lists its members.
+    ``memo``, kept by a caller drawing many graphs of one organisation with one ``link``, keeps each
+    node's statement but its id: a node is drawn in the graph of each of its neighbours.
 
     Each statement is the one graphviz's ``Digraph.node`` or ``Digraph.edge`` would write (the label,
     then the attributes sorted by name, each name and value through graphviz's ``quote``), built from
@@ -244,20 +274,16 @@ def build_dot(
     body = list(_attr_statements(graph.size > LARGE_GRAPH))
     ids = vertex_ids(graph, id_prefix)
     for vertex, node_id in ids.items():
-        view = describe_vertex(org, graph, vertex)
-        # the attributes graphviz's Digraph.node would get, each as its `name=value` text
-        attrs = {k: _plain_pair(k, v) for k, v in view.attrs.items()}
-        attrs["id"] = _plain_pair("id", node_id)
-        attrs["class"] = _plain_pair("class", " ".join(view.classes))
-        attrs["tooltip"] = _tooltip_pair(view.tooltip)
-        url = link(vertex) if link else None
-        if isinstance(vertex, Cluster) and cluster_anchors:
-            url = f"#{node_id}-members"
-        if url:
-            attrs["URL"] = _url_pair(url)
-            attrs["target"] = _plain_pair("target", "_top")
-        text = " ".join([attrs[k] for k in sorted(attrs)])
-        body.append(f"\t{_quote(node_id)} [{_label_pair(view.lines)} {text}]\n")
+        cluster = isinstance(vertex, Cluster)  # one graph's grouping: never the same in another graph
+        key = (vertex, vertex == graph.focus)
+        parts = memo.get(key) if memo is not None and not cluster else None
+        if parts is None:
+            parts = _node_parts(org, graph, vertex, link, f"#{node_id}-members" if cluster_anchors else None)
+            if memo is not None and not cluster:
+                memo[key] = parts
+        label, before, after = parts
+        text = " ".join(p for p in (before, _plain_pair("id", node_id), after) if p)
+        body.append(f"\t{_quote(node_id)} [{label} {text}]\n")
     for a, b in graph.edges:
         tail, head = ids[a], ids[b]
         body.append(f"\t{_quote_edge(tail)} -> {_quote_edge(head)} [id={_quote(f'{tail}-{head}')}]\n")

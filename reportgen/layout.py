@@ -17,11 +17,11 @@ import pickle
 import sqlite3
 import zlib
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from reportgen import __version__
-from reportgen.graphs import build_dot
+from reportgen.graphs import NodeMemo, build_dot
 from reportgen.lineage import GraphOptions, NodeKey, neighbourhood
 from reportgen.model import Organisation
 from reportgen.paths import node_page
@@ -207,6 +207,7 @@ class _Job:
     options: LayoutOptions
     cache: GraphCache
     renderer: Renderer  # one per process (forked workers inherit it unused): its Graphviz serves many graphs
+    memo: NodeMemo = field(default_factory=dict)  # node statements, filled by each process for itself
 
 
 def _draw(job: _Job, index: int) -> _Result:
@@ -214,7 +215,9 @@ def _draw(job: _Job, index: int) -> _Result:
     org, focus, options = job.org, job.focuses[index], job.options
     graph = neighbourhood(org, focus, options.graph)
     name = node_title(org, focus)
-    dot = build_dot(org, graph, name=name, link=_root_link, id_prefix=GRAPH_ID_PREFIX, cluster_anchors=True)
+    dot = build_dot(
+        org, graph, name=name, link=_root_link, id_prefix=GRAPH_ID_PREFIX, cluster_anchors=True, memo=job.memo
+    )
     svg_file = node_page(focus).removesuffix(".html") + ".svg"
     key = job.cache.key(dot)
     svg = job.cache.get(key)

@@ -574,3 +574,22 @@ def test_drawn_node_parser_sanity(zoo: Organisation) -> None:
     nodes, edges, _ = parse_svg(svg_of(zoo, "zoo-ylbchv20:v0", "embedded"))
     assert all(isinstance(n, DrawnNode) and n.texts and n.shapes for n in nodes.values())
     assert len(nodes) == 7 and len(edges) == 6
+
+
+@pytest.mark.parametrize("which", ["zoo", "sweep"])
+def test_a_memo_of_node_statements_changes_no_byte(which: str, request: pytest.FixtureRequest) -> None:
+    # Every vertex is drawn in the graph of each of its neighbours, once as the focus: the memo keeps
+    # both spellings apart, and never keeps a cluster (its anchor is its id in one graph).
+    org: Organisation = request.getfixturevalue(which)
+    foci = [focus_of(org, str(ref)) for ref in org.artifacts] + [focus_of(org, r) for r in org.runs]
+
+    def link(vertex: object) -> str | None:
+        return f"page/{vertex}" if not isinstance(vertex, Cluster) else None
+
+    memo: dict[Any, Any] = {}
+    for focus in foci * 2:  # the second pass draws every node from the memo
+        graph = neighbourhood(org, focus, GraphOptions())
+        fresh = build_dot(org, graph, name=str(focus), link=link, cluster_anchors=True)
+        assert build_dot(org, graph, name=str(focus), link=link, cluster_anchors=True, memo=memo) == fresh
+    assert memo and not any(isinstance(vertex, Cluster) for vertex, _ in memo)
+    assert any(focus for _, focus in memo) and any(not focus for _, focus in memo)
