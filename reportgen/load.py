@@ -315,9 +315,10 @@ class _Parser:
         assert data is not None
         parsed = self._from_worker(index)
         if parsed is not None and parsed.body is not None and not parsed.refused and parsed.values <= budget:
-            reporter.extend(parsed.diagnostics)
-            body = parsed.body if self.keep and not parsed.diagnostics else None
-            return decode_documents(name, parsed.body), body
+            with contextlib.suppress(ValueError):  # never expected: then the file is parsed here
+                documents = decode_documents(name, parsed.body)
+                reporter.extend(parsed.diagnostics)
+                return documents, parsed.body if self.keep and not parsed.diagnostics else None
         file_reporter = Reporter()
         documents = load_bytes(data, name, file_reporter, budget=budget)
         reporter.extend(file_reporter.diagnostics)
