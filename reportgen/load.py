@@ -353,21 +353,23 @@ def encode_documents(documents: Sequence[Document]) -> str:
 
     Raise ValueError for what JSON cannot hold.
     """
-
-    def value(node: Node) -> list[Any]:
-        v, loc = node.value, node.loc
-        if isinstance(v, dict):
-            keys = {k: [at.line, at.column] for k, at in node.key_locs.items()}
-            return [{k: value(child) for k, child in v.items()}, loc.line, loc.column, keys]
-        if isinstance(v, list):
-            return [[value(child) for child in v], loc.line, loc.column]
-        return [v, loc.line, loc.column]
-
-    data = [[d.index, d.values, value(d.root)] for d in documents]
+    data = [[d.index, d.values, _encoded(d.root)] for d in documents]
     try:
         return json.dumps(data, ensure_ascii=False, allow_nan=True, separators=(",", ":"))
     except (TypeError, RecursionError) as exc:
         raise ValueError(f"documents cannot be written as JSON: {exc}") from None
+
+
+# Module functions, not closures: a recursive closure is a reference cycle, which would keep every
+# Location of a file alive until the (paused) cycle collector ran.
+def _encoded(node: Node) -> list[Any]:
+    v, loc = node.value, node.loc
+    if isinstance(v, dict):
+        keys = {k: [at.line, at.column] for k, at in node.key_locs.items()}
+        return [{k: _encoded(child) for k, child in v.items()}, loc.line, loc.column, keys]
+    if isinstance(v, list):
+        return [[_encoded(child) for child in v], loc.line, loc.column]
+    return [v, loc.line, loc.column]
 
 
 def decode_documents(file: str, body: str) -> list[Document]:
@@ -376,43 +378,51 @@ def decode_documents(file: str, body: str) -> list[Document]:
     Only the shape it writes is accepted: mappings of text keys with integer places, lists, text,
     numbers, booleans and null.
     """
-    where: dict[tuple[int, int], Location] = {}  # one Location per place, as many values share a line
-
-    def at(line: Any, column: Any) -> Location:
-        if type(line) is not int or type(column) is not int:
-            raise ValueError("not a place")
-        loc = where.get((line, column))
-        if loc is None:
-            loc = where[line, column] = Location(file, line, column)
-        return loc
-
-    def value(item: Any) -> Node:
-        v = item[0]
-        kind = type(v)
-        if kind is dict:
-            locs = item[3]
-            if type(locs) is not dict or locs.keys() != v.keys():
-                raise ValueError("not a mapping")
-            return Node(
-                {k: value(child) for k, child in v.items()},
-                at(item[1], item[2]),
-                {k: at(*loc) for k, loc in locs.items()},
-            )
-        if kind is list:
-            return Node([value(child) for child in v], at(item[1], item[2]))
-        if v is not None and kind not in (str, int, float, bool):
-            raise ValueError("not a value")
-        return Node(v, at(item[1], item[2]))
-
+    places = _Places(file)
     documents = []
     try:
         for index, values, root in json.loads(body):
             if type(index) is not int or type(values) is not int or type(root[0]) is not dict:
                 raise ValueError("not a document")
-            documents.append(Document(file, index, value(root), values))
+            documents.append(Document(file, index, _decoded(root, places), values))
     except (TypeError, IndexError, KeyError, RecursionError) as exc:
         raise ValueError(f"not documents: {exc!r}") from None
     return documents
+
+
+class _Places(dict[tuple[int, int], Location]):
+    """One Location per place of a file, as many values share one."""
+
+    def __init__(self, file: str) -> None:
+        super().__init__()
+        self.file = file
+
+    def at(self, line: Any, column: Any) -> Location:
+        if type(line) is not int or type(column) is not int:
+            raise ValueError("not a place")
+        loc = self.get((line, column))
+        if loc is None:
+            loc = self[line, column] = Location(self.file, line, column)
+        return loc
+
+
+def _decoded(item: Any, places: _Places) -> Node:
+    v = item[0]
+    kind = type(v)
+    if kind is dict:
+        locs = item[3]
+        if type(locs) is not dict or locs.keys() != v.keys():
+            raise ValueError("not a mapping")
+        return Node(
+            {k: _decoded(child, places) for k, child in v.items()},
+            places.at(item[1], item[2]),
+            {k: places.at(*loc) for k, loc in locs.items()},
+        )
+    if kind is list:
+        return Node([_decoded(child, places) for child in v], places.at(item[1], item[2]))
+    if v is not None and kind not in (str, int, float, bool):
+        raise ValueError("not a value")
+    return Node(v, places.at(item[1], item[2]))
 
 
 def _read(path: Path, name: str, reporter: Reporter) -> bytes | None:

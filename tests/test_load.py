@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 from textwrap import dedent
@@ -464,3 +465,19 @@ def test_the_set_budgets_give_the_same_diagnostics_on_several_cores(
     assert "RG001" in {d.code for d in one.diagnostics}
     assert two.diagnostics == one.diagnostics
     assert same_documents(two.documents, one.documents)
+
+
+def test_restored_documents_are_freed_without_the_cycle_collector(tmp_path: Path) -> None:
+    # A build pauses the cycle collector while it loads: documents in a reference cycle (a recursive
+    # closure holding every Location of a file was one) would outlive the load.
+    root = mixed_set(tmp_path / "m")
+    body = load.encode_documents(load_paths([root]).documents)
+    gc.collect()
+    gc.disable()
+    try:
+        documents = load.decode_documents("m.yaml", body)
+        assert documents
+        del documents
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
