@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import hashlib
 import sqlite3
 from pathlib import Path
 
@@ -78,12 +79,17 @@ def test_a_changed_graph_is_drawn_again_and_unused_ones_are_dropped(tmp_path: Pa
 def test_a_damaged_cache_is_drawn_again(tmp_path: Path) -> None:
     build([SAMPLES / "zoo"], BuildOptions(output=tmp_path / "site"))
     good = files_of(tmp_path / "site")
-    with sqlite3.connect(tmp_path / ".site.cache" / GraphCache.FILE) as db:
-        db.execute("UPDATE graphs SET svg = replace(svg, '<svg', '<svg damaged')")
-    (cache_folder(tmp_path / "site") / PageCache.FILE).unlink()  # render every page: draw every graph
-    result = build([SAMPLES / "zoo"], BuildOptions(output=tmp_path / "site"))
-    assert result.cached_graphs == 0 and result.graphs > 0
-    assert files_of(tmp_path / "site") == good
+    for damage in (
+        "UPDATE graphs SET svg = zeroblob(length(svg))",  # the bytes changed behind the checksum's back
+        f"UPDATE graphs SET svg = x'00', sha = '{hashlib.sha256(bytes(1)).hexdigest()}'",  # not zlib
+        "UPDATE graphs SET svg = 'text'",  # not what this reportgen writes
+    ):
+        with sqlite3.connect(tmp_path / ".site.cache" / GraphCache.FILE) as db:
+            db.execute(damage)
+        (cache_folder(tmp_path / "site") / PageCache.FILE).unlink()  # render every page: draw every graph
+        result = build([SAMPLES / "zoo"], BuildOptions(output=tmp_path / "site"))
+        assert result.cached_graphs == 0 and result.graphs > 0, damage
+        assert files_of(tmp_path / "site") == good
     (tmp_path / ".site.cache" / GraphCache.FILE).write_bytes(b"not a database")
     (cache_folder(tmp_path / "site") / PageCache.FILE).unlink()
     result = build([SAMPLES / "zoo"], BuildOptions(output=tmp_path / "site"))
