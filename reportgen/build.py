@@ -121,9 +121,12 @@ def _write_site(
     if layout.cache is None:  # what it kept would outlive this build's site
         PageCache(cache_folder(options.output)).forget()
         ParseCache(cache_folder(options.output)).forget()
-    prints = _fingerprints(org, site, options, work, layout) if layout.cache else [""] * len(work)
     with SiteWriter(options.output) as writer:  # holds the site's lock: nothing else changes it now
-        reuse = _unchanged(work, prints, cache.load(), options.output)
+        stored = cache.load()
+        # Without a record (a first build) nothing can be reused: the fingerprints, for the record this
+        # build leaves, are worked out while the workers render pages.
+        prints = _fingerprints(org, site, options, work, layout) if stored else []
+        reuse = _unchanged(work, prints, stored, options.output)
         clock.lap("changes")
         needed = dict.fromkeys(
             f for i, unit in enumerate(work) if i not in reuse for f in unit_focuses(org, unit)
@@ -142,6 +145,10 @@ def _write_site(
                 writer.write(path, data)
             for path, data in assets(options.templates):
                 writer.write(path, data)
+            if not prints:
+                prints[:] = (
+                    _fingerprints(org, site, options, work, layout) if layout.cache else [""] * len(work)
+                )
             other = time.perf_counter() - mark
 
         written, parts = emit_pages(
@@ -189,7 +196,7 @@ def _unchanged(
     same = {
         i: stored[unit.id]
         for i, unit in enumerate(work)
-        if prints[i] and unit.id in stored and stored[unit.id].fingerprint == prints[i]
+        if unit.id in stored and prints[i] and stored[unit.id].fingerprint == prints[i]
     }
     return {i: s for i, s in same.items() if intact(site, s.files)}
 
