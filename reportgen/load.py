@@ -15,6 +15,7 @@ import os
 import re
 import sys
 import unicodedata
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,7 +166,7 @@ class Kept(Protocol):
 
     def get(self, name: str, key: str) -> list[Document] | None: ...
 
-    def put(self, name: str, key: str, body: str) -> None: ...
+    def put(self, name: str, key: str, body: bytes) -> None: ...
 
 
 def load_paths(paths: Sequence[Path], kept: Kept | None = None, jobs: int = 1) -> LoadResult:
@@ -252,7 +253,7 @@ class _Parsed:
     """One file parsed by a worker: its documents as JSON (None if they cannot be), and its problems."""
 
     index: int
-    body: str | None
+    body: bytes | None
     values: int
     diagnostics: list[Diagnostic]
     refused: bool  # over the value budget: the parent parses it again to say so with the true budget
@@ -272,7 +273,7 @@ def _parse_in_worker(index: int) -> _Parsed:
     documents = load_bytes(data, names[index], reporter, budget=MAX_SET_VALUES)
     problems = reporter.diagnostics
     try:
-        body: str | None = encode_documents(documents)
+        body: bytes | None = encode_documents(documents)
     except ValueError:
         body = None
     values = sum(doc.values for doc in documents)
@@ -309,7 +310,7 @@ class _Parser:
     def __exit__(self, *exc: object) -> None:
         self._stack.close()
 
-    def take(self, index: int, reporter: Reporter, budget: int) -> tuple[list[Document], str | None]:
+    def take(self, index: int, reporter: Reporter, budget: int) -> tuple[list[Document], bytes | None]:
         """Return a file's documents, and their JSON when they had no problem (for ``kept``)."""
         name, data = self.names[index], self.ahead[index].data
         assert data is not None
@@ -348,15 +349,15 @@ def _can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
-def encode_documents(documents: Sequence[Document]) -> str:
-    """Return documents as compact JSON: a value is ``[value, line, column]``; a mapping adds its keys'.
-
-    Raise ValueError for what JSON cannot hold.
+def encode_documents(documents: Sequence[Document]) -> bytes:
+    """Return documents as compact JSON, zlib-compressed: a value is ``[value, line, column]``; a
+    mapping adds its keys' places. Raise ValueError for what JSON or UTF-8 cannot hold.
     """
     data = [[d.index, d.values, _encoded(d.root)] for d in documents]
     try:
-        return json.dumps(data, ensure_ascii=False, allow_nan=True, separators=(",", ":"))
-    except (TypeError, RecursionError) as exc:
+        text = json.dumps(data, ensure_ascii=False, allow_nan=True, separators=(",", ":"))
+        return zlib.compress(text.encode("utf-8"), 1)
+    except (TypeError, RecursionError, UnicodeEncodeError) as exc:  # a lone surrogate, by escape
         raise ValueError(f"documents cannot be written as JSON: {exc}") from None
 
 
@@ -372,7 +373,7 @@ def _encoded(node: Node) -> list[Any]:
     return [v, loc.line, loc.column]
 
 
-def decode_documents(file: str, body: str) -> list[Document]:
+def decode_documents(file: str, body: bytes) -> list[Document]:
     """Return the documents ``encode_documents`` wrote, in ``file``; raise ValueError on anything else.
 
     Only the shape it writes is accepted: mappings of text keys with integer places, lists, text,
@@ -381,11 +382,11 @@ def decode_documents(file: str, body: str) -> list[Document]:
     places = _Places(file)
     documents = []
     try:
-        for index, values, root in json.loads(body):
+        for index, values, root in json.loads(zlib.decompress(body).decode("utf-8")):
             if type(index) is not int or type(values) is not int or type(root[0]) is not dict:
                 raise ValueError("not a document")
             documents.append(Document(file, index, _decoded(root, places), values))
-    except (TypeError, IndexError, KeyError, RecursionError) as exc:
+    except (TypeError, IndexError, KeyError, RecursionError, zlib.error) as exc:
         raise ValueError(f"not documents: {exc!r}") from None
     return documents
 

@@ -2,9 +2,9 @@
 
 Parsing YAML into located values is most of a rebuild's load stage, and most files of a large
 organisation do not change between two builds. Each file read without a problem is kept here, under
-its name as diagnostics show it and the SHA-256 of its bytes, as compact JSON (``load.encode_documents``:
-a value is ``[value, line, column]``, a mapping adds the places of its keys). Restoring a file this way
-costs a fifth of parsing it.
+its name as diagnostics show it and the SHA-256 of its bytes, as compressed compact JSON
+(``load.encode_documents``: a value is ``[value, line, column]``, a mapping adds the places of its keys).
+Restoring a file this way costs a fifth of parsing it.
 
 The entries are salted with reportgen's own source (see ``source_digest``): a reportgen that reads
 YAML differently never restores what another one parsed. A file that had a problem is never kept, so
@@ -26,7 +26,7 @@ from reportgen.load import Document, decode_documents
 
 log = logging.getLogger(__name__)
 
-FORMAT = "1"
+FORMAT = "2"
 
 
 class ParseCache:
@@ -41,8 +41,8 @@ class ParseCache:
     def __init__(self, folder: Path | None) -> None:
         self.folder = folder
         self._salt = f"{source_digest()}/{FORMAT}\0".encode()
-        self._kept: dict[str, tuple[str, str, str]] | None = None  # name -> (key, checksum, body)
-        self._now: dict[str, tuple[str, str, str]] = {}  # what this build read, to keep for the next
+        self._kept: dict[str, tuple[str, str, bytes]] | None = None  # name -> (key, checksum, body)
+        self._now: dict[str, tuple[str, str, bytes]] = {}  # what this build read, to keep for the next
 
     def key(self, data: bytes) -> str:
         """Return the key of a file's bytes."""
@@ -65,14 +65,10 @@ class ParseCache:
         self._now[name] = kept
         return documents
 
-    def put(self, name: str, key: str, body: str) -> None:
+    def put(self, name: str, key: str, body: bytes) -> None:
         """Note a file parsed without a problem (its documents as ``encode_documents`` wrote them)."""
-        if self.folder is None:
-            return
-        try:
+        if self.folder is not None:
             self._now[name] = (key, _checksum(body), body)
-        except UnicodeEncodeError:  # text SQLite cannot hold (a lone surrogate): parse it next time
-            return
 
     def save(self) -> None:
         """Keep this build's files, and only them; start the file again if it is damaged."""
@@ -86,7 +82,7 @@ class ParseCache:
                 with contextlib.closing(sqlite3.connect(path, timeout=30)) as db, db:
                     db.execute(
                         "CREATE TABLE IF NOT EXISTS files "
-                        "(name TEXT PRIMARY KEY, key TEXT, sha TEXT, body TEXT)"
+                        "(name TEXT PRIMARY KEY, key TEXT, sha TEXT, body BLOB)"
                     )
                     db.execute("DELETE FROM files")
                     db.executemany("INSERT INTO files VALUES (?, ?, ?, ?)", rows)
@@ -104,7 +100,7 @@ class ParseCache:
             with contextlib.suppress(OSError):
                 (self.folder / self.FILE).unlink()
 
-    def _load(self) -> dict[str, tuple[str, str, str]]:
+    def _load(self) -> dict[str, tuple[str, str, bytes]]:
         if self._kept is None:
             self._kept = {}
             if self.folder is not None and (self.folder / self.FILE).is_file():
@@ -117,10 +113,10 @@ class ParseCache:
                 self._kept = {
                     name: (key, sha, body)
                     for name, key, sha, body in rows
-                    if isinstance(name, str) and isinstance(key, str) and isinstance(body, str)
+                    if isinstance(name, str) and isinstance(key, str) and isinstance(body, bytes)
                 }
         return self._kept
 
 
-def _checksum(body: str) -> str:
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+def _checksum(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()

@@ -6,6 +6,7 @@ import hashlib
 import math
 import shutil
 import sqlite3
+import zlib
 from pathlib import Path
 from textwrap import dedent
 
@@ -136,23 +137,22 @@ def _filled(folder: Path, manifests: Path) -> ParseCache:
         '[[0, 1, [{"runs": [1.5, "x", 1]}, 1, 1, {"runs": [1, 1]}]]]',  # a place that is not a number
         '[[0, 1, [["runs"], 1, 1]]]',  # a document that is not a mapping
         "[" * 5000 + "]" * 5000,
+        b"not zlib",  # as stored, not compressed
+        zlib.compress(b"\xff\xfe[]"),  # not UTF-8
     ],
 )
-def test_anything_but_what_was_written_is_parsed_again(tmp_path: Path, body: str) -> None:
+def test_anything_but_what_was_written_is_parsed_again(tmp_path: Path, body: str | bytes) -> None:
     manifests = tmp_path / "m"
     shutil.copytree(SAMPLES / "zoo", manifests)
     _filled(tmp_path / "cache", manifests)
     db = tmp_path / "cache" / ParseCache.FILE
+    packed = body if isinstance(body, bytes) else zlib.compress(body.encode("utf-8"))
     with sqlite3.connect(db) as connection:  # a forged entry, with a checksum that holds
-        connection.execute("UPDATE files SET body = ?, sha = ?", (body, _sha(body)))
+        connection.execute("UPDATE files SET body = ?, sha = ?", (packed, hashlib.sha256(packed).hexdigest()))
     again = Counting(tmp_path / "cache")
     result = load_paths([manifests], again)
     assert again.restored == 0
     assert same(result.documents, load_paths([manifests]).documents)
-
-
-def _sha(body: str) -> str:
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
 def test_a_damaged_entry_or_file_is_parsed_again_and_started_over(tmp_path: Path) -> None:
@@ -161,7 +161,7 @@ def test_a_damaged_entry_or_file_is_parsed_again_and_started_over(tmp_path: Path
     _filled(tmp_path / "cache", manifests)
     db = tmp_path / "cache" / ParseCache.FILE
     with sqlite3.connect(db) as connection:  # a body changed behind the checksum's back
-        connection.execute("UPDATE files SET body = replace(body, 'zoo', 'ZOO')")
+        connection.execute("UPDATE files SET body = zeroblob(length(body))")
     again = Counting(tmp_path / "cache")
     assert same(load_paths([manifests], again).documents, load_paths([manifests]).documents)
     assert again.restored == 0
@@ -174,7 +174,7 @@ def test_a_damaged_entry_or_file_is_parsed_again_and_started_over(tmp_path: Path
     assert restored.restored == 4
 
 
-def test_text_sqlite_cannot_hold_is_parsed_each_time(tmp_path: Path) -> None:
+def test_text_utf8_cannot_hold_is_parsed_each_time(tmp_path: Path) -> None:
     manifests = tmp_path / "m"
     manifests.mkdir()
     (manifests / "odd.yaml").write_text('runs: [{id: "\\ud800"}]\n')  # a lone surrogate, by escape
