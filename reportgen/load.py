@@ -16,7 +16,7 @@ import re
 import sys
 import unicodedata
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeAlias
@@ -379,35 +379,28 @@ def decode_documents(file: str, body: bytes) -> list[Document]:
     Only the shape it writes is accepted: mappings of text keys with integer places, lists, text,
     numbers, booleans and null.
     """
-    places = _Places(file)
+    where: dict[tuple[int, int], Location] = {}  # one Location per place: many values share one
+
+    def at(line: Any, column: Any) -> Location:  # refers to no closure of its own: no reference cycle
+        loc = where.get((line, column))
+        if loc is None:
+            if type(line) is not int or type(column) is not int:
+                raise ValueError("not a place")
+            loc = where[line, column] = Location(file, line, column)
+        return loc
+
     documents = []
     try:
         for index, values, root in json.loads(zlib.decompress(body).decode("utf-8")):
             if type(index) is not int or type(values) is not int or type(root[0]) is not dict:
                 raise ValueError("not a document")
-            documents.append(Document(file, index, _decoded(root, places), values))
+            documents.append(Document(file, index, _decoded(root, at), values))
     except (TypeError, IndexError, KeyError, RecursionError, zlib.error) as exc:
         raise ValueError(f"not documents: {exc!r}") from None
     return documents
 
 
-class _Places(dict[tuple[int, int], Location]):
-    """One Location per place of a file, as many values share one."""
-
-    def __init__(self, file: str) -> None:
-        super().__init__()
-        self.file = file
-
-    def at(self, line: Any, column: Any) -> Location:
-        if type(line) is not int or type(column) is not int:
-            raise ValueError("not a place")
-        loc = self.get((line, column))
-        if loc is None:
-            loc = self[line, column] = Location(self.file, line, column)
-        return loc
-
-
-def _decoded(item: Any, places: _Places) -> Node:
+def _decoded(item: Any, at: Callable[[Any, Any], Location]) -> Node:
     v = item[0]
     kind = type(v)
     if kind is dict:
@@ -415,15 +408,15 @@ def _decoded(item: Any, places: _Places) -> Node:
         if type(locs) is not dict or locs.keys() != v.keys():
             raise ValueError("not a mapping")
         return Node(
-            {k: _decoded(child, places) for k, child in v.items()},
-            places.at(item[1], item[2]),
-            {k: places.at(*loc) for k, loc in locs.items()},
+            {k: _decoded(child, at) for k, child in v.items()},
+            at(item[1], item[2]),
+            {k: at(*loc) for k, loc in locs.items()},
         )
     if kind is list:
-        return Node([_decoded(child, places) for child in v], places.at(item[1], item[2]))
+        return Node([_decoded(child, at) for child in v], at(item[1], item[2]))
     if v is not None and kind not in (str, int, float, bool):
         raise ValueError("not a value")
-    return Node(v, places.at(item[1], item[2]))
+    return Node(v, at(item[1], item[2]))
 
 
 def _read(path: Path, name: str, reporter: Reporter) -> bytes | None:
