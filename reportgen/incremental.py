@@ -186,30 +186,42 @@ class PageCache:
             (unit, u.fingerprint, json.dumps([list(_fields(f)) for f in u.files]), u.graph_key)
             for unit, u in sorted(units.items())
         ]
-        path = self.folder / self.FILE
-        for attempt in (1, 2):
-            try:
-                self.folder.mkdir(parents=True, exist_ok=True)
-                with contextlib.closing(sqlite3.connect(path, timeout=30)) as db, db:
-                    db.execute(
-                        "CREATE TABLE IF NOT EXISTS units "
-                        "(unit TEXT PRIMARY KEY, fingerprint TEXT, files TEXT, graph_key TEXT)"
-                    )
-                    db.execute("DELETE FROM units")
-                    db.executemany("INSERT INTO units VALUES (?, ?, ?, ?)", rows)
-                return
-            except (OSError, sqlite3.Error) as exc:
-                log.debug("page cache not written: %s", exc)
-                if attempt == 2 or not isinstance(exc, sqlite3.DatabaseError):
-                    return
-                with contextlib.suppress(OSError):
-                    path.unlink()  # not a database any more: start it again
+        replace_table(
+            self.folder / self.FILE,
+            "units (unit TEXT PRIMARY KEY, fingerprint TEXT, files TEXT, graph_key TEXT)",
+            rows,
+        )
 
     def forget(self) -> None:
         """Drop the record, if there is one."""
         if self.folder is not None:
             with contextlib.suppress(OSError):
                 (self.folder / self.FILE).unlink()
+
+
+def replace_table(path: Path, table: str, rows: Sequence[tuple[object, ...]]) -> None:
+    """Make ``rows`` the only rows of ``table`` ("name (columns)") in the SQLite file ``path``, at once.
+
+    A cache that cannot be written only makes the next build slower: it is logged, not raised. A file
+    that is not a database any more is started again.
+    """
+    name = table.split(" ", 1)[0]
+    marks = ", ".join("?" * len(rows[0])) if rows else ""
+    for attempt in (1, 2):
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.closing(sqlite3.connect(path, timeout=30)) as db, db:
+                db.execute(f"CREATE TABLE IF NOT EXISTS {table}")
+                db.execute(f"DELETE FROM {name}")
+                if rows:
+                    db.executemany(f"INSERT INTO {name} VALUES ({marks})", rows)
+            return
+        except (OSError, sqlite3.Error) as exc:
+            log.debug("%s not written: %s", path.name, exc)
+            if attempt == 2 or not isinstance(exc, sqlite3.DatabaseError):
+                return
+            with contextlib.suppress(OSError):
+                path.unlink()  # not a database any more: start it again
 
 
 def _fields(f: StoredFile) -> tuple[object, ...]:

@@ -22,6 +22,7 @@ import sqlite3
 from pathlib import Path
 
 from reportgen import source_digest
+from reportgen.incremental import replace_table
 from reportgen.load import Document, decode_documents
 
 log = logging.getLogger(__name__)
@@ -74,25 +75,10 @@ class ParseCache:
         """Keep this build's files, and only them; start the file again if it is damaged."""
         if self.folder is None:
             return
-        path = self.folder / self.FILE
         rows = [(name, *entry) for name, entry in sorted(self._now.items())]
-        for attempt in (1, 2):
-            try:
-                self.folder.mkdir(parents=True, exist_ok=True)
-                with contextlib.closing(sqlite3.connect(path, timeout=30)) as db, db:
-                    db.execute(
-                        "CREATE TABLE IF NOT EXISTS files "
-                        "(name TEXT PRIMARY KEY, key TEXT, sha TEXT, body BLOB)"
-                    )
-                    db.execute("DELETE FROM files")
-                    db.executemany("INSERT INTO files VALUES (?, ?, ?, ?)", rows)
-                return
-            except (OSError, sqlite3.Error) as exc:
-                log.debug("parse cache not written: %s", exc)
-                if attempt == 2 or not isinstance(exc, sqlite3.DatabaseError):
-                    return
-                with contextlib.suppress(OSError):
-                    path.unlink()  # not a database any more: start it again
+        replace_table(
+            self.folder / self.FILE, "files (name TEXT PRIMARY KEY, key TEXT, sha TEXT, body BLOB)", rows
+        )
 
     def forget(self) -> None:
         """Drop the kept files, if any."""

@@ -249,3 +249,18 @@ def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("REPORTGEN_CACHE_DIR", str(directory))
         yield directory
+
+
+def another_reportgen(folder: Path, monkeypatch: pytest.MonkeyPatch, module: str) -> None:
+    """Make reportgen's own source look changed (a copy with one line added to ``module``).
+
+    A development checkout changes code without changing the version: the caches beside a site must
+    never keep what other code made.
+    """
+    import reportgen
+
+    folder.mkdir()
+    for source in Path(reportgen.__file__).parent.glob("*.py"):
+        (folder / source.name).write_bytes(source.read_bytes())
+    (folder / module).write_bytes((folder / module).read_bytes() + b"\n# changed\n")
+    monkeypatch.setattr(reportgen, "__file__", str(folder / "__init__.py"))

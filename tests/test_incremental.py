@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from factories import another_reportgen
 
 from reportgen.build import BuildOptions, BuildResult, build, cache_folder
 from reportgen.incremental import PageCache
@@ -232,14 +233,7 @@ def test_a_change_of_reportgens_own_code_renders_every_page(
     manifests: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # a development checkout changes code without changing the version: nothing may be kept from it
-    import reportgen
-
     site = tmp_path / "site"
     build([manifests], BuildOptions(output=site))
-    code = tmp_path / "code"
-    code.mkdir()
-    for source in Path(reportgen.__file__).parent.glob("*.py"):
-        (code / source.name).write_bytes(source.read_bytes())
-    (code / "site.py").write_bytes((code / "site.py").read_bytes() + b"\n# changed\n")
-    monkeypatch.setattr(reportgen, "__file__", str(code / "__init__.py"))
+    another_reportgen(tmp_path / "code", monkeypatch, "site.py")
     assert build([manifests], BuildOptions(output=site)).reused_pages == 0

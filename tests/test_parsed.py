@@ -11,8 +11,8 @@ from pathlib import Path
 from textwrap import dedent
 
 import pytest
+from factories import another_reportgen
 
-import reportgen
 from reportgen import load
 from reportgen.build import BuildOptions, build, cache_folder
 from reportgen.diagnostics import Reporter
@@ -117,6 +117,15 @@ def test_a_file_with_a_problem_is_never_kept(tmp_path: Path) -> None:
     assert second.diagnostics == first.diagnostics
 
 
+@pytest.fixture
+def kept_zoo(tmp_path: Path) -> Path:
+    """A copy of the zoo manifests, parsed once into the parse cache at ``tmp_path / "cache"``."""
+    manifests = tmp_path / "m"
+    shutil.copytree(SAMPLES / "zoo", manifests)
+    _filled(tmp_path / "cache", manifests)
+    return manifests
+
+
 def _filled(folder: Path, manifests: Path) -> ParseCache:
     cache = ParseCache(folder)
     load_paths([manifests], cache)
@@ -141,10 +150,10 @@ def _filled(folder: Path, manifests: Path) -> ParseCache:
         zlib.compress(b"\xff\xfe[]"),  # not UTF-8
     ],
 )
-def test_anything_but_what_was_written_is_parsed_again(tmp_path: Path, body: str | bytes) -> None:
-    manifests = tmp_path / "m"
-    shutil.copytree(SAMPLES / "zoo", manifests)
-    _filled(tmp_path / "cache", manifests)
+def test_anything_but_what_was_written_is_parsed_again(
+    tmp_path: Path, kept_zoo: Path, body: str | bytes
+) -> None:
+    manifests = kept_zoo
     db = tmp_path / "cache" / ParseCache.FILE
     packed = body if isinstance(body, bytes) else zlib.compress(body.encode("utf-8"))
     with sqlite3.connect(db) as connection:  # a forged entry, with a checksum that holds
@@ -155,10 +164,8 @@ def test_anything_but_what_was_written_is_parsed_again(tmp_path: Path, body: str
     assert same(result.documents, load_paths([manifests]).documents)
 
 
-def test_a_damaged_entry_or_file_is_parsed_again_and_started_over(tmp_path: Path) -> None:
-    manifests = tmp_path / "m"
-    shutil.copytree(SAMPLES / "zoo", manifests)
-    _filled(tmp_path / "cache", manifests)
+def test_a_damaged_entry_or_file_is_parsed_again_and_started_over(tmp_path: Path, kept_zoo: Path) -> None:
+    manifests = kept_zoo
     db = tmp_path / "cache" / ParseCache.FILE
     with sqlite3.connect(db) as connection:  # a body changed behind the checksum's back
         connection.execute("UPDATE files SET body = zeroblob(length(body))")
@@ -186,28 +193,19 @@ def test_text_utf8_cannot_hold_is_parsed_each_time(tmp_path: Path) -> None:
 
 
 def test_another_reportgen_never_restores_what_this_one_parsed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, kept_zoo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    manifests = tmp_path / "m"
-    shutil.copytree(SAMPLES / "zoo", manifests)
-    _filled(tmp_path / "cache", manifests)
-    code = tmp_path / "code"
-    code.mkdir()
-    for source in Path(reportgen.__file__).parent.glob("*.py"):
-        (code / source.name).write_bytes(source.read_bytes())
-    (code / "load.py").write_bytes((code / "load.py").read_bytes() + b"\n# changed\n")
-    monkeypatch.setattr(reportgen, "__file__", str(code / "__init__.py"))
+    manifests = kept_zoo
+    another_reportgen(tmp_path / "code", monkeypatch, "load.py")
     again = Counting(tmp_path / "cache")
     load_paths([manifests], again)
     assert again.restored == 0
 
 
 def test_a_file_restored_over_the_set_budget_is_parsed_to_say_so(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, kept_zoo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    manifests = tmp_path / "m"
-    shutil.copytree(SAMPLES / "zoo", manifests)
-    _filled(tmp_path / "cache", manifests)
+    manifests = kept_zoo
     fresh = load_paths([manifests])
     monkeypatch.setattr(load, "MAX_SET_VALUES", sum(d.values for d in fresh.documents) - 1)
     again = Counting(tmp_path / "cache")
