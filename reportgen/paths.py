@@ -12,7 +12,7 @@ import hashlib
 import posixpath
 import re
 import unicodedata
-from functools import lru_cache
+from functools import cache
 
 from reportgen.lineage import NodeKey
 from reportgen.model import ArtifactRef
@@ -25,9 +25,13 @@ _HASHED = re.compile(r"-[0-9a-f]{10}$")
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 
 
-@lru_cache(maxsize=1 << 16)
+@cache
 def slug(name: str) -> str:
-    """Return a file-name-safe, stable slug for ``name`` (kept: every page links hundreds of names)."""
+    """Return a file-name-safe, stable slug for ``name``.
+
+    Kept, without bound: every page links hundreds of names, and an organisation has one slug per
+    name (a bounded cache thrashed at XL: 75,000 artifact versions and runs).
+    """
     if _is_plain(name):
         return name
     folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii").lower()

@@ -7,7 +7,7 @@ import io
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from reportgen.model import ArtifactRef, AuditEvent, EventKind, Organisation
 from reportgen.paths import artifact_page, collection_page, collection_version_page
@@ -60,18 +60,20 @@ def _summary(event: AuditEvent) -> str:
     return text + (" (automatic)" if event.automatic else f" by {event.user}")
 
 
-# The links and badges of events recur from event to event (and page to page): make each once.
-@lru_cache(maxsize=1 << 12)
+# The links and badges of events recur from event to event (and page to page): make each once. Unbounded:
+# one per collection, version or artifact version, so they grow with the organisation (sized for L, they
+# thrashed at XL, where 50,000 versions made every lookup a miss that also evicted).
+@cache
 def _collection_link(full_name: str, registry: str, name: str) -> Link:
     return Link(full_name, collection_page(registry, name))
 
 
-@lru_cache(maxsize=1 << 14)
+@cache
 def _version_link(registry: str, name: str, number: int) -> Link:
     return Link(f"v{number}", collection_version_page(registry, name, number))
 
 
-@lru_cache(maxsize=1 << 14)
+@cache
 def _artifact_link(ref: ArtifactRef) -> Link:
     return Link(str(ref), artifact_page(ref))
 
