@@ -35,7 +35,7 @@ from reportgen.paths import (
     slug,
 )
 from reportgen.spec import format_utc
-from reportgen.timeline import event_view, newest_first, time_text, timeline_of
+from reportgen.timeline import artifact_link, event_view, newest_first, time_text, timeline_of
 from reportgen.views import (
     AuditPage,
     Badge,
@@ -188,9 +188,8 @@ class Planner:
         self._infos: dict[tuple[Vertex, str, bool], GraphNodeInfo] = {}
         self._node_links: dict[NodeKey, Link] = {}
         self._rows: dict[Row, Row] = {}
-        # what recurs from page to page, made once: event views (by the id of the event), links
+        # what recurs from page to page, made once: event views (by the id of the event), run links
         self._views: dict[int, tuple[AuditEvent, EventView]] = {}
-        self._artifact_links: dict[ArtifactRef, Link] = {}
         self._run_links: dict[str, Link] = {}
 
     # -- shared pieces ---------------------------------------------------------------------------
@@ -221,12 +220,6 @@ class Planner:
             ].protected_aliases
         }
         return tuple(_badge(a, "alias", a in protected) for a in self.org.aliases_of(ref))
-
-    def artifact_link(self, ref: ArtifactRef) -> Link:
-        link = self._artifact_links.get(ref)
-        if link is None:
-            link = self._artifact_links[ref] = Link(str(ref), artifact_page(ref))
-        return link
 
     def run_link(self, run: Run) -> Link:
         link = self._run_links.get(run.id)
@@ -338,7 +331,7 @@ class Planner:
         return IndexPage(
             **self.page_fields("index.html", self.site.title, "index.html", ()),
             registries=tuple(registries),
-            unlinked=tuple(self.artifact_link(a.ref) for a in self.org.unlinked_artifacts()),
+            unlinked=tuple(artifact_link(a.ref) for a in self.org.unlinked_artifacts()),
             runs=tuple(self.run_link(r) for r in self.org.runs.values()),
             recent=recent,
         )
@@ -443,7 +436,7 @@ class Planner:
         return VersionRow(
             version=Link(cv.label, collection_version_page(c.registry, c.name, number)),
             aliases=self.alias_badges(c.registry, history.current.aliases_of(number)),
-            artifact=self.artifact_link(cv.artifact),
+            artifact=artifact_link(cv.artifact),
             digest=artifact.digest,
             linked_by=cv.linked_by,
             linked_at=format_utc(cv.linked_at),
@@ -465,7 +458,7 @@ class Planner:
         return self.rows(
             (
                 Row("Version", cv.full_name, mono=True),
-                Row("Source artifact", links=(self.artifact_link(cv.artifact),)),
+                Row("Source artifact", links=(artifact_link(cv.artifact),)),
                 Row("Aliases", badges=self.alias_badges(c.registry, history.current.aliases_of(number))),
                 Row("Linked", f"{time_text(cv.linked_at)} by {cv.linked_by}", time=format_utc(cv.linked_at)),
                 Row("Status", status),
@@ -541,8 +534,8 @@ class Planner:
             else None,
             Row("Duration", _duration_text(run)) if run.duration is not None else None,
             Row("Tags", badges=tuple(_badge(t) for t in run.tags)) if run.tags else None,
-            Row("Inputs", links=tuple(self.artifact_link(r) for r in run.inputs)),
-            Row("Outputs", links=tuple(self.artifact_link(r) for r in run.outputs)),
+            Row("Inputs", links=tuple(artifact_link(r) for r in run.inputs)),
+            Row("Outputs", links=tuple(artifact_link(r) for r in run.outputs)),
             Row("Source", links=(Link(run.url, run.url, external=True),)) if run.url else None,
         ]
         tables = tuple((t, _table(m)) for t, m in (("Config", run.config), ("Summary", run.summary)) if m)

@@ -74,7 +74,8 @@ def _version_link(registry: str, name: str, number: int) -> Link:
 
 
 @cache
-def _artifact_link(ref: ArtifactRef) -> Link:
+def artifact_link(ref: ArtifactRef) -> Link:
+    """Return the link to an artifact version's page (one per version: events and pages share it)."""
     return Link(str(ref), artifact_page(ref))
 
 
@@ -103,7 +104,7 @@ def event_view(org: Organisation, event: AuditEvent) -> EventView:
         kind_label=event.kind.label,
         collection=_collection_link(event.collection, collection.registry, collection.name),
         version=version_link(event.version),
-        artifact=_artifact_link(event.artifact),
+        artifact=artifact_link(event.artifact),
         alias=alias,
         previous_version=(None if event.previous_version is None else version_link(event.previous_version)),
         user=event.user,
