@@ -185,18 +185,18 @@ def load_paths(paths: Sequence[Path], kept: Kept | None = None, jobs: int = 1) -
     names = [display_path(path) for path in files]
     ahead = _read_ahead(files, names, kept)
     documents: list[Document] = []
-    total = values = 0
+    values = 0
     with _Parser(ahead, names, jobs, keep=kept is not None) as parser:
         for index, item in enumerate(ahead):
             name = names[index]
             reporter.extend(item.problems)
             if item.data is None:
                 continue
-            total += len(item.data)
-            if total > MAX_SET_BYTES:
+            if item.read_so_far > MAX_SET_BYTES:
                 reporter.report(
                     "RG001",
-                    f"the manifests read so far hold {total} bytes; a manifest set may hold {MAX_SET_BYTES}",
+                    f"the manifests read so far hold {item.read_so_far} bytes; "
+                    f"a manifest set may hold {MAX_SET_BYTES}",
                     Location(name),
                 )
                 break
@@ -226,6 +226,7 @@ class _Ahead:
 
     data: bytes | None
     problems: list[Diagnostic]
+    read_so_far: int = 0  # bytes of the set up to this file, this file included
     key: str = ""
     kept: list[Document] | None = None
 
@@ -240,6 +241,7 @@ def _read_ahead(files: Sequence[Path], names: Sequence[str], kept: Kept | None) 
         if item.data is None:
             continue
         total += len(item.data)
+        item.read_so_far = total
         if total > MAX_SET_BYTES:
             break  # load_paths says so at this file, and reads no further
         if kept is not None:
