@@ -339,7 +339,7 @@ def wasm_call(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_exports_are_called_unchecked_with_these_bindings() -> None:
-    """With the installed wasmtime, every export goes through the unchecked C call (0.3 ms a render)."""
+    """With the installed wasmtime, every export goes through the unchecked C call."""
     instance = render._Instance.create(render._get_runtime())
     calls = [instance.malloc, instance.free, instance.render, instance.last_error, instance.version]
     assert all(isinstance(call, render._UncheckedCall) for call in calls)
