@@ -21,7 +21,7 @@ from reportgen import FORMAT_VERSION, __version__
 from reportgen.diagnostics import Severity, plural
 from reportgen.emit import emit_pages, unit_focuses, unit_graph
 from reportgen.incremental import Fingerprints, PageCache, StoredFile, StoredUnit, intact, settings_digest
-from reportgen.layout import LayoutOptions, PackedGraphs, Progress, draw_graphs
+from reportgen.layout import Drawing, LayoutOptions, Progress
 from reportgen.lineage import GraphOptions, NodeKey
 from reportgen.load import load_paths
 from reportgen.model import Organisation
@@ -128,13 +128,7 @@ def _write_site(
         prints = _fingerprints(org, site, options, work, layout) if stored else []
         reuse = _unchanged(work, prints, stored, options.output)
         clock.lap("changes")
-        needed = dict.fromkeys(
-            f for i, unit in enumerate(work) if i not in reuse for f in unit_focuses(org, unit)
-        )
-        focuses = [f for f in graph_focuses(org) if f in needed]  # only the graphs of pages to render
         keep = [s.graph_key for s in reuse.values() if s.graph_key]
-        graphs, stats = draw_graphs(org, focuses, layout, progress, keep)
-        clock.lap("graphs")
         env = environment(options.templates)
         other = 0.0
 
@@ -151,22 +145,23 @@ def _write_site(
                 )
             other = time.perf_counter() - mark
 
-        written, parts = emit_pages(
-            org, site, graphs, env, writer.staging, jobs, reuse, options.output, meanwhile
+        rendered = emit_pages(
+            org, site, env, writer.staging, layout, reuse, options.output, meanwhile, progress, keep
         )
+        written, parts = rendered.files, rendered.stats
         for files in written:
             for f in files:
                 writer.adopt(f.path, f.digest)
         page_paths = [f.path for files in written for f in files if f.page]
         if site.base_url:
             writer.write("sitemap.xml", _sitemap(site.base_url, page_paths))
-        clock.lap("pages")
+        clock.lap("render")
         writer.commit()
         count = writer.count
-    cache.save(_records(org, work, prints, written, reuse, graphs, stats.keys))
+    cache.save(_records(org, work, prints, written, reuse, rendered.drawings))
     parsed.save()
     clock.lap("commit")
-    errors = graphs.errors()
+    errors = rendered.errors()
     svgs = sum(1 for files in written for f in files if f.path.endswith(".svg"))
     return BuildResult(
         validation,
@@ -176,10 +171,12 @@ def _write_site(
         count,
         time.perf_counter() - clock.started,
         errors,
-        stats.cached,
-        stats.jobs,
+        sum(d.cached for d in rendered.drawings.values()),
+        parts.jobs,
         tuple(clock.stages),
         (
+            ("lineage", parts.lineage),
+            ("layout", parts.layout),
             ("plan", parts.plan),
             ("templates", parts.templates),
             ("write", parts.write),
@@ -207,16 +204,17 @@ def _records(
     prints: Sequence[str],
     written: Sequence[tuple[StoredFile, ...]],
     reused: Mapping[int, StoredUnit],
-    graphs: PackedGraphs,
-    keys: Mapping[NodeKey, str],
+    drawings: Mapping[NodeKey, Drawing],
 ) -> dict[str, StoredUnit]:
     """Return what the next build may reuse: every unit with a fingerprint whose graphs were drawn."""
     records = {}
     for i, unit in enumerate(work):
-        if not prints[i] or any(graphs.error(f) for f in unit_focuses(org, unit)):
+        focuses = unit_focuses(org, unit)
+        if not prints[i] or any(f in drawings and drawings[f].error for f in focuses):
             continue  # the index and audit log always change; a graph that failed may work next time
         own = unit_graph(unit)
-        key = keys.get(own, "") if own is not None else ""
+        drawing = drawings.get(own) if own is not None else None
+        key = drawing.key if drawing is not None else ""
         records[unit.id] = StoredUnit(
             prints[i], written[i], key or (reused[i].graph_key if i in reused else "")
         )

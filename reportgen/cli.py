@@ -360,7 +360,7 @@ def build_command(
     )
     quiet = ctx.obj["quiet"]
     show_bar = not quiet and sys.stderr.isatty() and not os.environ.get("CI")
-    bar = click.progressbar(length=1, label="Drawing graphs", file=sys.stderr) if show_bar else None
+    bar = click.progressbar(length=1, label="Drawing graphs and pages", file=sys.stderr) if show_bar else None
 
     def progress(done: int, total: int) -> None:
         if bar is not None:
@@ -408,7 +408,7 @@ def profile_text(result: BuildResult) -> str:
     lines += [f"{stage:<12} {seconds:6.2f}  {seconds / total:5.0%}" for stage, seconds in result.stages]
     lines.append(f"{'total':<12} {result.seconds:6.2f}")
     processes = f"{result.jobs} process{'es' if result.jobs > 1 else ''}"
-    lines.append(f"pages stage, summed over {processes}:")
+    lines.append(f"render stage, summed over {processes}:")
     lines += [f"  {part:<10} {seconds:6.2f}" for part, seconds in result.work]
     return "\n".join(lines) + "\n"
 

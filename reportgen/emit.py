@@ -1,8 +1,11 @@
-"""Render every page and graph file into the staging folder, on every core.
+"""Draw every graph and render every page into the staging folder, on every core, in one stage.
 
-Pages are independent once the graphs are drawn, so they are rendered by forked worker processes that
-inherit the organisation, the drawn graphs and the compiled templates (nothing is pickled but the list
-of files each worker wrote and their checksums). A worker writes its files straight into the staging
+Forked worker processes inherit the organisation, a graph ``Drawer`` (with the compiled Graphviz module)
+and the compiled templates; nothing is pickled their way. Each unit of work (an artifact version's or a
+run's pages) is drawn and rendered by one worker: the graph is laid out, shown on the page and written
+as an .svg file by the process that drew it, and never crosses a pipe. A collection's pages show the
+graphs of its versions: those graphs travel packed to the parent, and on to the worker that renders the
+collection, once every artifact and run is done. Workers write their files straight into the staging
 folder; the parent adopts them into the site's file list in page order, so the output does not depend
 on how the work was shared out. Units whose inputs did not change since the last build (see
 ``incremental``) are not rendered: a thread of the parent hard-links their files from the last site.
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import logging
 import multiprocessing
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -21,6 +25,15 @@ from pathlib import Path
 import jinja2
 
 from reportgen.incremental import StoredFile, StoredUnit
+from reportgen.layout import (
+    Drawer,
+    Drawing,
+    GraphFailure,
+    LayoutOptions,
+    PackedGraph,
+    Progress,
+    keep_drawings,
+)
 from reportgen.lineage import NodeKey
 from reportgen.model import Organisation
 from reportgen.paths import collection_page, node_page
@@ -29,22 +42,28 @@ from reportgen.site import DrawnGraph, Planner, Unit, relink, root_of, unit_page
 from reportgen.templating import render_page
 from reportgen.timeline import events_csv, events_json
 from reportgen.views import Site
-from reportgen.workers import fork_pool
+from reportgen.workers import cpu_count, fork_pool
 from reportgen.write import link_file, put_file, staged_path
+
+log = logging.getLogger(__name__)
 
 _IN_PROCESS_BELOW = 64  # pages; fewer are not worth starting workers for
 
 
 @dataclass(slots=True)
 class EmitStats:
-    """Seconds spent in each part of the page stage, summed over the processes that did it."""
+    """Seconds spent in each part of the stage, summed over the processes that did it."""
 
+    lineage: float = 0.0  # a graph's neighbourhood, DOT, cache and titles
+    layout: float = 0.0  # Graphviz
     plan: float = 0.0
     templates: float = 0.0
     write: float = 0.0
     jobs: int = 1
 
     def add(self, other: EmitStats) -> None:
+        self.lineage += other.lineage
+        self.layout += other.layout
         self.plan += other.plan
         self.templates += other.templates
         self.write += other.write
@@ -53,7 +72,22 @@ class EmitStats:
 @dataclass(slots=True)
 class _Batch:
     units: list[tuple[int, tuple[StoredFile, ...]]] = field(default_factory=list)
+    drawings: list[Drawing] = field(default_factory=list)
+    shown: dict[NodeKey, PackedGraph | DrawnGraph] = field(default_factory=dict)  # graphs collections show
     stats: EmitStats = field(default_factory=EmitStats)
+
+
+@dataclass(slots=True)
+class Rendered:
+    """What the stage wrote and drew: each unit's files in site order, each graph drawn, the time it took."""
+
+    files: list[tuple[StoredFile, ...]]
+    drawings: dict[NodeKey, Drawing]  # in the order the site lists their pages
+    stats: EmitStats
+
+    def errors(self) -> tuple[str, ...]:
+        """Return why each graph that could not be drawn was not, in page order."""
+        return tuple(d.error for d in self.drawings.values() if d.error)
 
 
 def unit_focuses(org: Organisation, unit: Unit) -> tuple[NodeKey, ...]:
@@ -102,34 +136,66 @@ def svg_file_text(svg: str, page: str) -> str:
 @dataclass(frozen=True, slots=True)
 class _Job:
     planner: Planner
-    graphs: Mapping[NodeKey, DrawnGraph]
+    drawer: Drawer
+    drawn: dict[NodeKey, DrawnGraph]  # the graphs of the unit being rendered (the planner's mapping)
+    shown: frozenset[NodeKey]  # the graphs collections show: sent on to the worker that renders them
+    pack: bool  # whether they cross a pipe (from a worker), or stay in this process
     env: jinja2.Environment
     staging: Path
     units: Sequence[Unit]
 
 
-def _emit(job: _Job, indexes: Sequence[int]) -> _Batch:
-    """Render and write the pages (and graph files) of some units."""
+def _emit(job: _Job, indexes: Sequence[int], given: Mapping[NodeKey, PackedGraph | DrawnGraph]) -> _Batch:
+    """Draw the graphs of some units, then render and write their pages (and graph files).
+
+    ``given`` holds graphs drawn by other units; the others are drawn here. A graph that cannot be drawn
+    stops the batch, unless the build is to keep going (its pages then say why it is missing). The
+    batch's graphs are all drawn before its pages render: laid out back to back, Graphviz keeps its
+    code and memory in the processor's caches (interleaved with pages, layout took a fifth longer).
+    """
     batch = _Batch()
     stats = batch.stats
     clock = time.perf_counter
-    for i in indexes:
-        unit = job.units[i]
-        files: list[StoredFile] = []
-        pages = unit_pages(job.planner, unit)
-        while True:
-            mark = clock()
-            page = next(pages, None)
-            stats.plan += clock() - mark
-            if page is None:
-                break
-            mark = clock()
-            data = render_page(job.env, page).encode("utf-8")
-            stats.templates += clock() - mark
-            files.append(_put(job.staging, page.path, data, True, stats))
-        for path, data in unit_files(job.planner.org, job.graphs, unit):
-            files.append(_put(job.staging, path, data, False, stats))
-        batch.units.append((i, tuple(files)))
+    drawer, drawn, org = job.drawer, job.drawn, job.planner.org
+    keep_going = drawer.options.keep_going
+    lineage, layout = drawer.lineage, drawer.layout
+    graphs: dict[NodeKey, DrawnGraph] = {}
+    try:
+        for i in indexes:
+            for focus in unit_focuses(org, job.units[i]):
+                graph = given.get(focus)
+                if graph is not None:
+                    graphs[focus] = graph.unpack() if isinstance(graph, PackedGraph) else graph
+                elif focus not in graphs:
+                    graphs[focus], drawing = drawer.draw(focus)
+                    batch.drawings.append(drawing)
+                    if drawing.error and not keep_going:  # the parent stops the build on it
+                        return batch
+                    if focus in job.shown:
+                        batch.shown[focus] = PackedGraph.pack(graphs[focus]) if job.pack else graphs[focus]
+        stats.lineage += drawer.lineage - lineage
+        stats.layout += drawer.layout - layout
+        for i in indexes:
+            unit = job.units[i]
+            drawn.clear()
+            drawn.update((focus, graphs[focus]) for focus in unit_focuses(org, unit))
+            files: list[StoredFile] = []
+            pages = unit_pages(job.planner, unit)
+            while True:
+                mark = clock()
+                page = next(pages, None)
+                stats.plan += clock() - mark
+                if page is None:
+                    break
+                mark = clock()
+                data = render_page(job.env, page).encode("utf-8")
+                stats.templates += clock() - mark
+                files.append(_put(job.staging, page.path, data, True, stats))
+            for path, data in unit_files(org, drawn, unit):
+                files.append(_put(job.staging, path, data, False, stats))
+            batch.units.append((i, tuple(files)))
+    finally:
+        drawn.clear()
     return batch
 
 
@@ -164,9 +230,9 @@ def _reuse(site: Path, staging: Path, files: Sequence[StoredFile]) -> tuple[Stor
 _SHARED: _Job | None = None
 
 
-def _work(indexes: Sequence[int]) -> _Batch:
+def _work(task: tuple[Sequence[int], Mapping[NodeKey, PackedGraph | DrawnGraph]]) -> _Batch:
     assert _SHARED is not None
-    return _emit(_SHARED, indexes)
+    return _emit(_SHARED, *task)
 
 
 def _chunks(indexes: Sequence[int], jobs: int) -> list[Sequence[int]]:
@@ -177,19 +243,22 @@ def _chunks(indexes: Sequence[int], jobs: int) -> list[Sequence[int]]:
 def emit_pages(
     org: Organisation,
     site: Site,
-    graphs: Mapping[NodeKey, DrawnGraph],
     env: jinja2.Environment,
     staging: Path,
-    jobs: int,
+    layout: LayoutOptions,
     reuse: Mapping[int, StoredUnit] | None = None,
     previous: Path | None = None,
     meanwhile: Callable[[], None] | None = None,
-) -> tuple[list[tuple[StoredFile, ...]], EmitStats]:
-    """Write every unit's pages and graph files into ``staging``; return each unit's files, in site order.
+    progress: Progress | None = None,
+    keep: Iterable[str] = (),
+) -> Rendered:
+    """Draw the graphs and write the pages and graph files of every unit into ``staging``.
 
-    Units in ``reuse`` are hard-linked from the ``previous`` site instead of rendered, by a thread of this
-    process while the pages render. ``meanwhile`` runs in this process while the workers render (the
-    site's other files).
+    Units in ``reuse`` are hard-linked from the ``previous`` site instead, by a thread of this process
+    while the pages render. ``meanwhile`` runs in this process while the workers render (the site's
+    other files). The graph cache keeps the graphs drawn now and those under the keys in ``keep``
+    (graphs of reused pages). Raises ``GraphFailure`` on the first graph, in page order, that cannot be
+    drawn, unless the layout options say to keep going.
     """
     global _SHARED
 
@@ -197,36 +266,97 @@ def emit_pages(
     reuse = reuse or {}
     done: list[tuple[StoredFile, ...] | None] = [None] * len(work)
     todo = [i for i in range(len(work)) if i not in reuse or previous is None]
+    # Artifacts and runs (and the index and audit log) first; then the collections, which show graphs
+    # drawn for their versions' pages.
+    first = [i for i in todo if work[i].kind != "collection"]
+    then = [i for i in todo if work[i].kind == "collection"]
+    shown = frozenset(f for i in then for f in unit_focuses(org, work[i]))
 
     def link() -> None:  # hard links are system calls: a thread makes them while this one renders
         if previous is not None:
             for i, stored in reuse.items():
                 done[i] = _reuse(previous, staging, stored.files)
 
-    job = _Job(Planner(org, site, graphs), graphs, env, staging, work)
-    stats = EmitStats(jobs=1)
+    drawer = Drawer(org, layout)
+    drawn: dict[NodeKey, DrawnGraph] = {}
+    jobs = layout.jobs or cpu_count()
     pages = sum(
         1 + (len(org.collections[work[i].key].versions) if work[i].kind == "collection" else 0) for i in todo
     )
-    if jobs <= 1 or pages < _IN_PROCESS_BELOW or "fork" not in multiprocessing.get_all_start_methods():
+    forked = jobs > 1 and pages >= _IN_PROCESS_BELOW and "fork" in multiprocessing.get_all_start_methods()
+    job = _Job(Planner(org, site, drawn), drawer, drawn, shown, forked, env, staging, work)
+    rendered = Rendered([], {}, EmitStats(jobs=jobs if forked else 1))
+    collect = _Collector(done, rendered, layout.keep_going, len(todo), progress)
+    if not forked:
         with _alongside(link):
             if meanwhile is not None:
                 meanwhile()
-            _collect([_emit(job, todo)], done, stats)
-        return [files or () for files in done], stats
-    _compile_templates(env)  # once, before the fork: every worker inherits them compiled
-    stats.jobs = jobs
-    _SHARED = job
-    try:
-        with fork_pool(jobs) as pool:
-            batches = pool.imap(_work, _chunks(todo, jobs))
-            with _alongside(link):  # started after the fork: no worker inherits a thread mid-call
-                if meanwhile is not None:
-                    meanwhile()
-                _collect(batches, done, stats)
-    finally:
-        _SHARED = None
-    return [files or () for files in done], stats
+            collect(_emit(job, chunk, {}) for chunk in _chunks(first, 1))  # a chunk's graphs at a time
+            collect(_emit(job, chunk, collect.shown) for chunk in _chunks(then, 1))
+    else:
+        _compile_templates(env)  # once, before the fork: every worker inherits them compiled
+        _SHARED = job
+        try:
+            with fork_pool(jobs) as pool:
+                batches = pool.imap(_work, [(chunk, {}) for chunk in _chunks(first, jobs)])
+                with _alongside(link):  # started after the fork: no worker inherits a thread mid-call
+                    if meanwhile is not None:
+                        meanwhile()
+                    collect(batches)
+                    tasks = [
+                        (
+                            chunk,
+                            {
+                                f: collect.shown[f]
+                                for i in chunk
+                                for f in unit_focuses(org, work[i])
+                                if f in collect.shown
+                            },
+                        )
+                        for chunk in _chunks(then, jobs)
+                    ]
+                    collect(pool.imap(_work, tasks))
+        finally:
+            _SHARED = None
+    if layout.cache is not None:
+        keep_drawings(drawer.cache, rendered.drawings.values(), keep)
+    drawer.cache.close()
+    rendered.files = [files or () for files in done]
+    return rendered
+
+
+class _Collector:
+    """Take the workers' batches in page order: their files, their graphs, the first graph that failed."""
+
+    def __init__(
+        self,
+        done: list[tuple[StoredFile, ...] | None],
+        rendered: Rendered,
+        keep_going: bool,
+        total: int,
+        progress: Progress | None,
+    ) -> None:
+        self.done, self.rendered, self.keep_going = done, rendered, keep_going
+        self.total, self.progress = total, progress
+        self.shown: dict[NodeKey, PackedGraph | DrawnGraph] = {}
+        self.count = 0
+
+    def __call__(self, batches: Iterable[_Batch]) -> None:
+        drawings = self.rendered.drawings
+        for batch in batches:
+            for drawing in batch.drawings:
+                if drawing.error:
+                    if not self.keep_going:
+                        raise GraphFailure(drawing.error)
+                    log.warning("%s", drawing.error)
+                drawings.setdefault(drawing.focus, drawing)
+            for i, files in batch.units:
+                self.done[i] = files
+            self.shown.update(batch.shown)
+            self.rendered.stats.add(batch.stats)
+            self.count += len(batch.units)
+            if self.progress is not None:
+                self.progress(self.count, self.total)
 
 
 @contextlib.contextmanager
@@ -240,13 +370,6 @@ def _alongside(task: Callable[[], None]) -> Iterator[None]:
             error = running.exception()  # waits: the thread writes into the staging folder
         if error is not None:
             raise error
-
-
-def _collect(batches: Iterable[_Batch], done: list[tuple[StoredFile, ...] | None], stats: EmitStats) -> None:
-    for batch in batches:
-        for i, files in batch.units:
-            done[i] = files
-        stats.add(batch.stats)
 
 
 def _compile_templates(env: jinja2.Environment) -> None:

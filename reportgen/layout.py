@@ -1,9 +1,11 @@
-"""Lay out every page's lineage graph: each once, across all cores, skipping graphs already drawn.
+"""Lay out pages' lineage graphs, skipping graphs already drawn.
 
-Graphviz layout is the build's main cost. Graphs are laid out by worker processes (forked, so they share
-the model without pickling it; each keeps its own compiled Graphviz module), and every SVG is kept in a
-content-addressed cache beside the site, keyed by the DOT source and the renderer: a rebuild lays out only
-the graphs whose DOT changed, and gives the same bytes as a cold build.
+Graphviz layout is the build's main cost. A ``Drawer`` draws graphs in one process: made before the
+workers fork, it gives each of them the compiled Graphviz module and the model without pickling either
+(``emit`` draws each graph in the worker that renders its page; ``draw_graphs`` draws graphs alone, on
+every core). Every SVG is kept in a content-addressed cache beside the site, keyed by the DOT source and
+the renderer: a rebuild lays out only the graphs whose DOT changed, and gives the same bytes as a cold
+build.
 """
 
 from __future__ import annotations
@@ -15,17 +17,18 @@ import multiprocessing.pool
 import os
 import pickle
 import sqlite3
+import time
 import zlib
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from reportgen import __version__
 from reportgen.graphs import NodeMemo, build_dot
-from reportgen.lineage import GraphOptions, NodeKey, neighbourhood
+from reportgen.lineage import GraphOptions, LineageGraph, NodeKey, neighbourhood
 from reportgen.model import Organisation
 from reportgen.paths import node_page
-from reportgen.render import Renderer, RenderError, get_renderer
+from reportgen.render import RenderError, get_renderer
 from reportgen.site import GRAPH_ID_PREFIX, DrawnGraph, name_svg_titles, node_title
 from reportgen.workers import cpu_count, fork_pool
 
@@ -146,10 +149,10 @@ class GraphCache:
 
 @dataclass(frozen=True, slots=True)
 class PackedGraph:
-    """A drawn graph kept small: its SVG compressed, its lineage pickled (a build holds tens of thousands).
+    """A drawn graph kept small to cross a pipe: its SVG compressed, its lineage pickled.
 
-    Packed in the worker that drew it, so neither the pipe nor the parent carries the graph's objects;
-    unpacked by the page worker that shows it.
+    Packed in the worker that drew it; unpacked where it is shown (a collection's page, in another
+    worker) or asked for (``PackedGraphs``).
     """
 
     svg: bytes  # zlib
@@ -201,58 +204,97 @@ class PackedGraphs(Mapping[NodeKey, DrawnGraph]):
 
 
 @dataclass(frozen=True, slots=True)
-class _Result:
-    index: int
-    drawn: PackedGraph
+class Drawing:
+    """What drawing one graph leaves besides the graph: its key in the cache, the SVG to keep there."""
+
+    focus: NodeKey
     key: str
-    new_svg: bytes  # the renderer's output (compressed) when it was not in the cache, to keep there
+    new_svg: bytes = b""  # the renderer's output (compressed) when it was not in the cache, to keep there
     cached: bool = False  # taken from the cache, not laid out
+    error: str = ""  # why it could not be drawn
 
 
-@dataclass(frozen=True, slots=True)
-class _Job:
-    org: Organisation
-    focuses: Sequence[NodeKey]
-    options: LayoutOptions
-    cache: GraphCache
-    renderer: Renderer  # one per process (forked workers inherit it unused): its Graphviz serves many graphs
-    memo: NodeMemo = field(default_factory=dict)  # node statements, filled by each process for itself
+class Drawer:
+    """Draws graphs in one process: its renderer, its connection to the cache, its DOT statements.
+
+    Made once, before workers fork: each worker inherits it (with the compiled Graphviz module) and
+    opens its own cache connection. Times its two parts in seconds of this process: ``layout``
+    (Graphviz) and ``lineage`` (the rest: the neighbourhood, the DOT, the cache, the SVG's titles).
+    """
+
+    def __init__(self, org: Organisation, options: LayoutOptions) -> None:
+        self.org, self.options = org, options
+        self.renderer = get_renderer(options.renderer)
+        version = self.renderer.version() if options.cache else ""
+        self.cache = GraphCache(options.cache, self.renderer.name, version)
+        self.memo: NodeMemo = {}  # node statements, filled by each process for itself
+        self.lineage = self.layout = 0.0
+
+    def draw(self, focus: NodeKey) -> tuple[DrawnGraph, Drawing]:
+        """Lay out the graph of ``focus`` (or take it from the cache), links relative to the site root."""
+        clock = time.perf_counter
+        started = clock()
+        org, options = self.org, self.options
+        graph, name, dot = graph_source(org, focus, options.graph, self.memo)
+        svg_file = node_page(focus).removesuffix(".html") + ".svg"
+        key = self.cache.key(dot)
+        svg = self.cache.get(key)
+        drawing = Drawing(focus, key, cached=svg is not None)
+        if svg is None:
+            mark = clock()
+            try:
+                svg = self.renderer.render_svg(dot, graph=name, timeout=options.timeout)
+            except RenderError as exc:
+                svg, drawing = "", Drawing(focus, key, error=str(exc))
+            laid_out = clock()
+            self.layout += laid_out - mark
+            started += laid_out - mark  # the rest counts with the lineage part
+            if svg and options.cache is not None:  # kept in the cache once the build is done
+                drawing = Drawing(focus, key, zlib.compress(svg.encode("utf-8"), 1))
+        titled = name_svg_titles(svg, org, graph) if svg else ""
+        self.lineage += clock() - started
+        return DrawnGraph(graph, titled, svg_file, drawing.error), drawing
 
 
-def _draw(job: _Job, index: int) -> _Result:
-    """Lay out one page's graph (or take it from the cache), with links relative to the site root."""
-    org, focus, options = job.org, job.focuses[index], job.options
-    graph = neighbourhood(org, focus, options.graph)
+def graph_source(
+    org: Organisation, focus: NodeKey, options: GraphOptions, memo: NodeMemo | None = None
+) -> tuple[LineageGraph, str, str]:
+    """Return the lineage graph a page shows around ``focus``, its name, and its DOT source."""
+    graph = neighbourhood(org, focus, options)
     name = node_title(org, focus)
     dot = build_dot(
-        org, graph, name=name, link=_root_link, id_prefix=GRAPH_ID_PREFIX, cluster_anchors=True, memo=job.memo
+        org, graph, name=name, link=_root_link, id_prefix=GRAPH_ID_PREFIX, cluster_anchors=True, memo=memo
     )
-    svg_file = node_page(focus).removesuffix(".html") + ".svg"
-    key = job.cache.key(dot)
-    svg = job.cache.get(key)
-    cached, new_svg = svg is not None, b""
-    if svg is None:
-        try:
-            svg = job.renderer.render_svg(dot, graph=name, timeout=options.timeout)
-        except RenderError as exc:
-            return _Result(index, PackedGraph.pack(DrawnGraph(graph, "", svg_file, error=str(exc))), key, b"")
-        if job.options.cache is not None:  # kept in the cache once the build is done
-            new_svg = zlib.compress(svg.encode("utf-8"), 1)
-    drawn = DrawnGraph(graph, name_svg_titles(svg, org, graph), svg_file)
-    return _Result(index, PackedGraph.pack(drawn), key, new_svg, cached)
+    return graph, name, dot
 
 
 def _root_link(vertex: object) -> str | None:
     return node_page(vertex) if isinstance(vertex, NodeKey) else None
 
 
+def keep_drawings(cache: GraphCache, drawings: Iterable[Drawing], keep: Iterable[str]) -> None:
+    """Store the graphs laid out now in the cache; drop every graph neither drawn now nor in ``keep``."""
+    drawings = list(drawings)
+    fresh = ((d.key, d.new_svg) for d in drawings if d.new_svg)
+    cache.update(fresh, {d.key for d in drawings} | set(keep))
+    cache.close()
+
+
+_Drawn = tuple[int, PackedGraph, Drawing]  # a focus's index, its graph packed to cross the pipe
+
 # What forked workers inherit: set by draw_graphs just before the pool starts.
-_SHARED: _Job | None = None
+_SHARED: tuple[Drawer, Sequence[NodeKey]] | None = None
 
 
-def _work(chunk: range) -> list[_Result]:
+def _draw_packed(drawer: Drawer, focuses: Sequence[NodeKey], index: int) -> _Drawn:
+    drawn, drawing = drawer.draw(focuses[index])
+    return index, PackedGraph.pack(drawn), drawing
+
+
+def _work(chunk: range) -> list[_Drawn]:
     assert _SHARED is not None
-    return [_draw(_SHARED, i) for i in chunk]
+    drawer, focuses = _SHARED
+    return [_draw_packed(drawer, focuses, i) for i in chunk]
 
 
 def _chunks(total: int, jobs: int) -> list[range]:
@@ -260,14 +302,14 @@ def _chunks(total: int, jobs: int) -> list[range]:
     return [range(start, min(start + size, total)) for start in range(0, total, size)]
 
 
-def _results(job: _Job, jobs: int) -> Generator[list[_Result], None, None]:
+def _results(drawer: Drawer, focuses: Sequence[NodeKey], jobs: int) -> Generator[list[_Drawn]]:
     global _SHARED
-    total = len(job.focuses)
+    total = len(focuses)
     if jobs <= 1 or total < _IN_PROCESS_BELOW or "fork" not in multiprocessing.get_all_start_methods():
         for index in range(total):
-            yield [_draw(job, index)]
+            yield [_draw_packed(drawer, focuses, index)]
         return
-    _SHARED = job
+    _SHARED = drawer, focuses
     try:
         with fork_pool(jobs) as pool:
             yield from pool.imap(_work, _chunks(total, jobs))
@@ -284,23 +326,23 @@ def draw_graphs(
 ) -> tuple[PackedGraphs, LayoutStats]:
     """Lay out the graph of every focus; fail on the first graph that cannot be drawn unless keep_going.
 
-    The cache keeps the graphs drawn now and those under the keys in ``keep`` (graphs of pages a
-    rebuild reused without drawing them), and drops the rest.
+    The graphs alone, on every core: what ``reportgen graph`` and the benchmarks' baselines measure (a
+    build draws each graph in the worker that renders its page, see ``emit``). The cache keeps the graphs
+    drawn now and those under the keys in ``keep``, and drops the rest.
     """
-    renderer = get_renderer(options.renderer)
-    cache = GraphCache(options.cache, renderer.name, renderer.version() if options.cache else "")
+    drawer = Drawer(org, options)
     jobs = options.jobs or cpu_count()
-    found: list[_Result | None] = [None] * len(focuses)
+    found: list[tuple[PackedGraph, Drawing] | None] = [None] * len(focuses)
     done = 0
-    batches = _results(_Job(org, focuses, options, cache, renderer), jobs)
+    batches = _results(drawer, focuses, jobs)
     try:
-        for batch in batches:  # in page order, so the first failure is the same whatever the workers did
-            for result in batch:
-                found[result.index] = result
-                if result.drawn.error:
+        for batch in batches:  # in focus order, so the first failure is the same whatever the workers did
+            for index, packed, drawing in batch:
+                found[index] = packed, drawing
+                if drawing.error:
                     if not options.keep_going:  # stop now: the other graphs would only wait for nothing
-                        raise GraphFailure(result.drawn.error)
-                    log.warning("%s", result.drawn.error)
+                        raise GraphFailure(drawing.error)
+                    log.warning("%s", drawing.error)
             done += len(batch)
             if progress is not None:
                 progress(done, len(focuses))
@@ -308,16 +350,12 @@ def draw_graphs(
         batches.close()  # stops the workers if we leave early
     results = [r for r in found if r is not None]
     if options.cache is not None:
-        fresh = ((r.key, r.new_svg) for r in results if r.new_svg)
-        cache.update(fresh, {r.key for r in results} | set(keep))
-    cache.close()
+        keep_drawings(drawer.cache, (d for _, d in results), keep)
+    drawer.cache.close()
     stats = LayoutStats(
-        len(results),
-        sum(r.cached for r in results),
-        jobs,
-        {focuses[r.index]: r.key for r in results},
+        len(results), sum(d.cached for _, d in results), jobs, {d.focus: d.key for _, d in results}
     )
-    return PackedGraphs({focuses[r.index]: r.drawn for r in results}), stats
+    return PackedGraphs({d.focus: packed for packed, d in results}), stats
 
 
 @dataclass(frozen=True, slots=True)

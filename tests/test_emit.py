@@ -9,8 +9,10 @@ import pytest
 
 import reportgen.emit as emit_module
 from reportgen.build import BuildOptions, build
+from reportgen.layout import GraphFailure
 from reportgen.load import load_paths
 from reportgen.paths import artifact_page, collection_page, collection_version_page, run_page
+from reportgen.render import RenderError
 from reportgen.site import Planner, unit_pages, units
 from reportgen.validate import validate
 from reportgen.views import Site
@@ -51,8 +53,7 @@ def test_one_process_and_two_write_the_same_site_and_sitemap(
             "load",
             "validate",
             "changes",
-            "graphs",
-            "pages",
+            "render",
             "commit",
         ]
         assert all(seconds >= 0 for _, seconds in result.stages + result.work)
@@ -80,3 +81,30 @@ def test_a_worker_that_fails_stops_the_build_and_leaves_the_site(
         build([SAMPLES], BuildOptions(output=out, jobs=2, title="After"))
     assert tree(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == [".site.cache", ".site.lock", "site"]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_first_graph_in_page_order_that_fails_stops_the_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    """Graphs are drawn by the workers that render their pages; the one named is the first in page order
+    whatever the workers did, and the site is left as it was."""
+    out = tmp_path / "site"
+    assert build([SAMPLES], BuildOptions(output=out, jobs=jobs)).written
+    before = tree(out)
+    org = validate(load_paths([SAMPLES])).organisation
+    runs = {run.name for run in org.runs.values()}
+    first_run = next(iter(org.runs.values())).name
+
+    def broken(self: Any, dot: str, *, graph: str, timeout: float | None = None) -> str:
+        if graph in runs:  # artifacts' graphs draw; every run's fails
+            raise RenderError(graph=graph, message="boom")
+        return "<svg></svg>"
+
+    monkeypatch.setattr("reportgen.render.EmbeddedRenderer.render_svg", broken)
+    with pytest.raises(GraphFailure, match=f"^cannot draw graph '{first_run}': boom$"):
+        build([SAMPLES], BuildOptions(output=out, jobs=jobs, cache=False))
+    assert tree(out) == before
+    kept = build([SAMPLES], BuildOptions(output=out, jobs=jobs, cache=False, keep_going=True))
+    assert kept.written and len(kept.graph_errors) == len(runs)
+    assert kept.graph_errors[0] == f"cannot draw graph '{first_run}': boom"

@@ -6,6 +6,7 @@ import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from factories import another_reportgen
@@ -237,3 +238,40 @@ def test_a_change_of_reportgens_own_code_renders_every_page(
     build([manifests], BuildOptions(output=site))
     another_reportgen(tmp_path / "code", monkeypatch, "site.py")
     assert build([manifests], BuildOptions(output=site)).reused_pages == 0
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_collection_rendered_again_shows_its_reused_versions_graphs(
+    manifests: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    """A collection's page shows its versions' graphs: when only the collection changed, the worker that
+    renders it draws them (from the graph cache), though the versions' own pages are reused."""
+    from reportgen.layout import Drawer
+
+    drawn: list[str] = []  # with two processes, what the parent drew: nothing (the workers draw)
+    real = Drawer.draw
+
+    def spy(self: Drawer, focus: Any) -> Any:
+        drawn.append(str(focus.artifact))
+        return real(self, focus)
+
+    monkeypatch.setattr(Drawer, "draw", spy)
+    site = tmp_path / "site"
+    first = build([manifests], BuildOptions(output=site, jobs=jobs))
+    drawn.clear()
+    replace(manifests / "registries.yaml", "Scores every", "Rates every")()
+    again = build([manifests], BuildOptions(output=site, jobs=jobs))
+    drawn_again = sorted(drawn)
+    cold = build([manifests], BuildOptions(output=tmp_path / "cold", cache=False, jobs=jobs))
+    assert tree(site) == tree(tmp_path / "cold")
+    org = again.validation.organisation
+    versions = {
+        str(v.artifact)
+        for h in org.collections.values()
+        if h.collection.name == "churn-predictor"
+        for v in h.versions
+    }
+    assert again.reused_pages == first.pages - 2 - (1 + len(versions))  # the collection's own pages
+    assert again.cached_graphs == len(versions) and again.graphs == cold.graphs
+    if jobs == 1:
+        assert drawn_again == sorted(versions)
