@@ -52,14 +52,12 @@ from urllib.parse import quote
 import graphviz
 
 from reportgen.build import graph_focuses
-from reportgen.graphs import build_dot
-from reportgen.layout import LayoutOptions, draw_graphs
-from reportgen.lineage import Cluster, GraphOptions, LineageGraph, NodeKey, NodeKind, Vertex, neighbourhood
+from reportgen.layout import LayoutOptions, draw_graphs, graph_source
+from reportgen.lineage import Cluster, GraphOptions, LineageGraph, NodeKey, NodeKind, Vertex
 from reportgen.load import load_paths
 from reportgen.model import Organisation
-from reportgen.paths import node_page
 from reportgen.render import Renderer, get_renderer
-from reportgen.site import GRAPH_ID_PREFIX, name_svg_titles, node_title, vertex_title
+from reportgen.site import name_svg_titles, vertex_title
 from reportgen.validate import validate
 
 if TYPE_CHECKING:
@@ -146,10 +144,6 @@ def sample(focuses: Sequence[NodeKey], count: int | None) -> list[NodeKey]:
 # ----------------------------------------------------------------------------------------- approaches
 
 
-def _root_link(vertex: Vertex) -> str | None:
-    return node_page(vertex) if isinstance(vertex, NodeKey) else None
-
-
 def reportgen_graphs(
     org: Organisation, focuses: Sequence[NodeKey], renderer: Renderer, timing: Timing
 ) -> list[Drawn]:
@@ -158,11 +152,7 @@ def reportgen_graphs(
     options = GraphOptions()
     start = time.perf_counter()
     for focus in focuses:
-        graph = neighbourhood(org, focus, options)
-        name = node_title(org, focus)
-        dot = build_dot(
-            org, graph, name=name, link=_root_link, id_prefix=GRAPH_ID_PREFIX, cluster_anchors=True
-        )
+        graph, name, dot = graph_source(org, focus, options)
         svg = name_svg_titles(renderer.render_svg(dot, graph=name), org, graph)
         timing.svgs.append(svg)
         drawn.append(Drawn(focus, name, graph, dot))

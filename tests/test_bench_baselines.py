@@ -65,9 +65,11 @@ def test_every_approach_draws_every_sampled_graph(bench: ModuleType, org: Any) -
 def test_prov_document_has_the_neighbourhood(bench: ModuleType, org: Any) -> None:
     from prov.model import ProvActivity, ProvEntity, ProvGeneration, ProvUsage
 
+    from reportgen.lineage import neighbourhood
+
     focuses = bench.graph_focuses(org)
     graph = max(
-        (bench.neighbourhood(org, f, bench.GraphOptions()) for f in focuses[:: len(focuses) // 20]),
+        (neighbourhood(org, f, bench.GraphOptions()) for f in focuses[:: len(focuses) // 20]),
         key=lambda g: g.size,
     )
     records = bench.prov_document(org, graph).get_records()
