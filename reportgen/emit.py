@@ -47,7 +47,7 @@ from reportgen.write import link_file, put_file, staged_path
 
 log = logging.getLogger(__name__)
 
-_IN_PROCESS_BELOW = 64  # pages; fewer are not worth starting workers for
+_IN_PROCESS_BELOW = 64  # pages (or units in the whole site); fewer are not worth starting workers for
 
 
 @dataclass(slots=True)
@@ -283,7 +283,10 @@ def emit_pages(
     pages = sum(
         1 + (len(org.collections[work[i].key].versions) if work[i].kind == "collection" else 0) for i in todo
     )
-    forked = jobs > 1 and pages >= _IN_PROCESS_BELOW and "fork" in multiprocessing.get_all_start_methods()
+    # A rebuild of a large site renders few pages, but its index and audit log show the whole
+    # organisation: workers render them while this process writes the other organisation-wide files.
+    big = pages >= _IN_PROCESS_BELOW or (len(work) >= _IN_PROCESS_BELOW and len(todo) > 1)
+    forked = jobs > 1 and big and "fork" in multiprocessing.get_all_start_methods()
     job = _Job(Planner(org, site, drawn), drawer, drawn, shown, forked, env, staging, work)
     rendered = Rendered([], {}, EmitStats(jobs=jobs if forked else 1))
     collect = _Collector(done, rendered, layout.keep_going, len(todo), progress)
@@ -298,7 +301,10 @@ def emit_pages(
         _SHARED = job
         try:
             with fork_pool(jobs) as pool:
-                batches = pool.imap(_work, [(chunk, {}) for chunk in _chunks(first, jobs)])
+                # The index and the audit log, each a chunk of its own: they take the longest.
+                whole = [i for i in first if work[i].kind in ("index", "audit")]
+                chunks = [[i] for i in whole] + _chunks([i for i in first if i not in whole], jobs)
+                batches = pool.imap(_work, [(chunk, {}) for chunk in chunks])
                 with _alongside(link):  # started after the fork: no worker inherits a thread mid-call
                     if meanwhile is not None:
                         meanwhile()

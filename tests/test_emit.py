@@ -108,3 +108,17 @@ def test_the_first_graph_in_page_order_that_fails_stops_the_build(
     kept = build([SAMPLES], BuildOptions(output=out, jobs=jobs, cache=False, keep_going=True))
     assert kept.written and len(kept.graph_errors) == len(runs)
     assert kept.graph_errors[0] == f"cannot draw graph '{first_run}': boom"
+
+
+def test_a_rebuild_of_a_large_site_renders_its_index_and_audit_log_in_workers(tmp_path: Path) -> None:
+    """Few pages to render, but the index and the audit log show the whole organisation: workers render
+    them (each on its own) while the build process writes the other organisation-wide files."""
+    out = tmp_path / "site"
+    assert build([SAMPLES], BuildOptions(output=out, jobs=2)).written
+    before = tree(out)
+    again = build([SAMPLES], BuildOptions(output=out, jobs=2))
+    assert again.pages - again.reused_pages == 2 and again.jobs == 2
+    assert tree(out) == before
+    one = build([SAMPLES], BuildOptions(output=out, jobs=1))
+    assert one.pages - one.reused_pages == 2 and one.jobs == 1
+    assert tree(out) == before
