@@ -1,5 +1,5 @@
 """Run reportgen as ``python -m reportgen``."""
 
-from reportgen.cli import main
+from reportgen.launch import main
 
 main()

@@ -22,6 +22,7 @@ from reportgen.diagnostics import (
     format_text,
 )
 from reportgen.draw import DEFAULT_TIMEOUT, drawing
+from reportgen.launch import EXIT_INTERRUPTED
 from reportgen.layout import GraphFailure
 from reportgen.lineage import (
     DEFAULT_CLUSTER_THRESHOLD,
@@ -417,9 +418,6 @@ def profile_text(result: BuildResult) -> str:
 def schema_command() -> None:
     """Print the JSON Schema (draft 2020-12) of the manifest format."""
     click.echo(schema_json(), nl=False)
-
-
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
 
 
 def main() -> None:

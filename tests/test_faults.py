@@ -475,3 +475,17 @@ def test_keep_going_records_the_failed_graph_on_its_page(
     page = (out / "runs" / "train.html").read_text(encoding="utf-8")
     assert "cannot draw graph" in page
     assert_clean(check_site(out))  # the error text, with the name in it, is escaped on the page
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.03, 0.06, 0.1, 0.15, 0.2])
+def test_ctrl_c_while_the_command_starts_prints_no_traceback(tmp_path: Path, delay: float) -> None:
+    """Importing the command line takes a fifth of a second: a Ctrl-C then exits 130 as any other does
+    (or, before Python has started at all, ends the process as the signal does), never with a traceback."""
+    proc = start("-q", "build", ZOO, "-o", tmp_path / "site")
+    time.sleep(delay)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    if proc.returncode != -signal.SIGINT:  # stopped by the signal itself, before Python handles it
+        assert proc.returncode in (130, 0), (proc.returncode, err)  # 0: the build was already done
+        assert err.strip() in {"", "interrupted", "error: interrupted"}, err

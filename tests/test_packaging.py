@@ -119,7 +119,7 @@ def test_wheel_declares_the_console_script_and_dependencies(wheel: Path, names: 
         entry_points = zf.read(f"{dist_info}/entry_points.txt").decode()
         metadata = zf.read(f"{dist_info}/METADATA").decode()
     assert "[console_scripts]" in entry_points
-    assert "reportgen = reportgen.cli:main" in entry_points
+    assert "reportgen = reportgen.launch:main" in entry_points
     requires = {
         line.split(":", 1)[1].strip().split(">")[0].split(";")[0].strip().lower()
         for line in metadata.splitlines()
