@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark reportgen's graph stage against the usual ways to draw the same lineage graphs (issue 7).
+"""Benchmark how reportgen draws lineage graphs against the usual ways to draw the same graphs (issue 7).
 
     pip install -e ".[bench]"          # prov and pydot, for baseline (c); Graphviz's `dot` on PATH
     python benchmarks/bench_baselines.py --size M
@@ -361,7 +361,7 @@ def table(timings: dict[str, Timing], graphs: int) -> list[str]:
 
 
 def summary(timings: dict[str, Timing]) -> list[str]:
-    """Return how many times faster reportgen's graph stage is than baselines (b) and (c)."""
+    """Return how many times faster reportgen draws the graphs than baselines (b) and (c)."""
     lines = []
     for name in (REPORTGEN, ALL_CORES):
         ours = timings[name].seconds
