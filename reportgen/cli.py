@@ -363,10 +363,10 @@ def build_command(
     show_bar = not quiet and sys.stderr.isatty() and not os.environ.get("CI")
     bar = click.progressbar(length=1, label="Drawing graphs and pages", file=sys.stderr) if show_bar else None
 
-    def progress(done: int, total: int) -> None:
+    def progress(done: int, total: int) -> None:  # called once per batch of units: ``done`` so far
         if bar is not None:
             bar.length = total
-            bar.update(1)
+            bar.update(done - bar.pos)
 
     try:
         result = build(paths, options, progress)

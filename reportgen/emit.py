@@ -145,13 +145,17 @@ class _Job:
     units: Sequence[Unit]
 
 
-def _emit(job: _Job, indexes: Sequence[int], given: Mapping[NodeKey, PackedGraph | DrawnGraph]) -> _Batch:
+def _emit(
+    job: _Job, indexes: Sequence[int], given: Mapping[NodeKey, PackedGraph | DrawnGraph] | None = None
+) -> _Batch:
     """Draw the graphs of some units, then render and write their pages (and graph files).
 
-    ``given`` holds graphs drawn by other units; the others are drawn here. A graph that cannot be drawn
-    stops the batch, unless the build is to keep going (its pages then say why it is missing). The
-    batch's graphs are all drawn before its pages render: laid out back to back, Graphviz keeps its
-    code and memory in the processor's caches (interleaved with pages, layout took a fifth longer).
+    ``given`` holds graphs drawn by other units (for collections); the others are drawn here. Without
+    it (artifacts and runs), the graphs collections show are sent back with the batch. A graph that
+    cannot be drawn stops the batch, unless the build is to keep going (its pages then say why it is
+    missing). The batch's graphs are all drawn before its pages render: laid out back to back, Graphviz
+    keeps its code and memory in the processor's caches (interleaved with pages, layout took a fifth
+    longer).
     """
     batch = _Batch()
     stats = batch.stats
@@ -163,7 +167,7 @@ def _emit(job: _Job, indexes: Sequence[int], given: Mapping[NodeKey, PackedGraph
     try:
         for i in indexes:
             for focus in unit_focuses(org, job.units[i]):
-                graph = given.get(focus)
+                graph = given.get(focus) if given is not None else None
                 if graph is not None:
                     graphs[focus] = graph.unpack() if isinstance(graph, PackedGraph) else graph
                 elif focus not in graphs:
@@ -171,7 +175,7 @@ def _emit(job: _Job, indexes: Sequence[int], given: Mapping[NodeKey, PackedGraph
                     batch.drawings.append(drawing)
                     if drawing.error and not keep_going:  # the parent stops the build on it
                         return batch
-                    if focus in job.shown:
+                    if given is None and focus in job.shown:
                         batch.shown[focus] = PackedGraph.pack(graphs[focus]) if job.pack else graphs[focus]
         stats.lineage += drawer.lineage - lineage
         stats.layout += drawer.layout - layout
@@ -230,7 +234,7 @@ def _reuse(site: Path, staging: Path, files: Sequence[StoredFile]) -> tuple[Stor
 _SHARED: _Job | None = None
 
 
-def _work(task: tuple[Sequence[int], Mapping[NodeKey, PackedGraph | DrawnGraph]]) -> _Batch:
+def _work(task: tuple[Sequence[int], Mapping[NodeKey, PackedGraph | DrawnGraph] | None]) -> _Batch:
     assert _SHARED is not None
     return _emit(_SHARED, *task)
 
@@ -294,7 +298,7 @@ def emit_pages(
         with _alongside(link):
             if meanwhile is not None:
                 meanwhile()
-            collect(_emit(job, chunk, {}) for chunk in _chunks(first, 1))  # a chunk's graphs at a time
+            collect(_emit(job, chunk) for chunk in _chunks(first, 1))  # a chunk's graphs at a time
             collect(_emit(job, chunk, collect.shown) for chunk in _chunks(then, 1))
     else:
         _compile_templates(env)  # once, before the fork: every worker inherits them compiled
@@ -304,7 +308,7 @@ def emit_pages(
                 # The index and the audit log, each a chunk of its own: they take the longest.
                 whole = [i for i in first if work[i].kind in ("index", "audit")]
                 chunks = [[i] for i in whole] + _chunks([i for i in first if i not in whole], jobs)
-                batches = pool.imap(_work, [(chunk, {}) for chunk in chunks])
+                batches = pool.imap(_work, [(chunk, None) for chunk in chunks])
                 with _alongside(link):  # started after the fork: no worker inherits a thread mid-call
                     if meanwhile is not None:
                         meanwhile()

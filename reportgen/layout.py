@@ -277,7 +277,6 @@ def keep_drawings(cache: GraphCache, drawings: Iterable[Drawing], keep: Iterable
     drawings = list(drawings)
     fresh = ((d.key, d.new_svg) for d in drawings if d.new_svg)
     cache.update(fresh, {d.key for d in drawings} | set(keep))
-    cache.close()
 
 
 _Drawn = tuple[int, PackedGraph, Drawing]  # a focus's index, its graph packed to cross the pipe
@@ -326,8 +325,8 @@ def draw_graphs(
 ) -> tuple[PackedGraphs, LayoutStats]:
     """Lay out the graph of every focus; fail on the first graph that cannot be drawn unless keep_going.
 
-    The graphs alone, on every core: what ``reportgen graph`` and the benchmarks' baselines measure (a
-    build draws each graph in the worker that renders its page, see ``emit``). The cache keeps the graphs
+    The graphs alone, on every core, as the benchmarks' baselines measure them (a build draws each
+    graph in the worker that renders its page, see ``emit``). The cache keeps the graphs
     drawn now and those under the keys in ``keep``, and drops the rest.
     """
     drawer = Drawer(org, options)
