@@ -665,8 +665,9 @@ def test_the_generators_make_what_they_promise() -> None:
     """A sanity check of the strategies themselves: valid sets are valid, with every kind of entry."""
     seen: set[str] = set()
 
+    # Derandomized: whether 30 random sets happened to hold an action was chance (CI once drew none).
     @given(manifest_sets())
-    @settings(max_examples=30, database=None)
+    @settings(max_examples=60, database=None, derandomize=True)
     def inner(manifest: Manifest) -> None:
         seen.update(k for k, v in manifest.items() if v)
         with sandbox() as (folder, _, _):
