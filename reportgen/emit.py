@@ -16,7 +16,6 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import logging
-import multiprocessing
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,7 +41,7 @@ from reportgen.site import DrawnGraph, Planner, Unit, relink, root_of, unit_page
 from reportgen.templating import render_page
 from reportgen.timeline import events_csv, events_json
 from reportgen.views import Site
-from reportgen.workers import cpu_count, fork_pool
+from reportgen.workers import can_fork, cpu_count, fork_pool
 from reportgen.write import link_file, put_file, staged_path
 
 log = logging.getLogger(__name__)
@@ -290,7 +289,7 @@ def emit_pages(
     # A rebuild of a large site renders few pages, but its index and audit log show the whole
     # organisation: workers render them while this process writes the other organisation-wide files.
     big = pages >= _IN_PROCESS_BELOW or (len(work) >= _IN_PROCESS_BELOW and len(todo) > 1)
-    forked = jobs > 1 and big and "fork" in multiprocessing.get_all_start_methods()
+    forked = jobs > 1 and big and can_fork()
     job = _Job(Planner(org, site, drawn), drawer, drawn, shown, forked, env, staging, work)
     rendered = Rendered([], {}, EmitStats(jobs=jobs if forked else 1))
     collect = _Collector(done, rendered, layout.keep_going, len(todo), progress)

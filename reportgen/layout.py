@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import multiprocessing
-import multiprocessing.pool
 import os
 import pickle
 import sqlite3
@@ -30,7 +28,7 @@ from reportgen.model import Organisation
 from reportgen.paths import node_page
 from reportgen.render import RenderError, get_renderer
 from reportgen.site import GRAPH_ID_PREFIX, DrawnGraph, name_svg_titles, node_title
-from reportgen.workers import cpu_count, fork_pool
+from reportgen.workers import can_fork, cpu_count, fork_pool
 
 log = logging.getLogger(__name__)
 
@@ -304,7 +302,7 @@ def _chunks(total: int, jobs: int) -> list[range]:
 def _results(drawer: Drawer, focuses: Sequence[NodeKey], jobs: int) -> Generator[list[_Drawn]]:
     global _SHARED
     total = len(focuses)
-    if jobs <= 1 or total < _IN_PROCESS_BELOW or "fork" not in multiprocessing.get_all_start_methods():
+    if jobs <= 1 or total < _IN_PROCESS_BELOW or not can_fork():
         for index in range(total):
             yield [_draw_packed(drawer, focuses, index)]
         return

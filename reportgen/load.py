@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import multiprocessing
 import os
 import re
 import sys
@@ -24,7 +23,7 @@ from typing import Any, Protocol, TypeAlias
 import yaml
 
 from reportgen.diagnostics import Diagnostic, Location, Reporter
-from reportgen.workers import fork_pool
+from reportgen.workers import can_fork, fork_pool
 
 log = logging.getLogger(__name__)
 
@@ -293,7 +292,7 @@ class _Parser:
         self.ahead, self.names, self.keep = ahead, names, keep
         todo = [i for i, item in enumerate(ahead) if item.data is not None and item.kept is None]
         size = sum(len(ahead[i].data or b"") for i in todo)
-        self._parallel = jobs > 1 and len(todo) > 1 and size >= _PARALLEL_ABOVE_BYTES and _can_fork()
+        self._parallel = jobs > 1 and len(todo) > 1 and size >= _PARALLEL_ABOVE_BYTES and can_fork()
         self._todo = todo
         self._stack = contextlib.ExitStack()
         self._results: Iterator[_Parsed] = iter(())
@@ -345,10 +344,6 @@ class _Parser:
 def _forget_shared() -> None:
     global _SHARED
     _SHARED = None
-
-
-def _can_fork() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods()
 
 
 def encode_documents(documents: Sequence[Document]) -> bytes:

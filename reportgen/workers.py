@@ -99,6 +99,11 @@ def _start_worker() -> None:
 _PR_SET_PDEATHSIG = 1
 
 
+def can_fork() -> bool:
+    """Return whether workers can be forked here (``fork_pool``); elsewhere the work runs in-process."""
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
 def cpu_count() -> int:
     """Return how many cores this process may use."""
     try:
