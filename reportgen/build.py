@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from reportgen import FORMAT_VERSION, __version__
+from reportgen import FORMAT_VERSION, __version__, compact
 from reportgen.diagnostics import Severity, plural
 from reportgen.emit import emit_pages, unit_focuses, unit_graph
 from reportgen.incremental import Fingerprints, PageCache, StoredFile, StoredUnit, intact, settings_digest
@@ -34,10 +34,14 @@ from reportgen.templating import assets, builtin_templates, environment
 from reportgen.timeline import event_record, events_csv, events_json
 from reportgen.validate import Validation, validate
 from reportgen.views import Site
-from reportgen.workers import collector_paused, cpu_count, frozen_heap
+from reportgen.workers import can_fork, collector_paused, cpu_count, frozen_heap
 from reportgen.write import SiteWriter
 
 log = logging.getLogger(__name__)
+
+# Units (collections, artifact versions, runs) from which the model is moved before workers fork: it
+# takes 0.8 s at L (15,200 units, 35,000 entities), and on a small site the workers copy little anyway.
+COMPACT_FROM = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +102,16 @@ def build(paths: Sequence[Path], options: BuildOptions, progress: Progress | Non
         validation = validate(loaded)
         del loaded  # the documents as parsed, most of the memory: the model keeps what it needs
         clock.lap("validate")
-    if _fails(validation, options.strict):
-        return BuildResult(validation, stages=tuple(clock.stages))
+        if _fails(validation, options.strict):
+            return BuildResult(validation, stages=tuple(clock.stages))
+        if _forks_workers(validation.organisation, options):
+            # Workers would copy the pages of the model they touch, scattered among the freed
+            # documents: move it into fresh memory first (see compact).
+            moved = compact.dump(validation)
+            del validation
+            validation = compact.load(moved)
+            del moved
+            clock.lap("compact")
     with frozen_heap():  # the model lives until the build ends: no collection need walk it again
         return _write_site(validation, options, progress, clock, parsed)
 
@@ -241,6 +253,12 @@ def _fingerprints(
     )
     prints = Fingerprints(org, settings)
     return [prints.of(u.kind, u.key, u.ref) for u in work]
+
+
+def _forks_workers(org: Organisation, options: BuildOptions) -> bool:
+    """Return whether the site is big enough to be rendered by forked workers worth moving the model for."""
+    size = len(org.collections) + len(org.artifacts) + len(org.runs)
+    return (options.jobs or cpu_count()) > 1 and size >= COMPACT_FROM and can_fork()
 
 
 def _fails(validation: Validation, strict: bool) -> bool:
