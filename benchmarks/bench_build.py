@@ -254,10 +254,10 @@ def _row(r: dict[str, Any]) -> str:
 
 
 HEADER = (
-    "| size | pages | files | load | validate | compact | changes | render | commit | render, summed: lineage / layout "
-    "/ plan / templates / write | cold build | (a) layout alone | cold / ((a) / cores) | file creation "
-    "alone | speed-up, all cores | rebuild, same | rebuild, "
-    "+1 action | identical to cold | peak MiB: build / worker / all (PSS) | site MB |"
+    "| size | pages | files | load | validate | compact | changes | render | commit | render, summed: "
+    "lineage / layout / plan / templates / write | cold build | (a) layout alone | cold / ((a) / cores) "
+    "| file creation alone | speed-up, all cores | rebuild, same | rebuild, +1 action | identical to cold "
+    "| peak MiB: build / worker / all (PSS) | site MB |"
 )
 
 
