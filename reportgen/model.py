@@ -342,7 +342,7 @@ class Organisation:
     collections: Mapping[str, CollectionHistory]
     artifacts: Mapping[ArtifactRef, ArtifactVersion]
     runs: Mapping[str, Run]
-    actions: tuple[Action, ...]
+    actions: tuple[Action, ...]  # in replay order; without their fields' places (see validate)
     _producers: Mapping[ArtifactRef, tuple[str, ...]] = field(repr=False)
     _consumers: Mapping[ArtifactRef, tuple[str, ...]] = field(repr=False)
     _links: Mapping[ArtifactRef, tuple[CollectionVersion, ...]] = field(repr=False)

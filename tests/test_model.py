@@ -250,6 +250,13 @@ def test_actions_are_kept_in_replay_order(org: Organisation) -> None:
     ]
 
 
+def test_actions_keep_their_place_but_not_their_fields_places(org: Organisation) -> None:
+    assert org.actions
+    for action in org.actions:  # the fields' places serve the replay's diagnostics only
+        assert action.location.line > 0 and action.location.file.endswith(".yaml")
+        assert not action.field_locations and action.where("alias") == action.location
+
+
 # ------------------------------------------------------------------------------ immutability
 
 
