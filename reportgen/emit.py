@@ -38,7 +38,7 @@ from reportgen.model import Organisation
 from reportgen.paths import collection_page, node_page
 from reportgen.render import standalone_svg
 from reportgen.site import DrawnGraph, Planner, Unit, relink, root_of, unit_pages, units
-from reportgen.templating import render_page
+from reportgen.templating import render_page, stream_page
 from reportgen.timeline import events_csv, events_json
 from reportgen.views import Site
 from reportgen.workers import can_fork, cpu_count, fork_pool
@@ -47,6 +47,8 @@ from reportgen.write import link_file, put_file, staged_path
 log = logging.getLogger(__name__)
 
 _IN_PROCESS_BELOW = 64  # pages (or units in the whole site); fewer are not worth starting workers for
+# Units whose pages grow with the organisation (all its actions, or a collection's): streamed to their files.
+_GROWING = frozenset({"index", "audit", "collection"})
 
 
 @dataclass(slots=True)
@@ -190,10 +192,13 @@ def _emit(
                 stats.plan += clock() - mark
                 if page is None:
                     break
-                mark = clock()
-                data = render_page(job.env, page).encode("utf-8")
-                stats.templates += clock() - mark
-                files.append(_put(job.staging, page.path, data, True, stats))
+                if unit.kind in _GROWING:  # written as it renders: it may be huge
+                    html: bytes | Iterator[bytes] = _rendering(stream_page(job.env, page), stats)
+                else:
+                    mark = clock()
+                    html = render_page(job.env, page)
+                    stats.templates += clock() - mark
+                files.append(_put(job.staging, page.path, html, True, stats))
             for path, data in unit_files(org, drawn, unit):
                 files.append(_put(job.staging, path, data, False, stats))
             batch.units.append((i, tuple(files)))
@@ -202,11 +207,25 @@ def _emit(
     return batch
 
 
-def _put(staging: Path, relative: str, data: bytes, page: bool, stats: EmitStats) -> StoredFile:
-    mark = time.perf_counter()
+def _rendering(parts: Iterator[bytes], stats: EmitStats) -> Iterator[bytes]:
+    """Yield a page's parts as its template renders them, counting that time as the templates'."""
+    clock = time.perf_counter
+    while True:
+        mark = clock()
+        part = next(parts, None)
+        stats.templates += clock() - mark
+        if part is None:
+            return
+        yield part
+
+
+def _put(
+    staging: Path, relative: str, data: bytes | Iterator[bytes], page: bool, stats: EmitStats
+) -> StoredFile:
+    mark, rendered = time.perf_counter(), stats.templates
     path, name = staged_path(staging, relative)
     digest, st = put_file(path, data)
-    stats.write += time.perf_counter() - mark
+    stats.write += time.perf_counter() - mark - (stats.templates - rendered)  # a page renders as it goes
     return StoredFile(name, digest, page, st.st_ino, st.st_size, st.st_mtime_ns)
 
 

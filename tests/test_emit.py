@@ -71,10 +71,10 @@ def test_a_worker_that_fails_stops_the_build_and_leaves_the_site(
     before = tree(out)
     real = emit_module.render_page
 
-    def failing(env: Any, page: Any) -> str:  # forked workers inherit the patch
+    def failing(env: Any, page: Any) -> bytes:  # forked workers inherit the patch
         if page.path.startswith("runs/"):
             raise RuntimeError("template blew up")
-        return str(real(env, page))
+        return real(env, page)
 
     monkeypatch.setattr(emit_module, "render_page", failing)
     with pytest.raises(RuntimeError, match="template blew up"):

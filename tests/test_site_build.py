@@ -725,21 +725,44 @@ def test_a_build_that_fails_midway_leaves_the_site(
     real = emit_module.render_page
     rendered = []
 
-    def failing(env: Any, page: Any) -> str:
-        if len(rendered) == 5:
-            raise RuntimeError("template blew up")
+    def failing(env: Any, page: Any) -> bytes:
         rendered.append(page.path)
+        if len(rendered) == 6:
+            raise RuntimeError("template blew up")
         return real(env, page)
 
     monkeypatch.setattr(emit_module, "render_page", failing)
     with pytest.raises(RuntimeError, match="template blew up"):
         api_build([zoo], out, title="After")
-    assert len(rendered) == 5
+    assert len(rendered) == 6
     assert snapshot(out) == before
     assert leftovers(out) == []
     monkeypatch.setattr(emit_module, "render_page", real)
     assert api_build([zoo], out, title="After").written
     assert b"After" in (out / "index.html").read_bytes()
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_page_that_fails_halfway_through_being_written_leaves_the_site(
+    tmp_path: Path, jobs: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages that grow with the organisation are written as they render: one may fail half written."""
+    out = tmp_path / "site"
+    assert api_build([SAMPLES], out, title="Before", jobs=jobs).written
+    before = snapshot(out)
+    real = emit_module.stream_page
+
+    def failing(env: Any, page: Any) -> Iterator[bytes]:  # forked workers inherit the patch
+        if page.path.startswith("collections/"):
+            yield b"<!doctype html><title>half a page"
+            raise RuntimeError("template blew up")
+        yield from real(env, page)
+
+    monkeypatch.setattr(emit_module, "stream_page", failing)
+    with pytest.raises(RuntimeError, match="template blew up"):
+        api_build([SAMPLES], out, title="After", jobs=jobs)
+    assert snapshot(out) == before
+    assert leftovers(out) == []
 
 
 @pytest.fixture(scope="module")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import jinja2
 import pytest
 from markupsafe import Markup, escape
 
+from reportgen import templating
 from reportgen.build import BuildOptions, build
 from reportgen.templating import _escape_plain, assets, builtin_templates, environment
 
@@ -100,3 +102,21 @@ def test_a_user_page_template_may_use_the_macros_base_imports(tmp_path: Path) ->
     assert build([ZOO], BuildOptions(output=tmp_path / "site", templates=mine)).written
     run_page = next((tmp_path / "site" / "runs").glob("*.html")).read_text()
     assert '<p class="mine"><span class="badges"><span class="badge badge-kind">' in run_page
+
+
+def test_a_streamed_page_is_written_in_parts_as_it_renders(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = jinja2.Environment(
+        loader=jinja2.DictLoader(
+            {"t.html": "<ul>{% for i in page.items %}<li>{{ i }}é🔒</li>{% endfor %}</ul>"}
+        ),
+        autoescape=True,
+    )
+    page = SimpleNamespace(template="t.html", items=range(5_000))
+    monkeypatch.setattr(templating, "_PART", 10_000)
+    parts = list(templating.stream_page(env, page))  # type: ignore[arg-type]
+    whole = templating.render_page(env, page)  # type: ignore[arg-type]
+    assert b"".join(parts) == whole == env.get_template("t.html").render(page=page).encode("utf-8")
+    assert len(whole.decode()) == 73_899 and len(parts) == 8
+    assert all(10_000 <= len(p.decode()) < 10_000 + 10 for p in parts[:-1])  # a piece at most over
+    empty = SimpleNamespace(template="t.html", items=())
+    assert b"".join(templating.stream_page(env, empty)) == b"<ul></ul>"  # type: ignore[arg-type]
