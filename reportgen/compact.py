@@ -9,12 +9,13 @@ worker of an XL build ended up with a private copy of most of the parent's 1.3 G
 ``dump`` pickles the model; the caller drops it, and ``load`` frees what it held and unpickles it, so
 its objects sit packed together in fresh memory and a worker copies at most the model itself. Pickling
 keeps which objects are shared (an ``ArtifactRef`` named by many runs stays one object), so the model
-is the same, identity included; the caller must hold nothing else made before the move (it would keep
-the old memory alive).
+is the same, identity included (numbers aside: pickling writes one wherever it is used). The caller
+must drop every other reference into the old model first: one would keep its memory alive.
 
 The model's frozen, slotted dataclasses are pickled as their class and their fields' values, rebuilt by
-their constructor: the dataclasses' own pickling calls two Python functions per object, and took twice
-as long. This module's pickler alone knows how; nothing else in the process pickles differently.
+their constructor: the dataclasses' own pickling calls two Python functions per object, and took 1.7
+times as long (L: 1.28 s against 0.76 s). This module's pickler alone knows how; nothing else in the
+process pickles differently.
 """
 
 from __future__ import annotations
