@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import jinja2
 
@@ -45,6 +46,7 @@ from reportgen.workers import can_fork, cpu_count, fork_pool
 from reportgen.write import link_file, put_file, staged_path
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _IN_PROCESS_BELOW = 64  # pages (or units in the whole site); fewer are not worth starting workers for
 # Units whose pages grow with the organisation (all its actions, or a collection's): streamed to their files.
@@ -185,15 +187,9 @@ def _emit(
             drawn.clear()
             drawn.update((focus, graphs[focus]) for focus in unit_focuses(org, unit))
             files: list[StoredFile] = []
-            pages = unit_pages(job.planner, unit)
-            while True:
-                mark = clock()
-                page = next(pages, None)
-                stats.plan += clock() - mark
-                if page is None:
-                    break
+            for page in _timed(unit_pages(job.planner, unit), stats, "plan"):
                 if unit.kind in _GROWING:  # written as it renders: it may be huge
-                    html: bytes | Iterator[bytes] = _rendering(stream_page(job.env, page), stats)
+                    html: bytes | Iterator[bytes] = _timed(stream_page(job.env, page), stats, "templates")
                 else:
                     mark = clock()
                     html = render_page(job.env, page)
@@ -207,16 +203,16 @@ def _emit(
     return batch
 
 
-def _rendering(parts: Iterator[bytes], stats: EmitStats) -> Iterator[bytes]:
-    """Yield a page's parts as its template renders them, counting that time as the templates'."""
+def _timed(items: Iterator[T], stats: EmitStats, part: str) -> Iterator[T]:
+    """Yield the items (never None), adding the time each took to make to ``part`` of ``stats``."""
     clock = time.perf_counter
     while True:
         mark = clock()
-        part = next(parts, None)
-        stats.templates += clock() - mark
-        if part is None:
+        item = next(items, None)
+        setattr(stats, part, getattr(stats, part) + clock() - mark)
+        if item is None:
             return
-        yield part
+        yield item
 
 
 def _put(
