@@ -96,15 +96,16 @@ def build(paths: Sequence[Path], options: BuildOptions, progress: Progress | Non
     """Build the site for the manifests under ``paths`` into ``options.output``."""
     clock = _Clock()
     parsed = ParseCache(cache_folder(options.output) if options.cache else None)
+    jobs = options.jobs or cpu_count()
     with collector_paused():
-        loaded = load_paths(list(paths), parsed, jobs=options.jobs or cpu_count())
+        loaded = load_paths(list(paths), parsed, jobs=jobs)
         clock.lap("load")
         validation = validate(loaded)
         del loaded  # the documents as parsed, most of the memory: the model keeps what it needs
         clock.lap("validate")
         if _fails(validation, options.strict):
             return BuildResult(validation, stages=tuple(clock.stages))
-        if _forks_workers(validation.organisation, options):
+        if _forks_workers(validation.organisation, jobs):
             # Workers would copy the pages of the model they touch, scattered among the freed
             # documents: move it into fresh memory first (see compact).
             moved = compact.dump(validation)
@@ -255,10 +256,10 @@ def _fingerprints(
     return [prints.of(u.kind, u.key, u.ref) for u in work]
 
 
-def _forks_workers(org: Organisation, options: BuildOptions) -> bool:
+def _forks_workers(org: Organisation, jobs: int) -> bool:
     """Return whether the site is big enough to be rendered by forked workers worth moving the model for."""
     size = len(org.collections) + len(org.artifacts) + len(org.runs)
-    return (options.jobs or cpu_count()) > 1 and size >= COMPACT_FROM and can_fork()
+    return jobs > 1 and size >= COMPACT_FROM and can_fork()
 
 
 def _fails(validation: Validation, strict: bool) -> bool:
