@@ -6,7 +6,6 @@ import gc
 import types
 import weakref
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -67,26 +66,6 @@ def test_the_models_dataclasses_are_pickled_as_their_fields() -> None:
     assert compact._TABLE[Location](Location("a.yaml", 2, 5)) == (Location, ("a.yaml", 2, 5))
     assert compact._TABLE[Validation] is not None
     assert Organisation not in compact._TABLE  # not slotted: pickled as its attributes, as usual
-
-
-def test_only_a_constructor_that_takes_every_field_can_rebuild_one() -> None:
-    @dataclass(frozen=True, slots=True)
-    class Cached:
-        name: str
-        size: int = field(init=False, default=0)
-
-    @dataclass(frozen=True, slots=True, kw_only=True)
-    class Named:
-        name: str
-
-    @dataclass(frozen=True, slots=True)
-    class One:
-        name: str
-
-    for cls in (Cached, Named):
-        with pytest.raises(TypeError, match="does not take every field in order"):
-            compact.by_fields(cls)
-    assert compact.by_fields(One)(One("x")) == (One, ("x",))
 
 
 def test_a_build_drops_the_old_model_before_unpickling_it_and_writes_the_same_site(
