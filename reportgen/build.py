@@ -32,7 +32,7 @@ from reportgen.site import Unit, units
 from reportgen.spec import format_utc
 from reportgen.templating import assets, builtin_templates, environment
 from reportgen.timeline import event_record, events_csv, events_json
-from reportgen.validate import Validation, validate
+from reportgen.validate import Validation, check_where_parsed, validate
 from reportgen.views import Site
 from reportgen.workers import can_fork, collector_paused, cpu_count, frozen_heap
 from reportgen.write import SiteWriter
@@ -98,7 +98,7 @@ def build(paths: Sequence[Path], options: BuildOptions, progress: Progress | Non
     parsed = ParseCache(cache_folder(options.output) if options.cache else None)
     jobs = options.jobs or cpu_count()
     with collector_paused():
-        loaded = load_paths(list(paths), parsed, jobs=jobs)
+        loaded = load_paths(list(paths), parsed, jobs=jobs, check=check_where_parsed)
         clock.lap("load")
         validation = validate(loaded)
         del loaded  # the documents as parsed, most of the memory: the model keeps what it needs

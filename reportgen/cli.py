@@ -34,7 +34,7 @@ from reportgen.load import load_paths
 from reportgen.render import DEFAULT_RENDERER, RENDERER_NAMES, RenderError, get_renderer, standalone_svg
 from reportgen.schema import schema_json
 from reportgen.spec import FormatError, check_url
-from reportgen.validate import Validation, validate
+from reportgen.validate import Validation, check_where_parsed, validate
 from reportgen.workers import collector_paused, cpu_count
 from reportgen.write import WriteError
 
@@ -146,7 +146,7 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
 def load_and_validate(paths: tuple[Path, ...]) -> Validation:
     """Load and validate the manifests under ``paths``."""
     with collector_paused():
-        return validate(load_paths(list(paths), jobs=cpu_count()))
+        return validate(load_paths(list(paths), jobs=cpu_count(), check=check_where_parsed))
 
 
 def failed(diagnostics: list[Diagnostic], strict: bool) -> bool:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from reportgen.diagnostics import Location, Reporter
+from reportgen.diagnostics import Diagnostic, Location, Reporter
 from reportgen.load import Document, Node
 from reportgen.model import ArtifactRef
 from reportgen.spec import (
@@ -169,36 +169,85 @@ _LIST_ITEM: dict[Kind, Kind] = {
 }
 
 
-def check_documents(documents: Iterable[Document], reporter: Reporter) -> dict[str, list[Entry]]:
+@dataclass(slots=True)
+class CheckedFile:
+    """The entries of one file's documents, checked where the file was parsed (a worker of the load).
+
+    The parent takes these instead of the documents: a file's entries are a fraction of its located
+    values, and the checking is done on every core. Entries count from 0 within the file:
+    ``check_documents`` numbers them on from the files before, so they sort as if checked with them.
+    """
+
+    entries: dict[str, list[Entry]]
+    items: int  # entries counted, valid or not: the next file's count from here
+    diagnostics: list[Diagnostic]
+
+
+def check_file(documents: Iterable[Document]) -> CheckedFile:
+    """Return the entries of one file's documents, checked, with the problems found."""
+    reporter = Reporter()
+    entries = _no_entries()
+    items = 0
+    for doc in documents:
+        items = _check_document(doc, items, entries, reporter)
+    return CheckedFile(entries, items, reporter.diagnostics)
+
+
+def check_documents(
+    documents: Iterable[Document | CheckedFile], reporter: Reporter
+) -> dict[str, list[Entry]]:
     """Return every entry of the documents, grouped by entity, in file order.
 
     An entry whose required fields are not all valid is returned too (``complete`` is False), so later
     checks can tell "declared but invalid" from "not declared" and not report one mistake twice.
+    Files checked where they were parsed (``check_file``) take their place in the order.
     """
-    entries: dict[str, list[Entry]] = {name: [] for name in TOP_LEVEL_KEYS}
+    entries = _no_entries()
     order = 0
     for doc in documents:
-        assert isinstance(doc.root.value, dict)
-        for key, section in doc.root.value.items():
-            if key not in ENTITIES:
-                reporter.report(
-                    "RG101",
-                    f"unknown top-level key {key!r}{did_you_mean(key, TOP_LEVEL_KEYS)}; "
-                    f"expected {', '.join(TOP_LEVEL_KEYS)}",
-                    doc.root.key_locs[key],
-                )
-                continue
-            if section.value is None:
-                continue
-            if not isinstance(section.value, list):
-                reporter.report("RG103", f"{key} must be a list, got {describe(section.value)}", section.loc)
-                continue
-            for item in section.value:
-                entry = _check_entry(key, item, order, reporter)
-                order += 1
-                if entry is not None:
-                    entries[key].append(entry)
+        if isinstance(doc, CheckedFile):
+            for entity, found in doc.entries.items():
+                entries[entity].extend(found if order == 0 else (_numbered(e, order) for e in found))
+            order += doc.items
+            reporter.extend(doc.diagnostics)
+        else:
+            order = _check_document(doc, order, entries, reporter)
     return entries
+
+
+def _numbered(entry: Entry, after: int) -> Entry:
+    """Return the entry numbered after the ``after`` entries of the files before its own."""
+    e = entry
+    return Entry(e.entity, e.loc, e.order + after, e.values, e.locs, e.item_locs, e.invalid)
+
+
+def _no_entries() -> dict[str, list[Entry]]:
+    return {name: [] for name in TOP_LEVEL_KEYS}
+
+
+def _check_document(doc: Document, order: int, entries: dict[str, list[Entry]], reporter: Reporter) -> int:
+    """Check a document's entries into ``entries``, numbered from ``order``; return the next number."""
+    assert isinstance(doc.root.value, dict)
+    for key, section in doc.root.value.items():
+        if key not in ENTITIES:
+            reporter.report(
+                "RG101",
+                f"unknown top-level key {key!r}{did_you_mean(key, TOP_LEVEL_KEYS)}; "
+                f"expected {', '.join(TOP_LEVEL_KEYS)}",
+                doc.root.key_locs[key],
+            )
+            continue
+        if section.value is None:
+            continue
+        if not isinstance(section.value, list):
+            reporter.report("RG103", f"{key} must be a list, got {describe(section.value)}", section.loc)
+            continue
+        for item in section.value:
+            entry = _check_entry(key, item, order, reporter)
+            order += 1
+            if entry is not None:
+                entries[key].append(entry)
+    return order
 
 
 def _check_entry(entity: str, node: Node, order: int, reporter: Reporter) -> Entry | None:

@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import os
+import pickle
 import re
 import sys
 import unicodedata
@@ -18,12 +19,15 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 import yaml
 
 from reportgen.diagnostics import Diagnostic, Location, Reporter
 from reportgen.workers import can_fork, fork_pool
+
+if TYPE_CHECKING:  # fields reads documents: it imports this module
+    from reportgen.fields import CheckedFile
 
 log = logging.getLogger(__name__)
 
@@ -117,11 +121,19 @@ class Document:
 
 @dataclass(slots=True)
 class LoadResult:
-    """The documents read from every manifest file, and the problems met on the way."""
+    """The documents read from every manifest file, and the problems met on the way.
+
+    A file a worker parsed and checked (see ``load_paths``) is there as its checked entries instead.
+    """
 
     files: list[str]
-    documents: list[Document]
+    documents: list[Document | CheckedFile]
     diagnostics: list[Diagnostic]
+
+
+# A file's documents -> their entries, checked (``fields.check_file``) and pickled: what a worker that
+# parsed the file sends the parent instead of the documents.
+Check: TypeAlias = Callable[[list[Document]], bytes]
 
 
 def display_path(path: Path) -> str:
@@ -159,22 +171,28 @@ def _walk(root: Path) -> Iterator[Path]:
 
 
 class Kept(Protocol):
-    """Documents kept from an earlier parse of the same bytes (see ``parsed.ParseCache``)."""
+    """Documents kept from an earlier parse of the same bytes (see ``parsed.ParseCache``), as
+    ``encode_documents`` wrote them."""
 
     def key(self, data: bytes) -> str: ...
 
-    def get(self, name: str, key: str) -> list[Document] | None: ...
+    def get(self, name: str, key: str) -> bytes | None: ...
 
     def put(self, name: str, key: str, body: bytes) -> None: ...
 
 
-def load_paths(paths: Sequence[Path], kept: Kept | None = None, jobs: int = 1) -> LoadResult:
+def load_paths(
+    paths: Sequence[Path], kept: Kept | None = None, jobs: int = 1, check: Check | None = None
+) -> LoadResult:
     """Read every manifest file under ``paths`` into documents and diagnostics.
 
     With ``kept``, a file whose bytes were parsed before without a problem is restored, not parsed;
     the others are parsed, and offered to ``kept`` (as ``encode_documents`` writes them) when they had
     no problem. With ``jobs`` > 1, files are parsed by that many forked workers while this process
-    takes their documents in file order. Either way the result is the same, diagnostics included.
+    takes their documents in file order; with ``check`` as well, the workers also restore the kept
+    files, and check the entries of each file: this process takes those (unpickled) in place of the
+    file's documents. Either way the diagnostics are the same, and so are the entries the documents
+    hold.
     """
     reporter = Reporter()
     files = discover(paths)
@@ -183,9 +201,9 @@ def load_paths(paths: Sequence[Path], kept: Kept | None = None, jobs: int = 1) -
         reporter.report("RG010", f"no *.yaml or *.yml files under {shown}", Location(shown))
     names = [display_path(path) for path in files]
     ahead = _read_ahead(files, names, kept)
-    documents: list[Document] = []
+    documents: list[Document | CheckedFile] = []
     values = 0
-    with _Parser(ahead, names, jobs, keep=kept is not None) as parser:
+    with _Parser(ahead, names, jobs, kept is not None, check) as parser:
         for index, item in enumerate(ahead):
             name = names[index]
             reporter.extend(item.problems)
@@ -199,14 +217,10 @@ def load_paths(paths: Sequence[Path], kept: Kept | None = None, jobs: int = 1) -
                     Location(name),
                 )
                 break
-            found = item.kept
-            if found is not None and values + sum(doc.values for doc in found) > MAX_SET_VALUES:
-                found = None  # over the budget: parse it, so the diagnostic says why as a parse does
-            if found is None:
-                found, body = parser.take(index, reporter, budget=MAX_SET_VALUES - values)
-                if kept is not None and body is not None:
-                    kept.put(name, item.key, body)
-            values += sum(doc.values for doc in found)
+            found, body, count = parser.take(index, reporter, budget=MAX_SET_VALUES - values)
+            if kept is not None and body is not None:
+                kept.put(name, item.key, body)
+            values += count
             if values > MAX_SET_VALUES:
                 reporter.report(
                     "RG001",
@@ -227,7 +241,7 @@ class _Ahead:
     problems: list[Diagnostic]
     read_so_far: int = 0  # bytes of the set up to this file, this file included
     key: str = ""
-    kept: list[Document] | None = None
+    kept: bytes | None = None  # its documents, as encode_documents wrote them
 
 
 def _read_ahead(files: Sequence[Path], names: Sequence[str], kept: Kept | None) -> list[_Ahead]:
@@ -249,51 +263,80 @@ def _read_ahead(files: Sequence[Path], names: Sequence[str], kept: Kept | None) 
     return ahead
 
 
+def _restore(name: str, item: _Ahead) -> list[Document] | None:
+    """Return the documents ``kept`` had of a file, or None if it had none, or none that can be read."""
+    if item.kept is None:
+        return None
+    try:
+        return decode_documents(name, item.kept)
+    except ValueError:
+        log.debug("parse cache entry for %s is not readable; parsing it again", name)
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class _Parsed:
-    """One file parsed by a worker: its documents as JSON (None if they cannot be), and its problems."""
+    """One file parsed or restored by a worker: its problems, its checked entries, or its documents as
+    JSON."""
 
     index: int
-    body: bytes | None
+    body: bytes | None  # the documents as parsed (None if JSON cannot hold them), to cross or be kept
     values: int
     diagnostics: list[Diagnostic]
     refused: bool  # over the value budget: the parent parses it again to say so with the true budget
+    checked: bytes | None = None  # what ``check`` made of the documents
+    restored: bool = False  # from what ``kept`` had of it, not parsed
 
 
 # What forked workers inherit: set by _Parser just before the pool starts.
-_SHARED: tuple[Sequence[_Ahead], Sequence[str]] | None = None
+_SHARED: tuple[Sequence[_Ahead], Sequence[str], Check | None, bool] | None = None
 _PARALLEL_ABOVE_BYTES = 512 * 1024  # less is parsed sooner than workers start
 
 
 def _parse_in_worker(index: int) -> _Parsed:
     assert _SHARED is not None
-    ahead, names = _SHARED
-    data = ahead[index].data
-    assert data is not None
+    ahead, names, check, keep = _SHARED
+    item, name = ahead[index], names[index]
+    assert item.data is not None
     reporter = Reporter()
-    documents = load_bytes(data, names[index], reporter, budget=MAX_SET_VALUES)
+    documents = _restore(name, item)
+    restored = documents is not None
+    if documents is None:
+        documents = load_bytes(item.data, name, reporter, budget=MAX_SET_VALUES)
     problems = reporter.diagnostics
-    try:
-        body: bytes | None = encode_documents(documents)
-    except ValueError:
-        body = None
+    refused = any(d.code == "RG001" for d in problems)
+    checked = check(documents) if check is not None and not refused else None
+    body: bytes | None = None
+    if checked is None or (keep and not problems and not restored):  # they cross the pipe, or are kept
+        with contextlib.suppress(ValueError):
+            body = encode_documents(documents)
     values = sum(doc.values for doc in documents)
-    return _Parsed(index, body, values, problems, any(d.code == "RG001" for d in problems))
+    return _Parsed(index, body, values, problems, refused, checked, restored)
 
 
 class _Parser:
     """Parse the files ``load_paths`` will need, in forked workers when there is enough to share.
 
-    Workers send each file's documents back as compact JSON: pickling located values costs as much
-    as parsing them, decoding JSON a fifth. Results are taken in file order, while later files parse.
+    Workers check each file's entries and send them back, pickled, or send its documents as compact
+    JSON when there is nothing to check them with. The parent then rebuilds neither the located values
+    (decoding them took most of its load, while the workers parsed) nor checks the entries. Results
+    are taken in file order, while later files parse.
     """
 
-    def __init__(self, ahead: Sequence[_Ahead], names: Sequence[str], jobs: int, keep: bool) -> None:
-        self.ahead, self.names, self.keep = ahead, names, keep
-        todo = [i for i, item in enumerate(ahead) if item.data is not None and item.kept is None]
+    def __init__(
+        self, ahead: Sequence[_Ahead], names: Sequence[str], jobs: int, keep: bool, check: Check | None
+    ) -> None:
+        self.ahead, self.names, self.keep, self.check = ahead, names, keep, check
+        # Kept files are restored by workers when they check them too: else restoring them here costs
+        # less than sending them back.
+        todo = [
+            i
+            for i, item in enumerate(ahead)
+            if item.data is not None and (item.kept is None or check is not None)
+        ]
         size = sum(len(ahead[i].data or b"") for i in todo)
         self._parallel = jobs > 1 and len(todo) > 1 and size >= _PARALLEL_ABOVE_BYTES and can_fork()
-        self._todo = todo
+        self._todo, self._sent = todo, set(todo) if self._parallel else set()
         self._stack = contextlib.ExitStack()
         self._results: Iterator[_Parsed] = iter(())
         self._early: dict[int, _Parsed] = {}
@@ -302,7 +345,7 @@ class _Parser:
     def __enter__(self) -> _Parser:
         global _SHARED
         if self._parallel:
-            _SHARED = (self.ahead, self.names)
+            _SHARED = (self.ahead, self.names, self.check, self.keep)
             self._stack.callback(_forget_shared)
             pool = self._stack.enter_context(fork_pool(min(self._jobs, len(self._todo))))
             self._results = pool.imap(_parse_in_worker, self._todo)
@@ -311,27 +354,39 @@ class _Parser:
     def __exit__(self, *exc: object) -> None:
         self._stack.close()
 
-    def take(self, index: int, reporter: Reporter, budget: int) -> tuple[list[Document], bytes | None]:
-        """Return a file's documents, and their JSON when they had no problem (for ``kept``)."""
-        name, data = self.names[index], self.ahead[index].data
-        assert data is not None
+    def take(
+        self, index: int, reporter: Reporter, budget: int
+    ) -> tuple[list[Document | CheckedFile], bytes | None, int]:
+        """Return a file's documents (or its checked entries), their JSON when they had no problem
+        (for ``kept``), and how many values they hold."""
+        name, item = self.names[index], self.ahead[index]
+        assert item.data is not None
         parsed = self._from_worker(index)
-        if parsed is not None and parsed.body is not None and not parsed.refused and parsed.values <= budget:
-            with contextlib.suppress(ValueError):  # never expected: then the file is parsed here
-                documents = decode_documents(name, parsed.body)
+        if parsed is not None and not parsed.refused and parsed.values <= budget:
+            body = parsed.body if self.keep and not parsed.diagnostics and not parsed.restored else None
+            if parsed.checked is not None:
                 reporter.extend(parsed.diagnostics)
-                return documents, parsed.body if self.keep and not parsed.diagnostics else None
+                return [pickle.loads(parsed.checked)], body, parsed.values
+            if parsed.body is not None:
+                with contextlib.suppress(ValueError):  # never expected: then the file is parsed here
+                    documents: list[Document | CheckedFile] = list(decode_documents(name, parsed.body))
+                    reporter.extend(parsed.diagnostics)
+                    return documents, body, parsed.values
+        restored = _restore(name, item) if parsed is None else None
+        if restored is not None and sum(doc.values for doc in restored) <= budget:
+            return list(restored), None, sum(doc.values for doc in restored)
+        # Parsed here: a file no worker parsed, or one over the budget, to say why as a parse does.
         file_reporter = Reporter()
-        documents = load_bytes(data, name, file_reporter, budget=budget)
+        parsed_here = load_bytes(item.data, name, file_reporter, budget=budget)
         reporter.extend(file_reporter.diagnostics)
         body = None
-        if self.keep and documents and not file_reporter.diagnostics:
+        if self.keep and parsed_here and not file_reporter.diagnostics:
             with contextlib.suppress(ValueError):
-                body = encode_documents(documents)
-        return documents, body
+                body = encode_documents(parsed_here)
+        return list(parsed_here), body, sum(doc.values for doc in parsed_here)
 
     def _from_worker(self, index: int) -> _Parsed | None:
-        if not self._parallel:
+        if index not in self._sent:
             return None
         while index not in self._early:
             parsed = next(self._results, None)

@@ -4,7 +4,8 @@ Parsing YAML into located values is most of a rebuild's load stage, and most fil
 organisation do not change between two builds. Each file read without a problem is kept here, under
 its name as diagnostics show it and the SHA-256 of its bytes, as compressed compact JSON
 (``load.encode_documents``: a value is ``[value, line, column]``, a mapping adds the places of its keys).
-Restoring a file this way costs a fifth of parsing it.
+Restoring a file this way costs less than half of parsing it (at L, 1.1 s against 2.6 s); on several
+cores the workers of the load restore files as they parse the others.
 
 The entries are salted with reportgen's own source (see ``source_digest``): a reportgen that reads
 YAML differently never restores what another one parsed. A file that had a problem is never kept, so
@@ -23,7 +24,6 @@ from pathlib import Path
 
 from reportgen import source_digest
 from reportgen.incremental import replace_table
-from reportgen.load import Document, decode_documents
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +49,11 @@ class ParseCache:
         """Return the key of a file's bytes."""
         return hashlib.sha256(self._salt + data).hexdigest()
 
-    def get(self, name: str, key: str) -> list[Document] | None:
-        """Return the documents kept for the file ``name`` with this key, or None."""
+    def get(self, name: str, key: str) -> bytes | None:
+        """Return the documents kept for the file ``name`` with this key (``encode_documents``), or None.
+
+        Loading decodes them (``decode_documents``), and parses the file again if they cannot be read.
+        """
         kept = self._load().get(name)
         if kept is None or kept[0] != key:
             return None
@@ -58,13 +61,8 @@ class ParseCache:
         if _checksum(body) != checksum:
             log.debug("parse cache entry for %s is damaged; parsing it again", name)
             return None
-        try:
-            documents = decode_documents(name, body)
-        except ValueError:
-            log.debug("parse cache entry for %s is not readable; parsing it again", name)
-            return None
         self._now[name] = kept
-        return documents
+        return body
 
     def put(self, name: str, key: str, body: bytes) -> None:
         """Note a file parsed without a problem (its documents as ``encode_documents`` wrote them)."""

@@ -11,8 +11,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from reportgen import diagnostics, fields, model, pickling
 from reportgen.diagnostics import Diagnostic, Location, Reporter
-from reportgen.fields import Entry, check_documents, near_versions
+from reportgen.fields import CheckedFile, Entry, check_documents, check_file, near_versions
 from reportgen.load import Document, LoadResult
 from reportgen.model import (
     Action,
@@ -55,7 +56,16 @@ def validate(loaded: LoadResult) -> Validation:
     return Validation(organisation, reporter.diagnostics, loaded.files)
 
 
-def build_organisation(documents: Iterable[Document], reporter: Reporter) -> Organisation:
+def check_where_parsed(documents: list[Document]) -> bytes:
+    """Return the entries of one file's documents, checked and pickled: what a worker of the load that
+    parsed the file sends back (``load_paths(check=...)``), instead of the documents."""
+    return pickling.dumps(check_file(documents), _ENTRIES).tobytes()  # a memoryview cannot be pickled
+
+
+_ENTRIES = pickling.table((model, diagnostics), also=(fields.Entry, CheckedFile))
+
+
+def build_organisation(documents: Iterable[Document | CheckedFile], reporter: Reporter) -> Organisation:
     """Return the organisation described by ``documents``, reporting every problem."""
     every = check_documents(documents, reporter)
     entries = {kind: [e for e in found if e.complete] for kind, found in every.items()}
@@ -339,4 +349,4 @@ def _actions(entries: Sequence[Entry]) -> list[Action]:
     return [a for _, _, a in actions]
 
 
-__all__ = ["Location", "Validation", "build_organisation", "validate"]
+__all__ = ["Location", "Validation", "build_organisation", "check_where_parsed", "validate"]

@@ -15,10 +15,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from reportgen import load
 from reportgen.cli import cli
 from reportgen.diagnostics import RULES
+from reportgen.fields import CheckedFile
 from reportgen.load import load_paths
-from reportgen.validate import validate
+from reportgen.validate import check_where_parsed, validate
 
 DATA = Path(__file__).parent / "data" / "invalid"
 
@@ -103,6 +105,22 @@ def test_corpus_is_complete() -> None:
 def test_case(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(DATA)
     assert _run(name) == _expected(name)
+
+
+# Every case but a set without manifest files (the second file the test adds would change it).
+@pytest.mark.parametrize("name", _params([c for c in CASES if c != "no_manifests"], XFAIL))
+def test_case_checked_by_the_workers_that_parse_it(
+    name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A large set's files are parsed and checked by workers: the same diagnostics, exactly."""
+    monkeypatch.chdir(DATA)
+    monkeypatch.setattr(load, "_PARALLEL_ABOVE_BYTES", 0)
+    other = tmp_path / "other.yaml"  # a second file, without a problem: workers start for two or more
+    other.write_text("runs: []\n")
+    loaded = load_paths([_case_path(name), other], jobs=2, check=check_where_parsed)
+    if name != "unreadable_file":  # else one file to parse: it is parsed here
+        assert isinstance(loaded.documents[-1], CheckedFile)  # the other file, at least
+    assert [str(d) for d in validate(loaded).diagnostics] == _expected(name)
 
 
 _CODE = re.compile(r"^\S.*?: (?:error|warning)\[(RG\d{3})\]: ")

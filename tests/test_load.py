@@ -12,8 +12,9 @@ import yaml
 
 from reportgen import load
 from reportgen.diagnostics import Location, Reporter
+from reportgen.fields import CheckedFile, check_documents
 from reportgen.load import Document, Node, discover, load_bytes, load_paths
-from reportgen.validate import build_organisation, validate
+from reportgen.validate import build_organisation, check_where_parsed, validate
 
 
 def docs_of(text: str, name: str = "m.yaml") -> tuple[list[Document], Reporter]:
@@ -429,23 +430,72 @@ def test_files_parsed_by_workers_are_not_parsed_again(
     files = load.discover([root])
     names = [load.display_path(p) for p in files]
     ahead = load._read_ahead(files, names, None)
-    with load._Parser(ahead, names, 2, keep=True) as parser:
+    with load._Parser(ahead, names, 2, True, None) as parser:
         assert parser._parallel
-
-        def no_parse(*args: object, **kwargs: object) -> list[Document]:
-            raise AssertionError("parsed in the parent")
-
-        monkeypatch.setattr(load, "load_bytes", no_parse)  # the workers were forked with the real one
+        monkeypatch.setattr(load, "load_bytes", _never)  # the workers were forked with the real one
         taken = {}
         for index, name in enumerate(names):
             reporter = Reporter()
             if name.endswith("e-surrogate.yaml"):
                 continue  # JSON cannot carry a lone surrogate: the parent parses it (not here)
-            documents, body = parser.take(index, reporter, budget=load.MAX_SET_VALUES)
+            documents, body, values = parser.take(index, reporter, budget=load.MAX_SET_VALUES)
+            assert values == sum(d.values for d in documents if isinstance(d, Document))
             taken[name.rsplit("/", 1)[-1]] = (documents, body, reporter.diagnostics)
     assert taken["a-good.yaml"][1] is not None  # kept: parsed without a problem
     assert taken["c-duplicate.yaml"][1] is None and taken["c-duplicate.yaml"][2]  # a problem: not kept
     assert len(taken["g-nan.yaml"][0]) == 2
+
+
+def test_files_checked_by_workers_are_neither_parsed_nor_decoded_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(load, "_PARALLEL_ABOVE_BYTES", 0)
+    root = mixed_set(tmp_path / "m")
+    files = load.discover([root])
+    names = [load.display_path(p) for p in files]
+    ahead = load._read_ahead(files, names, None)
+    with load._Parser(ahead, names, 2, True, check_where_parsed) as parser:
+        monkeypatch.setattr(load, "load_bytes", _never)
+        monkeypatch.setattr(load, "decode_documents", _never)
+        taken = {}
+        for index, name in enumerate(names):
+            reporter = Reporter()
+            found, body, values = parser.take(index, reporter, budget=load.MAX_SET_VALUES)
+            taken[name.rsplit("/", 1)[-1]] = (found, body, values, reporter.diagnostics)
+    for name, (found, _, _, _) in taken.items():  # the lone surrogate too: pickling holds it
+        assert len(found) == 1 and isinstance(found[0], CheckedFile), name
+    good = taken["a-good.yaml"]
+    assert good[1] is not None and good[2] > 0  # kept, as parsed
+    assert [e.get("id") for e in good[0][0].entries["runs"]] == [f"r{i}" for i in range(300)]  # type: ignore[union-attr]
+    assert taken["c-duplicate.yaml"][1] is None and taken["c-duplicate.yaml"][3]  # a problem: not kept
+
+
+def test_entries_checked_on_several_cores_are_those_checked_on_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(load, "_PARALLEL_ABOVE_BYTES", 0)
+    root = mixed_set(tmp_path / "m")
+    for number in range(3):  # more files with entries, so that their numbers (replay order) matter
+        write(root / f"i-more-{number}.yaml", f"runs: [{{id: m{number}}}, 5, {{id: n{number}}}]\n")
+    one, two = load_paths([root]), load_paths([root], jobs=2, check=check_where_parsed)
+    assert any(isinstance(d, CheckedFile) for d in two.documents)
+    assert two.diagnostics == one.diagnostics
+    mine, theirs = Reporter(), Reporter()
+    here, there = check_documents(one.documents, mine), check_documents(two.documents, theirs)
+    # repr: a NaN is never equal to itself, nor to the NaN it was pickled from
+    assert [repr(e) for found in there.values() for e in found] == [
+        repr(e) for found in here.values() for e in found
+    ]
+    assert theirs.diagnostics == mine.diagnostics
+    assert {d.code for d in mine.diagnostics} >= {"RG103"}
+    again = check_documents(two.documents, Reporter())  # numbering them on changed none of them
+    assert [repr(e) for found in again.values() for e in found] == [
+        repr(e) for found in there.values() for e in found
+    ]
+
+
+def _never(*args: object, **kwargs: object) -> list[Document]:
+    raise AssertionError("done in the parent")
 
 
 def test_the_set_budgets_give_the_same_diagnostics_on_several_cores(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import shutil
@@ -16,8 +17,10 @@ from factories import another_reportgen
 from reportgen import load
 from reportgen.build import BuildOptions, build, cache_folder
 from reportgen.diagnostics import Reporter
+from reportgen.fields import CheckedFile, check_documents
 from reportgen.load import Document, LoadResult, decode_documents, encode_documents, load_bytes, load_paths
 from reportgen.parsed import ParseCache
+from reportgen.validate import check_where_parsed, validate
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_manifests"
 
@@ -39,13 +42,16 @@ TRICKY = dedent(
 
 
 class Counting(ParseCache):
-    """A parse cache that counts what it restored."""
+    """A parse cache that counts the files it gave back that can be restored."""
 
     restored = 0
 
-    def get(self, name: str, key: str) -> list[Document] | None:
+    def get(self, name: str, key: str) -> bytes | None:
         found = super().get(name, key)
-        self.restored += found is not None
+        if found is not None:
+            with contextlib.suppress(ValueError):
+                decode_documents(name, found)
+                self.restored += 1
         return found
 
 
@@ -202,18 +208,57 @@ def test_another_reportgen_never_restores_what_this_one_parsed(
     assert again.restored == 0
 
 
+@pytest.mark.parametrize("workers", [False, True])
 def test_a_file_restored_over_the_set_budget_is_parsed_to_say_so(
-    tmp_path: Path, kept_zoo: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, kept_zoo: Path, monkeypatch: pytest.MonkeyPatch, workers: bool
 ) -> None:
     manifests = kept_zoo
     fresh = load_paths([manifests])
     monkeypatch.setattr(load, "MAX_SET_VALUES", sum(d.values for d in fresh.documents) - 1)
+    monkeypatch.setattr(load, "_PARALLEL_ABOVE_BYTES", 0)
     again = Counting(tmp_path / "cache")
-    limited: LoadResult = load_paths([manifests], again)
+    if workers:  # restored and checked by workers, the last file over the budget parsed here
+        limited = load_paths([manifests], again, jobs=2, check=check_where_parsed)
+        assert isinstance(limited.documents[0], CheckedFile)
+    else:
+        limited = load_paths([manifests], again)
     expected = load_paths([manifests])
     assert [d.code for d in limited.diagnostics] == ["RG001"]
     assert limited.diagnostics == expected.diagnostics
-    assert same(limited.documents, expected.documents)
+    assert entries(limited) == entries(expected)
+
+
+def test_workers_restore_and_check_kept_files_and_parse_what_cannot_be_restored(
+    tmp_path: Path, kept_zoo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(load, "_PARALLEL_ABOVE_BYTES", 0)
+    manifests = kept_zoo
+    fresh = load_paths([manifests])
+    again = Counting(tmp_path / "cache")
+    restored = load_paths([manifests], again, jobs=2, check=check_where_parsed)
+    assert again.restored == len(restored.documents) == 4
+    assert all(isinstance(d, CheckedFile) for d in restored.documents)
+    assert restored.diagnostics == fresh.diagnostics == []
+    assert entries(restored) == entries(fresh)
+    assert repr(validate(restored)) == repr(validate(fresh))
+    db = tmp_path / "cache" / ParseCache.FILE
+    packed = zlib.compress(b"not json")
+    with sqlite3.connect(db) as connection:  # one entry forged, with a checksum that holds
+        connection.execute(
+            "UPDATE files SET body = ?, sha = ? WHERE name LIKE '%runs.yaml'",
+            (packed, hashlib.sha256(packed).hexdigest()),
+        )
+    forged = Counting(tmp_path / "cache")
+    parsed = load_paths([manifests], forged, jobs=2, check=check_where_parsed)
+    assert forged.restored == 3
+    assert entries(parsed) == entries(fresh)
+    (name,) = [n for n in forged._now if n.endswith("runs.yaml")]
+    assert forged._now[name][2] != packed  # parsed again by a worker, and kept as parsed
+
+
+def entries(loaded: LoadResult) -> list[str]:
+    """Return the entries the documents hold, checked: spelled out (a NaN is never equal to itself)."""
+    return [repr(e) for found in check_documents(loaded.documents, Reporter()).values() for e in found]
 
 
 def test_a_rebuild_restores_every_file_and_no_cache_forgets_them(tmp_path: Path) -> None:

@@ -1118,9 +1118,9 @@ def test_the_cycle_collector_rests_while_the_model_is_built_and_no_longer(
     seen: list[tuple[str, bool]] = []
     real_load, real_validate = build_module.load_paths, build_module.validate
 
-    def load_paths(paths: Any, kept: Any, jobs: int) -> Any:
+    def load_paths(paths: Any, kept: Any, jobs: int, check: Any) -> Any:
         seen.append(("load", gc.isenabled()))
-        return real_load(paths, kept, jobs)
+        return real_load(paths, kept, jobs, check)
 
     def validate(loaded: Any) -> Any:
         seen.append(("validate", gc.isenabled()))
