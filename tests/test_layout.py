@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import os
 import sqlite3
+import tracemalloc
+import zlib
 from pathlib import Path
 
 import pytest
+import zstandard
 
+from reportgen import layout
 from reportgen.build import BuildOptions, build, cache_folder, graph_focuses
 from reportgen.incremental import PageCache
 from reportgen.layout import GraphCache, GraphFailure, LayoutOptions, draw_graphs
@@ -81,7 +86,7 @@ def test_a_damaged_cache_is_drawn_again(tmp_path: Path) -> None:
     good = files_of(tmp_path / "site")
     for damage in (
         "UPDATE graphs SET svg = zeroblob(length(svg))",  # the bytes changed behind the checksum's back
-        f"UPDATE graphs SET svg = x'00', sha = '{hashlib.sha256(bytes(1)).hexdigest()}'",  # not zlib
+        f"UPDATE graphs SET svg = x'00', sha = '{hashlib.sha256(bytes(1)).hexdigest()}'",  # not packed
         "UPDATE graphs SET svg = 'text'",  # not what this reportgen writes
     ):
         with sqlite3.connect(tmp_path / ".site.cache" / GraphCache.FILE) as db:
@@ -149,3 +154,45 @@ def test_frozen_heaps_nest_and_only_the_outermost_thaws() -> None:
         assert gc.get_freeze_count() >= outer  # the inner block did not thaw what the outer froze
         del kept
     assert gc.get_freeze_count() == 0
+
+
+def test_an_svg_packs_and_unpacks_and_nothing_else_unpacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    svg = '<svg xmlns="http://www.w3.org/2000/svg"><title>snow ☃ &amp; ünïcode</title></svg>' * 50
+    packed = layout.pack_svg(svg)
+    assert len(packed) < len(svg.encode("utf-8")) // 4
+    tracemalloc.start()
+    try:  # held in memory at its size, not at the size the compressor made room for
+        kept = [layout.pack_svg(svg) for _ in range(10)]
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert held < 10 * len(svg.encode("utf-8")) // 2 and kept[0] == packed
+    assert layout.unpack_svg(packed) == svg
+    for other in (b"", b"not packed", zlib.compress(svg.encode("utf-8")), packed[:-3]):
+        with pytest.raises(ValueError, match="not a packed SVG"):
+            layout.unpack_svg(other)
+    not_text = zstandard.ZstdCompressor().compress(b"\xff\xfe<svg/>")
+    with pytest.raises(ValueError, match="not a packed SVG"):
+        layout.unpack_svg(not_text)
+    monkeypatch.setattr(layout, "_MAX_SVG_BYTES", 1000)  # a frame that says it holds more is refused
+    with pytest.raises(ValueError, match="would hold over 1000 bytes"):
+        layout.unpack_svg(layout.pack_svg("x" * 1001))
+    unsized = zstandard.ZstdCompressor(write_content_size=False).compress(b"x" * 1001)
+    with pytest.raises(ValueError, match="not a packed SVG"):  # one that does not say stops at the bound
+        layout.unpack_svg(unsized)
+
+
+def test_each_process_packs_with_its_own_codec() -> None:
+    mine = layout._codec()
+    assert layout._codec() is mine
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            ok = layout._codec() is not mine and layout.unpack_svg(layout.pack_svg("<svg/>")) == "<svg/>"
+            os.write(writer, b"1" if ok else b"0")
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(reader, 1) == b"1"
+    assert layout._codec() is mine
