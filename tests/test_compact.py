@@ -91,7 +91,7 @@ def test_a_build_drops_the_old_model_before_unpickling_it_and_writes_the_same_si
     monkeypatch.setattr(compact, "dump", dump)
     monkeypatch.setattr(compact, "load", load)
     moved = build([SAMPLES], BuildOptions(output=tmp_path / "moved", jobs=2, cache=False))
-    stages = ["load", "validate", "compact", "changes", "render", "commit"]
+    stages = ["load", "validate", "changes", "compact", "render", "commit"]
     assert [stage for stage, _ in moved.stages] == stages
     assert len(old) == 1
     assert tree(tmp_path / "moved") == tree(tmp_path / "plain")
@@ -99,3 +99,17 @@ def test_a_build_drops_the_old_model_before_unpickling_it_and_writes_the_same_si
     one = build([SAMPLES], BuildOptions(output=tmp_path / "one", jobs=1, cache=False))
     assert "compact" not in dict(one.stages)  # one process: nothing forks, nothing to move
     assert len(old) == 1
+
+
+def test_the_model_moves_only_when_workers_render_many_units(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
+    monkeypatch.setattr(build_module, "COMPACT_FROM", 20)
+    site = tmp_path / "site"
+    first = build([SAMPLES], BuildOptions(output=site, jobs=2))
+    assert "compact" in dict(first.stages)  # every unit renders
+    again = build([SAMPLES], BuildOptions(output=site, jobs=2))
+    assert again.reused_pages > 0 and "compact" not in dict(again.stages)  # the index and audit log
+    assert build([SAMPLES], BuildOptions(output=tmp_path / "cold", jobs=2, cache=False)).written
+    assert tree(site) == tree(tmp_path / "cold")
