@@ -235,7 +235,7 @@ def _row(r: dict[str, Any]) -> str:
         r["size"],
         f"{cold['pages']:,}",
         f"{cold['files']:,}",
-        *(f"{stages.get(k, 0):.1f}" for k in ("load", "validate", "compact", "changes", "render", "commit")),
+        *(f"{stages.get(k, 0):.1f}" for k in ("load", "validate", "changes", "compact", "render", "commit")),
         " / ".join(
             f"{cold['work'].get(k, 0):.1f}" for k in ("lineage", "layout", "plan", "templates", "write")
         ),
@@ -254,7 +254,7 @@ def _row(r: dict[str, Any]) -> str:
 
 
 HEADER = (
-    "| size | pages | files | load | validate | compact | changes | render | commit | render, summed: "
+    "| size | pages | files | load | validate | changes | compact | render | commit | render, summed: "
     "lineage / layout / plan / templates / write | cold build | (a) layout alone | cold / ((a) / cores) "
     "| file creation alone | speed-up, all cores | rebuild, same | rebuild, +1 action | identical to cold "
     "| peak MiB: build / worker / all (PSS) | site MB |"
