@@ -7,9 +7,10 @@
 
 The set comes from benchmarks/generate.py (deterministic for a seed) and is written to a temporary folder
 unless --keep names one. "load" is reading and parsing the YAML into located nodes (reportgen.load, on
-every core unless --jobs, with the cycle collector paused as the commands do), "validate" is the
-structural and semantic checks and the action replay that build the model (reportgen.validate); "cli"
-is the whole `reportgen validate` command in a fresh process, imports included.
+every core unless --jobs, with the cycle collector paused as the commands do; on several cores the
+workers also run the structural checks, as the commands have them do), "validate" is the rest of the
+checks and the action replay that build the model (reportgen.validate); "cli" is the whole
+`reportgen validate` command in a fresh process, imports included.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from types import ModuleType
 from typing import TypeVar
 
 from reportgen.load import LoadResult, load_paths
-from reportgen.validate import Validation, validate
+from reportgen.validate import Validation, check_where_parsed, validate
 from reportgen.workers import collector_paused, cpu_count
 
 HERE = Path(__file__).resolve().parent
@@ -104,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
 
         def load() -> LoadResult:  # as `reportgen validate` and `build` do: collector paused, every core
             with collector_paused():
-                return load_paths([out], jobs=args.jobs or cpu_count())
+                return load_paths([out], jobs=args.jobs or cpu_count(), check=check_where_parsed)
 
         def check() -> Validation:
             with collector_paused():
