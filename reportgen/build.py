@@ -104,7 +104,7 @@ def build(paths: Sequence[Path], options: BuildOptions, progress: Progress | Non
         loaded = load_paths(list(paths), parsed, jobs=jobs, check=check_where_parsed)
         clock.lap("load")
         validation = validate(loaded)
-        del loaded  # the documents as parsed, most of the memory: the model keeps what it needs
+        del loaded  # the files' entries (or documents), most of the memory: the model keeps what it needs
         clock.lap("validate")
         if _fails(validation, options.strict):
             return BuildResult(validation, stages=tuple(clock.stages))
@@ -142,9 +142,9 @@ def _write_site(
         prints = _fingerprints(org, site, options, work, layout) if stored else []
         reuse = _unchanged(work, prints, stored, options.output)
         clock.lap("changes")
-        if _moves_model(org, jobs, len(work) - len(reuse)):
-            # Workers would copy the pages of the model they touch, scattered among the freed
-            # documents: move it into fresh memory first (see compact). Nothing may hold the old one.
+        if _moves_model(jobs, len(work) - len(reuse)):
+            # Workers would copy the pages of the model they touch, scattered among what loading and
+            # validation freed: move it into fresh memory first (see compact). Nothing may hold the old one.
             with collector_paused():
                 moved = compact.dump(validation)
                 del validation, org, work
@@ -268,7 +268,7 @@ def _fingerprints(
     return [prints.of(u.kind, u.key, u.ref) for u in work]
 
 
-def _moves_model(org: Organisation, jobs: int, rendering: int) -> bool:
+def _moves_model(jobs: int, rendering: int) -> bool:
     """Return whether to move the model before workers fork to render ``rendering`` units of pages.
 
     Moving pays when the workers render many units: each would copy most of the scattered model. A

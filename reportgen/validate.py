@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from reportgen import diagnostics, fields, model, pickling
+from reportgen import diagnostics, model, pickling
 from reportgen.diagnostics import Diagnostic, Location, Reporter
 from reportgen.fields import CheckedFile, Entry, check_documents, check_file, near_versions
 from reportgen.load import Document, LoadResult
@@ -62,7 +62,7 @@ def check_where_parsed(documents: list[Document]) -> bytes:
     return pickling.dumps(check_file(documents), _ENTRIES).tobytes()  # a memoryview cannot be pickled
 
 
-_ENTRIES = pickling.table((model, diagnostics), also=(fields.Entry, CheckedFile))
+_ENTRIES = pickling.table((model, diagnostics), also=(Entry, CheckedFile))
 
 
 def build_organisation(documents: Iterable[Document | CheckedFile], reporter: Reporter) -> Organisation:

@@ -426,11 +426,8 @@ def test_files_parsed_by_workers_are_not_parsed_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(load, "_PARALLEL_ABOVE_BYTES", 0)
-    root = mixed_set(tmp_path / "m")
-    files = load.discover([root])
-    names = [load.display_path(p) for p in files]
-    ahead = load._read_ahead(files, names, None)
-    with load._Parser(ahead, names, 2, True, None) as parser:
+    names, parser = _mixed_parser(tmp_path, None)
+    with parser:
         assert parser._parallel
         monkeypatch.setattr(load, "load_bytes", _never)  # the workers were forked with the real one
         taken = {}
@@ -450,11 +447,8 @@ def test_files_checked_by_workers_are_neither_parsed_nor_decoded_here(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(load, "_PARALLEL_ABOVE_BYTES", 0)
-    root = mixed_set(tmp_path / "m")
-    files = load.discover([root])
-    names = [load.display_path(p) for p in files]
-    ahead = load._read_ahead(files, names, None)
-    with load._Parser(ahead, names, 2, True, check_where_parsed) as parser:
+    names, parser = _mixed_parser(tmp_path, check_where_parsed)
+    with parser:
         monkeypatch.setattr(load, "load_bytes", _never)
         monkeypatch.setattr(load, "decode_documents", _never)
         taken = {}
@@ -466,7 +460,8 @@ def test_files_checked_by_workers_are_neither_parsed_nor_decoded_here(
         assert len(found) == 1 and isinstance(found[0], CheckedFile), name
     good = taken["a-good.yaml"]
     assert good[1] is not None and good[2] > 0  # kept, as parsed
-    assert [e.get("id") for e in good[0][0].entries["runs"]] == [f"r{i}" for i in range(300)]  # type: ignore[union-attr]
+    runs = good[0][0].entries["runs"]  # type: ignore[union-attr]
+    assert [e.get("id") for e in runs] == [f"r{i}" for i in range(300)]
     assert taken["c-duplicate.yaml"][1] is None and taken["c-duplicate.yaml"][3]  # a problem: not kept
 
 
@@ -492,6 +487,13 @@ def test_entries_checked_on_several_cores_are_those_checked_on_one(
     assert [repr(e) for found in again.values() for e in found] == [
         repr(e) for found in there.values() for e in found
     ]
+
+
+def _mixed_parser(tmp_path: Path, check: load.Check | None) -> tuple[list[str], load._Parser]:
+    """Return the mixed set's file names, and a parser of them on two workers (started on entering it)."""
+    files = load.discover([mixed_set(tmp_path / "m")])
+    names = [load.display_path(p) for p in files]
+    return names, load._Parser(load._read_ahead(files, names, None), names, 2, True, check)
 
 
 def _never(*args: object, **kwargs: object) -> list[Document]:
