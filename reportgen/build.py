@@ -111,23 +111,24 @@ def build(paths: Sequence[Path], options: BuildOptions, progress: Progress | Non
     given = [validation]
     del validation  # _write_site may move the model into fresh memory: nothing here may hold it
     with frozen_heap():  # the model lives until the build ends: no collection need walk it again
-        return _write_site(given, options, progress, clock, parsed)
+        return _write_site(given, options, jobs, progress, clock, parsed)
 
 
 def _write_site(
     given: list[Validation],
     options: BuildOptions,
+    jobs: int,
     progress: Progress | None,
     clock: _Clock,
     parsed: ParseCache,
 ) -> BuildResult:
     """Draw, render and write the site of a valid organisation: the stages after validation.
 
-    The validation is taken out of ``given``, the caller's only reference to it.
+    The validation is taken out of ``given``, the caller's only reference to it. ``jobs``: the
+    processes the build may use, as loading used them.
     """
     validation = given.pop()
     org = validation.organisation
-    jobs = options.jobs or cpu_count()
     site = _site_info(org, options)
     layout = layout_options(options, jobs)
     work = units(org)
