@@ -13,13 +13,18 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import gc
 import multiprocessing
 import multiprocessing.pool
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar, cast
+
+A = TypeVar("A")
+R = TypeVar("R")
 
 
 @contextlib.contextmanager
@@ -61,26 +66,71 @@ def frozen_heap() -> Iterator[None]:
             gc.unfreeze()
 
 
+class Workers:
+    """Forked workers (``fork_pool``): ``imap`` runs a module-level function on each item, in order."""
+
+    def __init__(self, pool: multiprocessing.pool.Pool) -> None:
+        self._pool = pool
+
+    def imap(self, func: Callable[[A], R], items: Iterable[A]) -> Iterator[R]:
+        """Return ``func`` of each item, in order, as workers finish them.
+
+        Once the pool is stopping (see ``fork_pool``), a task still queued gives None: nothing reads it.
+        """
+        return cast(Iterator[R], self._pool.imap(functools.partial(_unless_stopped, func), items))
+
+
 @contextlib.contextmanager
-def fork_pool(jobs: int) -> Iterator[multiprocessing.pool.Pool]:
+def fork_pool(jobs: int) -> Iterator[Workers]:
     """Fork ``jobs`` workers that share this process's memory, and stop them on leaving.
 
     The objects that exist now are frozen out of the garbage collector first: a collection in a worker
     would otherwise write to every one of them, and copy the whole inherited heap, page by page, into
     each worker (on a large organisation that costs more than the work itself).
+
+    Leaving on an exception (a task that failed, Ctrl-C), the workers finish the task in hand, skip the
+    ones queued, and exit; they are not killed. ``Pool.terminate`` kills them, and one killed while it
+    sends a result holds the result queue's lock for ever: the pool's own task thread then waits on it,
+    and the build hung (a test whose worker failed did, once in CI). A second Ctrl-C while they finish
+    kills them all the same.
     """
+    global _STOPPED
     # Ctrl-C is held back while the workers start: one landing between a fork and the worker's
     # initializer would kill that worker mid-start and leave the pool unable to stop.
     with frozen_heap():
+        context = multiprocessing.get_context("fork")
+        stopped, outer = context.RawValue("b", 0), _STOPPED
+        _STOPPED = stopped  # the workers inherit it
         held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
-            pool = multiprocessing.get_context("fork").Pool(jobs, initializer=_start_worker)
+            pool = context.Pool(jobs, initializer=_start_worker)
         except BaseException:
             signal.pthread_sigmask(signal.SIG_SETMASK, held)
+            _STOPPED = outer
             raise
-        with pool:  # stops the workers however we leave, a Ctrl-C held back included
+        try:
             signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a Ctrl-C held back is raised here
-            yield pool
+            yield Workers(pool)
+        except BaseException:
+            stopped.value = 1
+            pool.close()
+            try:
+                pool.join()
+            finally:
+                pool.terminate()  # at once if they finished; kills them on a second Ctrl-C
+            raise
+        else:
+            pool.terminate()  # every task is done: the workers wait for the next, holding no lock
+        finally:
+            _STOPPED = outer
+
+
+# Set in a pool's workers once it is stopping: the tasks still queued are skipped.
+_STOPPED: Any = None
+
+
+def _unless_stopped(func: Callable[[A], R], item: A) -> R | None:
+    return None if _STOPPED is not None and _STOPPED.value else func(item)
 
 
 def _start_worker() -> None:

@@ -1,0 +1,48 @@
+"""Forked workers: stopped on an exception without being killed, the tasks still queued skipped."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from reportgen import workers
+from reportgen.workers import fork_pool
+
+RAN = "REPORTGEN_TEST_RAN"
+
+
+def _task(item: int) -> int:
+    with open(os.environ[RAN], "a", encoding="utf-8") as log:
+        log.write(f"{item}\n")
+    if item == 3:
+        raise RuntimeError("task 3 failed")
+    time.sleep(0.01)
+    return item
+
+
+def test_a_failed_task_stops_the_pool_without_killing_a_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran = tmp_path / "ran"
+    monkeypatch.setenv(RAN, str(ran))
+    seen = []
+    with pytest.raises(RuntimeError, match="task 3 failed"), fork_pool(2) as pool:
+        processes = list(pool._pool._pool)  # type: ignore[attr-defined]
+        for result in pool.imap(_task, range(2_000)):
+            seen.append(result)
+    assert seen == [0, 1, 2]
+    # Killed (as Pool.terminate does), a worker sending a result could hold the result queue's lock for
+    # ever; they finished the task in hand and exited on their own instead.
+    assert [p.exitcode for p in processes] == [0, 0]
+    assert len(ran.read_text().split()) < 200  # the tasks still queued were skipped
+    assert workers._STOPPED is None
+
+
+def test_a_pool_left_normally_runs_every_task(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(RAN, str(tmp_path / "ran"))
+    with fork_pool(2) as pool:
+        assert list(pool.imap(_task, [0, 1, 2, 4, 5])) == [0, 1, 2, 4, 5]
+    assert workers._STOPPED is None
