@@ -7,7 +7,9 @@ An entry whose required fields are all valid is kept even when an optional field
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable
+import json
+import zlib
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -191,6 +193,129 @@ def check_file(documents: Iterable[Document]) -> CheckedFile:
     for doc in documents:
         items = _check_document(doc, items, entries, reporter)
     return CheckedFile(entries, items, reporter.diagnostics)
+
+
+def encode_entries(documents: Sequence[Document], checked: CheckedFile) -> bytes:
+    """Return a file's checked entries as the parse cache keeps them, to be restored by ``decode_entries``.
+
+    Only a file checked without a problem is kept (raise ValueError otherwise, or for what JSON or UTF-8
+    cannot hold). Each field is kept as it was written, with its place, so that restoring it runs the
+    very parser that checked it: what a restored entry holds is what a parse would have given.
+    Compressed compact JSON: ``[values, [[entity, line, column, [field, line, column, value], ...], ...]]``
+    (``values`` is the documents' count of YAML values, for the set's budget).
+    """
+    if checked.diagnostics:
+        raise ValueError("a file with a problem is not kept")
+    rows: list[list[Any]] = []
+    for doc in documents:
+        assert isinstance(doc.root.value, dict)
+        for entity, section in doc.root.value.items():
+            assert section.value is None or isinstance(section.value, list), "checked without a problem"
+            for item in section.value or ():
+                assert isinstance(item.value, dict), "checked without a problem: every item is a mapping"
+                rows.append([entity, item.loc.line, item.loc.column, *_written(entity, item.value)])
+    if len(rows) != checked.items:
+        raise ValueError("the entries are not those of the documents")
+    data = [sum(doc.values for doc in documents), rows]
+    try:
+        text = json.dumps(data, ensure_ascii=False, allow_nan=True, separators=(",", ":"))
+        return zlib.compress(text.encode("utf-8"), 1)
+    except (TypeError, RecursionError, UnicodeEncodeError) as exc:  # a lone surrogate, by escape
+        raise ValueError(f"entries cannot be written as JSON: {exc}") from None
+
+
+def _written(entity: str, fields: dict[str, Node]) -> Iterable[list[Any]]:
+    """Yield ``[field, line, column, value]`` for each field written in an entry, in the table's order."""
+    for spec in ENTITIES[entity]:
+        child = fields.get(spec.name)
+        if child is None or child.value is None:
+            continue
+        value: Any = child.value
+        if spec.kind is Kind.MAPPING:
+            value = child.plain()
+        elif isinstance(value, list):
+            value = [[item.value, item.loc.line, item.loc.column] for item in value]
+        yield [spec.name, child.loc.line, child.loc.column, value]
+
+
+def decode_entries(file: str, body: bytes) -> tuple[CheckedFile, int]:
+    """Return the entries ``encode_entries`` kept of ``file``, and its count of values; raise ValueError
+    on anything else.
+
+    Every field goes through the parser that checks it in a manifest (a cache is as untrusted as a
+    manifest): a value no manifest could hold, a field twice or out of the table's order, an unknown
+    entity or field, a required field missing, or a place that is not a pair of integers is refused.
+    A text is parsed once per field it is met in: a parser's result depends on the text alone.
+    """
+    entries = _no_entries()
+    reporter = Reporter()
+    parsed: list[dict[str, Any]] = [{} for _ in range(_SLOTS)]  # slot -> text -> its parsed value
+    try:
+        values, rows = json.loads(zlib.decompress(body).decode("utf-8"))
+        if type(values) is not int or values < 0 or type(rows) is not list:
+            raise ValueError("not entries")
+        for order, (entity, line, column, *written) in enumerate(rows):
+            specs = _TABLE[entity]
+            entry = Entry(entity, _place(file, line, column), order)
+            after = -1
+            for name, line, column, value in written:
+                place, spec, slot = specs[name]
+                if place <= after:
+                    raise ValueError("fields out of order")
+                after = place
+                loc = _place(file, line, column)
+                if type(value) is str:
+                    known = parsed[slot]
+                    result = known.get(value, _UNKNOWN)
+                    if result is _UNKNOWN:
+                        result = known[value] = _parse_field(spec, Node(value, loc), entry, reporter)
+                else:
+                    result = _restored(spec, value, loc, entry, reporter)
+                entry.values[name] = result
+                entry.locs[name] = loc
+            if not entry.complete:
+                raise ValueError("a required field is missing")
+            entries[entity].append(entry)
+    except (TypeError, ValueError, KeyError, IndexError, RecursionError, zlib.error, _Invalid) as exc:
+        raise ValueError(f"not entries: {exc!r}") from None
+    if reporter.diagnostics:  # a bad item of a list: reported, not raised, as in a manifest
+        raise ValueError("not entries: an item a manifest could not hold")
+    return CheckedFile(entries, len(rows), []), values
+
+
+def _fields_table() -> tuple[dict[str, dict[str, tuple[int, Field, int]]], int]:
+    """Return entity -> field name -> (its place in the entity's table, the field, a slot of its own
+    among every entity's fields), and the number of slots."""
+    table, slots = {}, 0
+    for entity, specs in ENTITIES.items():
+        table[entity] = {f.name: (i, f, slots + i) for i, f in enumerate(specs)}
+        slots += len(specs)
+    return table, slots
+
+
+_TABLE, _SLOTS = _fields_table()
+_UNKNOWN = object()
+
+
+def _place(file: str, line: Any, column: Any) -> Location:
+    if type(line) is not int or type(column) is not int:
+        raise ValueError("not a place")
+    return Location(file, line, column)
+
+
+def _restored(spec: Field, value: Any, loc: Location, entry: Entry, reporter: Reporter) -> Any:
+    """Return a kept field's value (not a text) as its parser makes it, or raise _Invalid or ValueError."""
+    if spec.kind is Kind.MAPPING:  # plain data already: JSON holds nothing else
+        if type(value) is not dict:
+            raise ValueError("not a mapping")
+        return value
+    if type(value) is list:
+        node = Node([Node(item, _place(loc.file, line, column)) for item, line, column in value], loc)
+    elif type(value) is dict:
+        raise ValueError("a mapping where a manifest holds none")
+    else:
+        node = Node(value, loc)
+    return _parse_field(spec, node, entry, reporter)
 
 
 def check_documents(

@@ -131,9 +131,18 @@ class LoadResult:
     diagnostics: list[Diagnostic]
 
 
-# A file's documents -> their entries, checked (``fields.check_file``) and pickled: what a worker that
-# parsed the file sends the parent instead of the documents.
-Check: TypeAlias = Callable[[list[Document]], bytes]
+@dataclass(frozen=True, slots=True)
+class Check:
+    """How a file's documents become its checked entries, where the file is parsed (see ``load_paths``).
+
+    ``validate.check_where_parsed`` is the one a build uses; loading only calls it (``fields`` reads
+    documents, so this module cannot import it).
+    """
+
+    entries: Callable[[list[Document]], CheckedFile]  # fields.check_file
+    dumps: Callable[[CheckedFile], bytes]  # pickled, for a worker to send them to the parent
+    encode: Callable[[Sequence[Document], CheckedFile], bytes]  # as the parse cache keeps them
+    decode: Callable[[str, bytes], tuple[CheckedFile, int]]  # kept -> (entries, count of values)
 
 
 def display_path(path: Path) -> str:
@@ -171,8 +180,8 @@ def _walk(root: Path) -> Iterator[Path]:
 
 
 class Kept(Protocol):
-    """Documents kept from an earlier parse of the same bytes (see ``parsed.ParseCache``), as
-    ``encode_documents`` wrote them."""
+    """Files checked before, from the same bytes (see ``parsed.ParseCache``): their entries as
+    ``Check.encode`` wrote them."""
 
     def key(self, data: bytes) -> str: ...
 
@@ -186,14 +195,15 @@ def load_paths(
 ) -> LoadResult:
     """Read every manifest file under ``paths`` into documents and diagnostics.
 
-    With ``kept``, a file whose bytes were parsed before without a problem is restored, not parsed;
-    the others are parsed, and offered to ``kept`` (as ``encode_documents`` writes them) when they had
-    no problem. With ``jobs`` > 1, files are parsed by that many forked workers while this process
-    takes their documents in file order; with ``check`` as well, the workers also restore the kept
-    files, and check the entries of each file: this process takes those (unpickled) in place of the
-    file's documents. Either way the diagnostics are the same, and so are the entries the documents
-    hold.
+    With ``check``, each file's documents are checked where they are parsed, and the file is there as
+    its checked entries instead (``fields.CheckedFile``). With ``jobs`` > 1, files are parsed (and
+    checked) by that many forked workers while this process takes them in file order. With ``kept``
+    (which needs ``check``), a file whose bytes were checked before without a problem is restored as
+    its entries, not parsed; the others are offered to ``kept`` when they had no problem. Either way
+    the diagnostics are the same, and so are the entries.
     """
+    if kept is not None and check is None:
+        raise ValueError("a parse cache keeps checked entries: load_paths needs check to use one")
     reporter = Reporter()
     files = discover(paths)
     if not files:
@@ -241,11 +251,11 @@ class _Ahead:
     problems: list[Diagnostic]
     read_so_far: int = 0  # bytes of the set up to this file, this file included
     key: str = ""
-    kept: bytes | None = None  # its documents, as encode_documents wrote them
+    kept: bytes | None = None  # its entries, as Check.encode wrote them
 
 
 def _read_ahead(files: Sequence[Path], names: Sequence[str], kept: Kept | None) -> list[_Ahead]:
-    """Read the files up to the one that passes the set's byte limit; restore those ``kept`` has."""
+    """Read the files up to the one that passes the set's byte limit; look up those ``kept`` has."""
     ahead, total = [], 0
     for path, name in zip(files, names, strict=True):
         problems = Reporter()
@@ -263,29 +273,17 @@ def _read_ahead(files: Sequence[Path], names: Sequence[str], kept: Kept | None) 
     return ahead
 
 
-def _restore(name: str, item: _Ahead) -> list[Document] | None:
-    """Return the documents ``kept`` had of a file, or None if it had none, or none that can be read."""
-    if item.kept is None:
-        return None
-    try:
-        return decode_documents(name, item.kept)
-    except ValueError:
-        log.debug("parse cache entry for %s is not readable; parsing it again", name)
-        return None
-
-
 @dataclass(frozen=True, slots=True)
 class _Parsed:
-    """One file parsed or restored by a worker: its problems, its checked entries, or its documents as
-    JSON."""
+    """One file parsed by a worker: its problems, and its checked entries or else its documents."""
 
     index: int
-    body: bytes | None  # the documents as parsed (None if JSON cannot hold them), to cross or be kept
     values: int
     diagnostics: list[Diagnostic]
     refused: bool  # over the value budget: the parent parses it again to say so with the true budget
-    checked: bytes | None = None  # what ``check`` made of the documents
-    restored: bool = False  # from what ``kept`` had of it, not parsed
+    checked: bytes | None = None  # its entries, checked and pickled (Check.dumps)
+    kept: bytes | None = None  # its entries as the parse cache keeps them, when it had no problem
+    documents: bytes | None = None  # with nothing to check: the documents as JSON, if JSON holds them
 
 
 # What forked workers inherit: set by _Parser just before the pool starts.
@@ -299,41 +297,49 @@ def _parse_in_worker(index: int) -> _Parsed:
     item, name = ahead[index], names[index]
     assert item.data is not None
     reporter = Reporter()
-    documents = _restore(name, item)
-    restored = documents is not None
-    if documents is None:
-        documents = load_bytes(item.data, name, reporter, budget=MAX_SET_VALUES)
+    documents = load_bytes(item.data, name, reporter, budget=MAX_SET_VALUES)
     problems = reporter.diagnostics
+    values = sum(doc.values for doc in documents)
     refused = any(d.code == "RG001" for d in problems)
-    checked = check(documents) if check is not None and not refused else None
-    body: bytes | None = None
-    if checked is None or (keep and not problems and not restored):  # they cross the pipe, or are kept
+    if refused:
+        return _Parsed(index, values, problems, refused)
+    if check is None:
+        body = None
         with contextlib.suppress(ValueError):
             body = encode_documents(documents)
-    values = sum(doc.values for doc in documents)
-    return _Parsed(index, body, values, problems, refused, checked, restored)
+        return _Parsed(index, values, problems, refused, documents=body)
+    checked = check.entries(documents)
+    body = _keepable(check, documents, checked, problems) if keep else None
+    return _Parsed(index, values, problems, refused, check.dumps(checked), body)
+
+
+def _keepable(
+    check: Check, documents: Sequence[Document], checked: CheckedFile, problems: Sequence[Diagnostic]
+) -> bytes | None:
+    """Return a file's entries as the parse cache keeps them, or None if it had a problem (a file with
+    one is always parsed again, so that it says so again) or JSON cannot hold them."""
+    if problems or checked.diagnostics:
+        return None
+    try:
+        return check.encode(documents, checked)
+    except ValueError:
+        return None
 
 
 class _Parser:
     """Parse the files ``load_paths`` will need, in forked workers when there is enough to share.
 
     Workers check each file's entries and send them back, pickled, or send its documents as compact
-    JSON when there is nothing to check them with. The parent then rebuilds neither the located values
-    (decoding them took most of its load, while the workers parsed) nor checks the entries. Results
-    are taken in file order, while later files parse.
+    JSON when there is nothing to check them with. The parent then rebuilds no located values (decoding
+    them took most of its load, while the workers parsed) and checks no entries: it restores the files
+    ``kept`` has while the workers parse the others. Results are taken in file order.
     """
 
     def __init__(
         self, ahead: Sequence[_Ahead], names: Sequence[str], jobs: int, keep: bool, check: Check | None
     ) -> None:
         self.ahead, self.names, self.keep, self.check = ahead, names, keep, check
-        # Kept files are restored by workers when they check them too: else restoring them here costs
-        # less than sending them back.
-        todo = [
-            i
-            for i, item in enumerate(ahead)
-            if item.data is not None and (item.kept is None or check is not None)
-        ]
+        todo = [i for i, item in enumerate(ahead) if item.data is not None and item.kept is None]
         size = sum(len(ahead[i].data or b"") for i in todo)
         self._parallel = jobs > 1 and len(todo) > 1 and size >= _PARALLEL_ABOVE_BYTES and can_fork()
         self._todo, self._sent = todo, set(todo) if self._parallel else set()
@@ -357,33 +363,45 @@ class _Parser:
     def take(
         self, index: int, reporter: Reporter, budget: int
     ) -> tuple[list[Document | CheckedFile], bytes | None, int]:
-        """Return a file's documents (or its checked entries), their JSON when they had no problem
-        (for ``kept``), and how many values they hold."""
+        """Return a file's documents (or its checked entries), what ``kept`` may keep of it when it had
+        no problem, and how many values it holds."""
         name, item = self.names[index], self.ahead[index]
         assert item.data is not None
         parsed = self._from_worker(index)
         if parsed is not None and not parsed.refused and parsed.values <= budget:
-            body = parsed.body if self.keep and not parsed.diagnostics and not parsed.restored else None
             if parsed.checked is not None:
                 reporter.extend(parsed.diagnostics)
-                return [pickle.loads(parsed.checked)], body, parsed.values
-            if parsed.body is not None:
+                return [pickle.loads(parsed.checked)], parsed.kept, parsed.values
+            if parsed.documents is not None:
                 with contextlib.suppress(ValueError):  # never expected: then the file is parsed here
-                    documents: list[Document | CheckedFile] = list(decode_documents(name, parsed.body))
+                    documents: list[Document | CheckedFile] = list(decode_documents(name, parsed.documents))
                     reporter.extend(parsed.diagnostics)
-                    return documents, body, parsed.values
-        restored = _restore(name, item) if parsed is None else None
-        if restored is not None and sum(doc.values for doc in restored) <= budget:
-            return list(restored), None, sum(doc.values for doc in restored)
+                    return documents, None, parsed.values
+        restored = self._restore(index) if parsed is None else None
+        if restored is not None and restored[1] <= budget:
+            return [restored[0]], None, restored[1]
         # Parsed here: a file no worker parsed, or one over the budget, to say why as a parse does.
         file_reporter = Reporter()
         parsed_here = load_bytes(item.data, name, file_reporter, budget=budget)
         reporter.extend(file_reporter.diagnostics)
-        body = None
-        if self.keep and parsed_here and not file_reporter.diagnostics:
-            with contextlib.suppress(ValueError):
-                body = encode_documents(parsed_here)
-        return list(parsed_here), body, sum(doc.values for doc in parsed_here)
+        values = sum(doc.values for doc in parsed_here)
+        if self.check is None:
+            return list(parsed_here), None, values
+        checked = self.check.entries(parsed_here)
+        body = _keepable(self.check, parsed_here, checked, file_reporter.diagnostics) if self.keep else None
+        return [checked], body, values
+
+    def _restore(self, index: int) -> tuple[CheckedFile, int] | None:
+        """Return the entries ``kept`` had of a file and its count of values, or None if it had none, or
+        none that can be read (the file is parsed again)."""
+        body, name = self.ahead[index].kept, self.names[index]
+        if body is None or self.check is None:
+            return None
+        try:
+            return self.check.decode(name, body)
+        except ValueError:
+            log.debug("parse cache entry for %s is not readable; parsing it again", name)
+            return None
 
     def _from_worker(self, index: int) -> _Parsed | None:
         if index not in self._sent:

@@ -13,8 +13,16 @@ from typing import Any
 
 from reportgen import diagnostics, model, pickling
 from reportgen.diagnostics import Diagnostic, Location, Reporter
-from reportgen.fields import CheckedFile, Entry, check_documents, check_file, near_versions
-from reportgen.load import Document, LoadResult
+from reportgen.fields import (
+    CheckedFile,
+    Entry,
+    check_documents,
+    check_file,
+    decode_entries,
+    encode_entries,
+    near_versions,
+)
+from reportgen.load import Check, Document, LoadResult
 from reportgen.model import (
     Action,
     ActionKind,
@@ -56,13 +64,15 @@ def validate(loaded: LoadResult) -> Validation:
     return Validation(organisation, reporter.diagnostics, loaded.files)
 
 
-def check_where_parsed(documents: list[Document]) -> bytes:
-    """Return the entries of one file's documents, checked and pickled: what a worker of the load that
-    parsed the file sends back (``load_paths(check=...)``), instead of the documents."""
-    return pickling.dumps(check_file(documents), _ENTRIES).tobytes()  # a memoryview cannot be pickled
+def _pickled(checked: CheckedFile) -> bytes:
+    return pickling.dumps(checked, _ENTRIES).tobytes()  # a memoryview cannot be pickled
 
 
 _ENTRIES = pickling.table((model, diagnostics), also=(Entry, CheckedFile))
+
+# How loading checks each file where it parses it (``load_paths(check=...)``): a worker sends back the
+# file's entries, pickled, instead of its documents, and the parse cache keeps them.
+check_where_parsed = Check(check_file, _pickled, encode_entries, decode_entries)
 
 
 def build_organisation(documents: Iterable[Document | CheckedFile], reporter: Reporter) -> Organisation:

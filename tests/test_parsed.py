@@ -1,8 +1,9 @@
-"""The parse cache: files parsed before are restored as they were parsed, and never wrongly."""
+"""The parse cache: files checked before are restored as they were checked, and never wrongly."""
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import math
 import shutil
@@ -12,13 +13,16 @@ from pathlib import Path
 from textwrap import dedent
 
 import pytest
-from factories import another_reportgen
+from factories import another_reportgen, dump
+from hypothesis import given
+from hypothesis import strategies as st
+from test_properties import corrupted, manifest_sets
 
-from reportgen import load
+from reportgen import load as load_module
 from reportgen.build import BuildOptions, build, cache_folder
 from reportgen.diagnostics import Reporter
-from reportgen.fields import CheckedFile, check_documents
-from reportgen.load import Document, LoadResult, decode_documents, encode_documents, load_bytes, load_paths
+from reportgen.fields import CheckedFile, check_documents, check_file, decode_entries, encode_entries
+from reportgen.load import Document, LoadResult, load_bytes, load_paths
 from reportgen.parsed import ParseCache
 from reportgen.validate import check_where_parsed, validate
 
@@ -26,17 +30,35 @@ SAMPLES = Path(__file__).resolve().parent.parent / "sample_manifests"
 
 TRICKY = dedent(
     """\
-    # every kind of value, anchors and merge keys, text that is not ASCII
-    base: &base {project: zoo, tags: [a, "b", 'c'], size: 12}
+    # every kind of field and value, anchors and merge keys, text that is not ASCII
     runs:
+      - &base {id: r-0, project: zoo, tags: [a, "b", 'c'], user: ☃}
       - <<: *base
         id: r-1
         config: {lr: 0.001, nan: .nan, inf: -.inf, zero: -0.0, big: 123456789012345678901234567890}
-        summary: {ok: true, none: null, empty: "", when: 2026-01-02T03:04:05Z, octal: 0o17, hex: 0x1F}
+        summary: {ok: true, none: null, empty: "", when: 2026-01-02T03:04:05Z, deep: [1, [{x: 2}]]}
         notes: "snow ☃, tab\\t, NUL-free \\u00e9 and a quote \\" "
-      - *base
+        created_at: 2026-01-02T03:04:05+02:00
+        finished_at: "2026-01-02T05:04:05.250Z"
+        inputs: [a:v1, "b:v2"]
+        state: finished
+        url: https://example.org/r?a=1&b=2
+        name: null
     ---
-    actions: []
+    artifacts:
+      - {name: a, version: v1, type: data set, size: 0, file_count: 3, ttl_days: 2, aliases: [best, v-1.0]}
+      - {name: b, version: 2, type: dataset, metadata: {k: v, n: [1, 2]}, state: deleted, logged_by: r-1}
+    registries: [{name: model, protected_aliases: [production]}]
+    collections: [{registry: model, name: zoo, type: dataset, created_at: 2026-01-01T00:00:00Z}]
+    actions:
+      - {at: 2026-01-02T00:00:00Z, user: me, action: link, collection: model/zoo, artifact: "a:v1"}
+      - at: 2026-01-03T00:00:00+01:00
+        user: me
+        action: add_alias
+        collection: model/zoo
+        version: 0
+        alias: x
+        reason: ok
     """
 )
 
@@ -50,24 +72,9 @@ class Counting(ParseCache):
         found = super().get(name, key)
         if found is not None:
             with contextlib.suppress(ValueError):
-                decode_documents(name, found)
+                decode_entries(name, found)
                 self.restored += 1
         return found
-
-
-def same(a: object, b: object) -> bool:
-    """Equality that counts NaN as equal to NaN (a NaN value is never equal to itself)."""
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    if isinstance(a, Document) and isinstance(b, Document):
-        return (a.file, a.index, a.values) == (b.file, b.index, b.values) and same(a.root, b.root)
-    if isinstance(a, load.Node) and isinstance(b, load.Node):
-        return a.loc == b.loc and a.key_locs == b.key_locs and same(a.value, b.value)
-    if isinstance(a, dict) and isinstance(b, dict):
-        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    return type(a) is type(b) and a == b
 
 
 def parse(text: str, name: str = "m.yaml") -> list[Document]:
@@ -77,25 +84,80 @@ def parse(text: str, name: str = "m.yaml") -> list[Document]:
     return documents
 
 
-def test_encoding_restores_every_value_type_and_place() -> None:
+def spelled(checked: CheckedFile) -> list[str]:
+    """Return a file's entries spelled out (a NaN is never equal to itself), with their numbers."""
+    return [repr(e) for found in checked.entries.values() for e in found] + [str(checked.items)]
+
+
+def entries(loaded: LoadResult) -> list[str]:
+    """Return the entries the documents hold, checked: spelled out (a NaN is never equal to itself)."""
+    return [repr(e) for found in check_documents(loaded.documents, Reporter()).values() for e in found]
+
+
+def load(manifests: Path, kept: ParseCache | None = None, jobs: int = 1) -> LoadResult:
+    return load_paths([manifests], kept, jobs=jobs, check=check_where_parsed)
+
+
+def test_restoring_gives_every_value_and_place_a_parse_gives() -> None:
     documents = parse(TRICKY)
-    restored = decode_documents("m.yaml", encode_documents(documents))
-    assert same(restored, documents)
-    config = restored[0].root.value["runs"].value[0].value["config"].value  # type: ignore[index,union-attr]
-    assert math.copysign(1, config["zero"].value) == -1  # -0.0 stays negative
-    assert config["big"].value == 123456789012345678901234567890
+    checked = check_file(documents)
+    restored, values = decode_entries("m.yaml", encode_entries(documents, checked))
+    assert spelled(restored) == spelled(checked)
+    assert values == sum(d.values for d in documents)
+    run, was = restored.entries["runs"][1], checked.entries["runs"][1]
+    config = run.values["config"]
+    assert math.copysign(1, config["zero"]) == -1  # -0.0 stays negative
+    assert config["big"] == 123456789012345678901234567890
+    assert run.values["tags"] == ("a", "b", "c")  # merged from the anchor, with their places
+    assert run.item_locs == was.item_locs and run.item_locs["tags"]
+    assert run.locs == was.locs and run.loc == was.loc
+    assert run.values["finished_at"] == was.values["finished_at"] and run.values["finished_at"].microsecond
+    assert [len(found) for found in restored.entries.values()] == [1, 1, 2, 2, 2]
 
 
-def test_the_sample_manifests_restore_as_parsed(tmp_path: Path) -> None:
+@pytest.mark.parametrize("path", sorted(SAMPLES.rglob("*.yaml")), ids=lambda p: p.name)
+def test_every_sample_manifest_restores_as_checked(path: Path) -> None:
+    documents = parse(path.read_text(), path.name)
+    checked = check_file(documents)
+    assert checked.diagnostics == []
+    restored, values = decode_entries(path.name, encode_entries(documents, checked))
+    assert spelled(restored) == spelled(checked)
+    assert values == sum(d.values for d in documents)
+
+
+@given(st.data())
+def test_generated_manifests_restore_as_checked(data: st.DataObject) -> None:
+    manifest = data.draw(manifest_sets(), label="manifest")
+    if data.draw(st.booleans(), label="corrupted"):
+        manifest = data.draw(corrupted(manifest), label="corrupted")
+    reporter = Reporter()
+    documents = load_bytes(dump(manifest).encode("utf-8"), "g.yaml", reporter)
+    checked = check_file(documents)
+    if reporter.diagnostics or checked.diagnostics:
+        with pytest.raises(ValueError):  # a file with a problem is never kept
+            encode_entries(documents, checked)
+        return
+    restored, values = decode_entries("g.yaml", encode_entries(documents, checked))
+    assert spelled(restored) == spelled(checked)
+    assert values == sum(d.values for d in documents)
+
+
+def test_the_sample_manifests_restore_as_checked(tmp_path: Path) -> None:
     cache = Counting(tmp_path / "cache")
-    first = load_paths([SAMPLES], cache)
+    first = load(SAMPLES, cache)
     cache.save()
     again = Counting(tmp_path / "cache")
-    second = load_paths([SAMPLES], again)
+    second = load(SAMPLES, again)
     assert again.restored == len(first.files) > 5
-    assert same(second.documents, first.documents)
+    assert all(isinstance(d, CheckedFile) for d in second.documents)
+    assert entries(second) == entries(first) == entries(load_paths([SAMPLES]))
     assert second.diagnostics == first.diagnostics == []
-    assert same(load_paths([SAMPLES]).documents, second.documents)
+    assert repr(validate(second)) == repr(validate(load_paths([SAMPLES])))
+
+
+def test_a_parse_cache_needs_a_check() -> None:
+    with pytest.raises(ValueError, match="needs check"):
+        load_paths([SAMPLES], ParseCache(None))
 
 
 def test_a_changed_file_is_parsed_again(tmp_path: Path) -> None:
@@ -105,22 +167,31 @@ def test_a_changed_file_is_parsed_again(tmp_path: Path) -> None:
     runs = manifests / "runs.yaml"
     runs.write_text(runs.read_text() + "\n# one more line\n")
     again = Counting(tmp_path / "cache")
-    result = load_paths([manifests], again)
+    result = load(manifests, again)
     assert again.restored == len(result.files) - 1
-    assert same(result.documents, load_paths([manifests]).documents)
+    assert entries(result) == entries(load_paths([manifests]))
 
 
-def test_a_file_with_a_problem_is_never_kept(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("runs:\n  - id: a\n    id: b\n", "RG004"),  # a problem found parsing
+        ("runs:\n  - id: a\n    colour: red\n", "RG101"),  # a problem found checking (a warning)
+    ],
+)
+def test_a_file_with_a_problem_is_never_kept(tmp_path: Path, text: str, code: str) -> None:
     manifests = tmp_path / "m"
     manifests.mkdir()
-    (manifests / "bad.yaml").write_text("runs:\n  - id: a\n    id: b\n")  # a duplicate key
-    (manifests / "good.yaml").write_text("runs: []\n")
-    first = load_paths([manifests], _filled(tmp_path / "cache", manifests))
+    (manifests / "bad.yaml").write_text(text)
+    (manifests / "good.yaml").write_text("runs: [{id: g}]\n")
+    first = load(manifests, _filled(tmp_path / "cache", manifests))
     again = Counting(tmp_path / "cache")
-    second = load_paths([manifests], again)
+    second = load(manifests, again)
     assert again.restored == 1  # good.yaml
-    assert [d.code for d in second.diagnostics] == [d.code for d in first.diagnostics] == ["RG004"]
-    assert second.diagnostics == first.diagnostics
+    said, before = validate(second).diagnostics, validate(first).diagnostics
+    assert [d.code for d in said] == [d.code for d in before] == [code]
+    assert said == before
+    assert entries(second) == entries(first)
 
 
 @pytest.fixture
@@ -134,56 +205,87 @@ def kept_zoo(tmp_path: Path) -> Path:
 
 def _filled(folder: Path, manifests: Path) -> ParseCache:
     cache = ParseCache(folder)
-    load_paths([manifests], cache)
+    load(manifests, cache)
     cache.save()
     return cache
 
 
-@pytest.mark.parametrize(
-    "body",
-    [
-        "not json",
-        "[]]",
-        '{"a": 1}',
-        "[[0, 1]]",
-        '[[0, 1, [{"runs": [1, 1, 1]}, 1, 1, {}]]]',  # key places missing
-        '[[0, 1, [{"runs": [1, 1, 1]}, 1, 1, {"runs": [1]}]]]',
-        '[[0, 1, [{"runs": [{"$": 1}, 1, 1]}, 1, 1, {"runs": [1, 1]}]]]',  # a mapping without key places
-        '[[0, 1, [{"runs": [1.5, "x", 1]}, 1, 1, {"runs": [1, 1]}]]]',  # a place that is not a number
-        '[[0, 1, [["runs"], 1, 1]]]',  # a document that is not a mapping
-        "[" * 5000 + "]" * 5000,
-        b"not zlib",  # as stored, not compressed
-        zlib.compress(b"\xff\xfe[]"),  # not UTF-8
-    ],
-)
+RUN = '["runs",2,3,["id",2,7,"r-1"]'  # a run entry as kept, its closing bracket left out
+GOOD = f"[1, [{RUN}]]]"  # what restores: each forged case below differs from it in one thing
+FORGED = [
+    "not json",
+    "[]]",
+    '{"a": 1}',
+    "[1]",
+    '["1", []]',  # a count of values that is not a number
+    "[-1, []]",
+    "[1, {}]",
+    "[1, [[]]]",
+    f"[1, [{RUN},[]]]]",  # a field that is not a field
+    f'[1, [{RUN},["id",2,7,"r-2"]]]]',  # a field twice
+    '[1, [["runs",2,3,["name",2,7,"n"],["id",2,7,"r-1"]]]]',  # fields out of the table's order
+    '[1, [["runs",2,3,["name",2,7,"n"]]]]',  # a required field missing
+    '[1, [["ghosts",2,3,["id",2,7,"r-1"]]]]',  # an entity that is not one
+    f'[1, [{RUN},["colour",2,7,"red"]]]]',  # a field the entity does not have
+    '[1, [["runs","2",3,["id",2,7,"r-1"]]]]',  # a place that is not a number
+    '[1, [["runs",2,3,["id",2.5,7,"r-1"]]]]',
+    '[1, [["runs",2,3,["id",2,7,"r\\u0007"]]]]',  # a name no manifest may hold (a control character)
+    '[1, [["runs",2,3,["id",2,7,7]]]]',  # a number where a manifest must hold text
+    '[1, [["runs",2,3,["id",2,7,{"a":1}]]]]',  # a mapping where a manifest must hold text
+    '[1, [["runs",2,3,["id",2,7,["r"]]]]]',  # a list where a manifest must hold text
+    f'[1, [{RUN},["url",2,7,"javascript:alert(1)"]]]]',  # a link a manifest may not make
+    f'[1, [{RUN},["created_at",2,7,"2026-01-02T03:04:05"]]]]',  # a time without its zone
+    f'[1, [{RUN},["state",2,7,"sleeping"]]]]',  # not one of the choices
+    f'[1, [{RUN},["config",2,7,[1]]]]]',  # a list where a manifest holds a mapping
+    f'[1, [{RUN},["inputs",2,7,"a:v1"]]]]',  # text where a manifest holds a list
+    f'[1, [{RUN},["inputs",2,7,[["a:v1",2,8],["b",2,9]]]]]]',  # a bad item of a list
+    f'[1, [{RUN},["inputs",2,7,[["a:v1",2]]]]]]',  # an item without its place
+    '[1, [["artifacts",2,3,["name",2,7,"a"],["version",2,7,true],["type",2,7,"t"]]]]',  # a boolean
+    '[1, [["artifacts",2,3,["name",2,7,"a"],["version",2,7,0],["type",2,7,"t"],["size",2,7,-1]]]]',
+    "[" * 5000 + "]" * 5000,
+    b"not zlib",  # as stored, not compressed
+    zlib.compress(b"\xff\xfe[]"),  # not UTF-8
+]
+
+
+def test_the_forged_cases_differ_from_what_restores() -> None:
+    good = zlib.compress(GOOD.encode())
+    restored, values = decode_entries("m.yaml", good)
+    assert values == 1 and [e.get("id") for e in restored.entries["runs"]] == ["r-1"]
+
+
+@pytest.mark.parametrize("body", FORGED)
 def test_anything_but_what_was_written_is_parsed_again(
     tmp_path: Path, kept_zoo: Path, body: str | bytes
 ) -> None:
     manifests = kept_zoo
     db = tmp_path / "cache" / ParseCache.FILE
     packed = body if isinstance(body, bytes) else zlib.compress(body.encode("utf-8"))
+    with pytest.raises(ValueError, match=r"^not entries: "):
+        decode_entries("m.yaml", packed)
     with sqlite3.connect(db) as connection:  # a forged entry, with a checksum that holds
         connection.execute("UPDATE files SET body = ?, sha = ?", (packed, hashlib.sha256(packed).hexdigest()))
     again = Counting(tmp_path / "cache")
-    result = load_paths([manifests], again)
+    result = load(manifests, again)
     assert again.restored == 0
-    assert same(result.documents, load_paths([manifests]).documents)
+    assert entries(result) == entries(load_paths([manifests]))
 
 
 def test_a_damaged_entry_or_file_is_parsed_again_and_started_over(tmp_path: Path, kept_zoo: Path) -> None:
     manifests = kept_zoo
+    fresh = entries(load_paths([manifests]))
     db = tmp_path / "cache" / ParseCache.FILE
     with sqlite3.connect(db) as connection:  # a body changed behind the checksum's back
         connection.execute("UPDATE files SET body = zeroblob(length(body))")
     again = Counting(tmp_path / "cache")
-    assert same(load_paths([manifests], again).documents, load_paths([manifests]).documents)
+    assert entries(load(manifests, again)) == fresh
     assert again.restored == 0
     db.write_bytes(b"this is not a database" * 100)
     broken = Counting(tmp_path / "cache")
-    assert same(load_paths([manifests], broken).documents, load_paths([manifests]).documents)
+    assert entries(load(manifests, broken)) == fresh
     broken.save()  # starts the file again
     restored = Counting(tmp_path / "cache")
-    load_paths([manifests], restored)
+    load(manifests, restored)
     assert restored.restored == 4
 
 
@@ -194,7 +296,7 @@ def test_text_utf8_cannot_hold_is_parsed_each_time(tmp_path: Path) -> None:
     cache = _filled(tmp_path / "cache", manifests)
     assert cache._now == {}
     again = Counting(tmp_path / "cache")
-    load_paths([manifests], again)
+    load(manifests, again)
     assert again.restored == 0
 
 
@@ -202,9 +304,9 @@ def test_another_reportgen_never_restores_what_this_one_parsed(
     tmp_path: Path, kept_zoo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     manifests = kept_zoo
-    another_reportgen(tmp_path / "code", monkeypatch, "load.py")
+    another_reportgen(tmp_path / "code", monkeypatch, "fields.py")
     again = Counting(tmp_path / "cache")
-    load_paths([manifests], again)
+    load(manifests, again)
     assert again.restored == 0
 
 
@@ -213,34 +315,67 @@ def test_a_file_restored_over_the_set_budget_is_parsed_to_say_so(
     tmp_path: Path, kept_zoo: Path, monkeypatch: pytest.MonkeyPatch, workers: bool
 ) -> None:
     manifests = kept_zoo
-    fresh = load_paths([manifests])
-    monkeypatch.setattr(load, "MAX_SET_VALUES", sum(d.values for d in fresh.documents) - 1)
-    monkeypatch.setattr(load, "_PARALLEL_ABOVE_BYTES", 0)
+    monkeypatch.setattr(load_module, "MAX_SET_VALUES", _values(manifests) - 1)
+    monkeypatch.setattr(load_module, "_PARALLEL_ABOVE_BYTES", 0)
     again = Counting(tmp_path / "cache")
-    if workers:  # restored and checked by workers, the last file over the budget parsed here
-        limited = load_paths([manifests], again, jobs=2, check=check_where_parsed)
-        assert isinstance(limited.documents[0], CheckedFile)
-    else:
-        limited = load_paths([manifests], again)
+    limited = load(manifests, again, jobs=2 if workers else 1)
+    assert again.restored == 4
     expected = load_paths([manifests])
     assert [d.code for d in limited.diagnostics] == ["RG001"]
     assert limited.diagnostics == expected.diagnostics
     assert entries(limited) == entries(expected)
 
 
-def test_workers_restore_and_check_kept_files_and_parse_what_cannot_be_restored(
+def _values(manifests: Path) -> int:
+    return sum(d.values for d in load_paths([manifests]).documents if isinstance(d, Document))
+
+
+def test_kept_files_are_restored_here_while_workers_parse_the_others(
     tmp_path: Path, kept_zoo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(load, "_PARALLEL_ABOVE_BYTES", 0)
+    monkeypatch.setattr(load_module, "_PARALLEL_ABOVE_BYTES", 0)
     manifests = kept_zoo
+    for name in ("runs.yaml", "actions.yaml"):  # two changed files: enough for workers
+        path = next(manifests.rglob(name))
+        path.write_text(path.read_text() + "\n# changed\n")
     fresh = load_paths([manifests])
     again = Counting(tmp_path / "cache")
-    restored = load_paths([manifests], again, jobs=2, check=check_where_parsed)
-    assert again.restored == len(restored.documents) == 4
+    with monkeypatch.context() as parent:
+        _Forking.patch = parent
+        parent.setattr(load_module, "_Parser", _Forking)
+        restored = load(manifests, again, jobs=2)
+    assert _Forking.parallel
+    assert again.restored == 2
     assert all(isinstance(d, CheckedFile) for d in restored.documents)
     assert restored.diagnostics == fresh.diagnostics == []
     assert entries(restored) == entries(fresh)
     assert repr(validate(restored)) == repr(validate(fresh))
+    assert len(again._now) == 4  # the two parsed by workers are kept for the next build
+
+
+class _Forking(load_module._Parser):
+    """The parser, noting whether it started workers; once they have forked, the parent cannot parse."""
+
+    parallel = False
+    patch: pytest.MonkeyPatch
+
+    def __enter__(self) -> load_module._Parser:
+        entered = super().__enter__()
+        _Forking.parallel = self._parallel
+        self.patch.setattr(load_module, "load_bytes", _never)
+        return entered
+
+
+def _never(*args: object, **kwargs: object) -> list[Document]:
+    raise AssertionError("parsed in the parent")
+
+
+def test_a_forged_entry_is_parsed_again_and_kept_as_parsed(
+    tmp_path: Path, kept_zoo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(load_module, "_PARALLEL_ABOVE_BYTES", 0)
+    manifests = kept_zoo
+    fresh = load_paths([manifests])
     db = tmp_path / "cache" / ParseCache.FILE
     packed = zlib.compress(b"not json")
     with sqlite3.connect(db) as connection:  # one entry forged, with a checksum that holds
@@ -249,16 +384,12 @@ def test_workers_restore_and_check_kept_files_and_parse_what_cannot_be_restored(
             (packed, hashlib.sha256(packed).hexdigest()),
         )
     forged = Counting(tmp_path / "cache")
-    parsed = load_paths([manifests], forged, jobs=2, check=check_where_parsed)
+    parsed = load(manifests, forged, jobs=2)
     assert forged.restored == 3
     assert entries(parsed) == entries(fresh)
     (name,) = [n for n in forged._now if n.endswith("runs.yaml")]
-    assert forged._now[name][2] != packed  # parsed again by a worker, and kept as parsed
-
-
-def entries(loaded: LoadResult) -> list[str]:
-    """Return the entries the documents hold, checked: spelled out (a NaN is never equal to itself)."""
-    return [repr(e) for found in check_documents(loaded.documents, Reporter()).values() for e in found]
+    assert forged._now[name][2] != packed  # parsed again, and kept as parsed
+    assert decode_entries(name, forged._now[name][2])
 
 
 def test_a_rebuild_restores_every_file_and_no_cache_forgets_them(tmp_path: Path) -> None:
@@ -270,3 +401,18 @@ def test_a_rebuild_restores_every_file_and_no_cache_forgets_them(tmp_path: Path)
     assert len(names) == len(load_paths([SAMPLES / "acme"]).files)
     build([SAMPLES / "acme"], BuildOptions(output=site, cache=False))
     assert not kept.exists()
+
+
+def test_restored_entries_are_freed_without_the_cycle_collector() -> None:
+    # A build pauses the cycle collector while it loads: entries in a reference cycle would outlive it.
+    documents = parse(TRICKY)
+    body = encode_entries(documents, check_file(documents))
+    gc.collect()
+    gc.disable()
+    try:
+        restored = decode_entries("m.yaml", body)
+        assert restored[0].items == 8
+        del restored
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
