@@ -11,7 +11,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +20,7 @@ from xml.sax.saxutils import escape
 
 from reportgen import FORMAT_VERSION, __version__, compact
 from reportgen.diagnostics import Severity, plural
-from reportgen.emit import emit_pages, unit_focuses, unit_graph
+from reportgen.emit import Extra, emit_pages, unit_focuses, unit_graph
 from reportgen.incremental import Fingerprints, PageCache, StoredFile, StoredUnit, intact, settings_digest
 from reportgen.layout import Drawing, LayoutOptions, Progress
 from reportgen.lineage import GraphOptions, NodeKey
@@ -161,8 +161,6 @@ def _write_site(
         def meanwhile() -> None:  # the parent's share while workers render pages
             nonlocal other
             mark = time.perf_counter()
-            for path, data in extra_files(org, site):
-                writer.write(path, data)
             for path, data in assets(options.templates):
                 writer.write(path, data)
             if not prints:
@@ -172,10 +170,20 @@ def _write_site(
             other = time.perf_counter() - mark
 
         rendered = emit_pages(
-            org, site, env, writer.staging, layout, reuse, options.output, meanwhile, progress, keep
+            org,
+            site,
+            env,
+            writer.staging,
+            layout,
+            reuse,
+            options.output,
+            meanwhile,
+            progress,
+            keep,
+            extra_files(org, site),
         )
         written, parts = rendered.files, rendered.stats
-        for files in written:
+        for files in (*written, rendered.extra):
             for f in files:
                 writer.adopt(f.path, f.digest)
         page_paths = [f.path for files in written for f in files if f.page]
@@ -206,7 +214,7 @@ def _write_site(
             ("plan", parts.plan),
             ("templates", parts.templates),
             ("write", parts.write),
-            ("other files", other),
+            ("other files", other + parts.other),
         ),
         reused_pages=sum(1 for i in reuse for f in written[i] if f.page),
     )
@@ -325,14 +333,15 @@ def _site_info(org: Organisation, options: BuildOptions) -> Site:
     return Site(options.title, base, f"reportgen {__version__}", built_at, counts)
 
 
-def extra_files(org: Organisation, site: Site) -> Iterator[tuple[str, bytes | Iterable[bytes]]]:
-    """Yield the site's files besides units' files and the sitemap, one at a time (they are big):
-    audit downloads, search index, report."""
-    everything = list(org.events())
-    yield "audit.csv", events_csv(everything)
-    yield "audit.json", events_json(everything)
-    yield "assets/search-index.js", _search_index(org)
-    yield "report.json", _report(org, site)
+def extra_files(org: Organisation, site: Site) -> list[Extra]:
+    """Return the site's files besides units' files, assets and the sitemap, each with what makes it
+    (when its turn comes: they are big): the report, the audit downloads and the search index."""
+    return [
+        ("report.json", lambda: _report(org, site)),  # the longest first
+        ("audit.json", lambda: events_json(list(org.events()))),
+        ("audit.csv", lambda: events_csv(list(org.events()))),
+        ("assets/search-index.js", lambda: _search_index(org)),
+    ]
 
 
 def _search_index(org: Organisation) -> bytes:

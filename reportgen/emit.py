@@ -48,6 +48,10 @@ from reportgen.write import link_file, put_file, staged_path
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+# A file of the whole organisation besides its pages (the audit downloads, the report...): its path in the
+# site, and what makes its bytes (or its parts in turn).
+Extra = tuple[str, Callable[[], bytes | Iterator[bytes]]]
+
 _IN_PROCESS_BELOW = 64  # pages (or units in the whole site); fewer are not worth starting workers for
 # Units whose pages grow with the organisation (all its actions, or a collection's): streamed to their files.
 _GROWING = frozenset({"index", "audit", "collection"})
@@ -62,6 +66,7 @@ class EmitStats:
     plan: float = 0.0
     templates: float = 0.0
     write: float = 0.0
+    other: float = 0.0  # the organisation's other files (``extra``), made and written
     jobs: int = 1
 
     def add(self, other: EmitStats) -> None:
@@ -70,6 +75,7 @@ class EmitStats:
         self.plan += other.plan
         self.templates += other.templates
         self.write += other.write
+        self.other += other.other
 
 
 @dataclass(slots=True)
@@ -78,6 +84,7 @@ class _Batch:
     drawings: list[Drawing] = field(default_factory=list)
     shown: dict[NodeKey, PackedGraph | DrawnGraph] = field(default_factory=dict)  # graphs collections show
     stats: EmitStats = field(default_factory=EmitStats)
+    extra: list[tuple[int, StoredFile]] = field(default_factory=list)  # (its place in ``extra``, the file)
 
 
 @dataclass(slots=True)
@@ -87,6 +94,7 @@ class Rendered:
     files: list[tuple[StoredFile, ...]]
     drawings: dict[NodeKey, Drawing]  # in the order the site lists their pages
     stats: EmitStats
+    extra: list[StoredFile] = field(default_factory=list)  # the files ``extra`` made, in its order
 
     def errors(self) -> tuple[str, ...]:
         """Return why each graph that could not be drawn was not, in page order."""
@@ -146,6 +154,7 @@ class _Job:
     env: jinja2.Environment
     staging: Path
     units: Sequence[Unit]
+    extra: Sequence[Extra]
 
 
 def _emit(
@@ -244,13 +253,29 @@ def _reuse(site: Path, staging: Path, files: Sequence[StoredFile]) -> tuple[Stor
     return tuple(out)
 
 
+def _make_extra(job: _Job, which: Sequence[int]) -> _Batch:
+    """Make and write some of the organisation's other files (``job.extra``, by their places)."""
+    batch = _Batch()
+    for k in which:
+        mark = time.perf_counter()
+        path, make = job.extra[k]
+        batch.extra.append((k, _put(job.staging, path, make(), False, EmitStats())))
+        batch.stats.other += time.perf_counter() - mark
+    return batch
+
+
 # What forked workers inherit: set by emit_pages just before the pool starts.
 _SHARED: _Job | None = None
+# A worker's task: units' pages to render (by index, with the graphs they are given), or other files.
+_Task = tuple[Sequence[int], Mapping[NodeKey, PackedGraph | DrawnGraph] | None] | tuple[Sequence[int], str]
 
 
-def _work(task: tuple[Sequence[int], Mapping[NodeKey, PackedGraph | DrawnGraph] | None]) -> _Batch:
+def _work(task: _Task) -> _Batch:
     assert _SHARED is not None
-    return _emit(_SHARED, *task)
+    which, given = task
+    if isinstance(given, str):
+        return _make_extra(_SHARED, which)
+    return _emit(_SHARED, which, given)
 
 
 def _chunks(indexes: Sequence[int], jobs: int) -> list[Sequence[int]]:
@@ -269,14 +294,18 @@ def emit_pages(
     meanwhile: Callable[[], None] | None = None,
     progress: Progress | None = None,
     keep: Iterable[str] = (),
+    extra: Sequence[Extra] = (),
 ) -> Rendered:
-    """Draw the graphs and write the pages and graph files of every unit into ``staging``.
+    """Draw the graphs and write the pages and graph files of every unit into ``staging``, and the
+    organisation's ``extra`` files.
 
     Units in ``reuse`` are hard-linked from the ``previous`` site instead, by a thread of this process
-    while the pages render. ``meanwhile`` runs in this process while the workers render (the site's
-    other files). The graph cache keeps the graphs drawn now and those under the keys in ``keep``
-    (graphs of reused pages). Raises ``GraphFailure`` on the first graph, in page order, that cannot be
-    drawn, unless the layout options say to keep going.
+    while the pages render. ``meanwhile`` runs in this process while the workers render. The ``extra``
+    files are made by workers too, after the index and the audit log: a rebuild that renders few pages
+    makes them on every core, while this process links the unchanged ones. The graph cache keeps the
+    graphs drawn now and those under the keys in ``keep`` (graphs of reused pages). Raises
+    ``GraphFailure`` on the first graph, in page order, that cannot be drawn, unless the layout options
+    say to keep going.
     """
     global _SHARED
 
@@ -302,16 +331,17 @@ def emit_pages(
         1 + (len(org.collections[work[i].key].versions) if work[i].kind == "collection" else 0) for i in todo
     )
     # A rebuild of a large site renders few pages, but its index and audit log show the whole
-    # organisation: workers render them while this process writes the other organisation-wide files.
+    # organisation: workers render them, and make its other files, while this process links the rest.
     big = pages >= _IN_PROCESS_BELOW or (len(work) >= _IN_PROCESS_BELOW and len(todo) > 1)
     forked = jobs > 1 and big and can_fork()
-    job = _Job(Planner(org, site, drawn), drawer, drawn, shown, forked, env, staging, work)
+    job = _Job(Planner(org, site, drawn), drawer, drawn, shown, forked, env, staging, work, extra)
     rendered = Rendered([], {}, EmitStats(jobs=jobs if forked else 1))
-    collect = _Collector(done, rendered, layout.keep_going, len(todo), progress)
+    collect = _Collector(done, rendered, layout.keep_going, len(todo), progress, len(extra))
     if not forked:
         with _alongside(link):
             if meanwhile is not None:
                 meanwhile()
+            collect([_make_extra(job, range(len(extra)))])
             collect(_emit(job, chunk) for chunk in _chunks(first, 1))  # a chunk's graphs at a time
             collect(_emit(job, chunk, collect.shown) for chunk in _chunks(then, 1))
     else:
@@ -319,10 +349,12 @@ def emit_pages(
         _SHARED = job
         try:
             with fork_pool(jobs) as pool:
-                # The index and the audit log, each a chunk of its own: they take the longest.
+                # The index and the audit log, each a chunk of its own: they take the longest. Then the
+                # other files, one a task.
                 whole = [i for i in first if work[i].kind in ("index", "audit")]
-                chunks = [[i] for i in whole] + _chunks([i for i in first if i not in whole], jobs)
-                batches = pool.imap(_work, [(chunk, None) for chunk in chunks])
+                rest = _chunks([i for i in first if i not in whole], jobs)
+                others: list[_Task] = [([k], "extra") for k in range(len(extra))]
+                batches = pool.imap(_work, [([i], None) for i in whole] + others + [(c, None) for c in rest])
                 with _alongside(link):  # started after the fork: no worker inherits a thread mid-call
                     if meanwhile is not None:
                         meanwhile()
@@ -346,6 +378,7 @@ def emit_pages(
         keep_drawings(drawer.cache, rendered.drawings.values(), keep)
     drawer.cache.close()
     rendered.files = [files or () for files in done]
+    rendered.extra = [f for f in collect.extra if f is not None]
     return rendered
 
 
@@ -359,9 +392,11 @@ class _Collector:
         keep_going: bool,
         total: int,
         progress: Progress | None,
+        extra: int,
     ) -> None:
         self.done, self.rendered, self.keep_going = done, rendered, keep_going
         self.total, self.progress = total, progress
+        self.extra: list[StoredFile | None] = [None] * extra
         self.shown: dict[NodeKey, PackedGraph | DrawnGraph] = {}
         self.count = 0
 
@@ -376,6 +411,8 @@ class _Collector:
                 drawings.setdefault(drawing.focus, drawing)
             for i, files in batch.units:
                 self.done[i] = files
+            for k, f in batch.extra:
+                self.extra[k] = f
             self.shown.update(batch.shown)
             self.rendered.stats.add(batch.stats)
             self.count += len(batch.units)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import reportgen.build as build_module
 import reportgen.emit as emit_module
 from reportgen.build import BuildOptions, build
 from reportgen.layout import GraphFailure
@@ -112,7 +115,7 @@ def test_the_first_graph_in_page_order_that_fails_stops_the_build(
 
 def test_a_rebuild_of_a_large_site_renders_its_index_and_audit_log_in_workers(tmp_path: Path) -> None:
     """Few pages to render, but the index and the audit log show the whole organisation: workers render
-    them (each on its own) while the build process writes the other organisation-wide files."""
+    them (each on its own), and make its other files, while the build process links the rest."""
     out = tmp_path / "site"
     assert build([SAMPLES], BuildOptions(output=out, jobs=2)).written
     before = tree(out)
@@ -122,3 +125,36 @@ def test_a_rebuild_of_a_large_site_renders_its_index_and_audit_log_in_workers(tm
     one = build([SAMPLES], BuildOptions(output=out, jobs=1))
     assert one.pages - one.reused_pages == 2 and one.jobs == 1
     assert tree(out) == before
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_organisations_other_files_are_made_by_workers_each_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    """The report, the audit downloads and the search index are tasks of the rendering workers (a rebuild
+    that renders few pages makes them on both cores); on one process, the build process makes them."""
+    made: list[str] = []
+    real = build_module.extra_files
+
+    def marked(org: Any, site: Any) -> list[emit_module.Extra]:
+        def make(path: str) -> bytes:
+            made.append(path)  # in this process only: a worker's list is its own
+            return f"{path} by {os.getpid()}\n".encode()
+
+        return [(path, functools.partial(make, path)) for path, _ in real(org, site)]
+
+    monkeypatch.setattr(build_module, "extra_files", marked)
+    out = tmp_path / "site"
+    result = build([SAMPLES], BuildOptions(output=out, jobs=jobs, cache=False))
+    assert result.written and result.jobs == jobs
+    paths = ["report.json", "audit.json", "audit.csv", "assets/search-index.js"]
+    makers = {path: (out / path).read_text().split(" by ") for path in paths}
+    assert all(text == path for path, (text, _) in makers.items())
+    if jobs == 1:
+        assert made == paths
+        assert {int(pid) for _, pid in makers.values()} == {os.getpid()}
+    else:
+        assert made == []
+        assert os.getpid() not in {int(pid) for _, pid in makers.values()}
+    sums = (out / "SHA256SUMS").read_text()
+    assert all(f"  {path}\n" in sums for path in paths)
