@@ -165,9 +165,9 @@ def _emit(
     ``given`` holds graphs drawn by other units (for collections); the others are drawn here. Without
     it (artifacts and runs), the graphs collections show are sent back with the batch. A graph that
     cannot be drawn stops the batch, unless the build is to keep going (its pages then say why it is
-    missing). The batch's graphs are all drawn before its pages render: laid out back to back, Graphviz
-    keeps its code and memory in the processor's caches (interleaved with pages, layout took a fifth
-    longer).
+    missing). The batch's graphs are all drawn before its pages render, their layouts back to back
+    (``Drawer.draw_all``): Graphviz keeps its code and memory in the processor's caches (interleaved
+    with pages, layout took a fifth longer; with each graph's other work, 15% longer).
     """
     batch = _Batch()
     stats = batch.stats
@@ -177,18 +177,20 @@ def _emit(
     lineage, layout = drawer.lineage, drawer.layout
     graphs: dict[NodeKey, DrawnGraph] = {}
     try:
+        to_draw: dict[NodeKey, None] = {}  # in page order, each once
         for i in indexes:
             for focus in unit_focuses(org, job.units[i]):
                 graph = given.get(focus) if given is not None else None
                 if graph is not None:
                     graphs[focus] = graph.unpack() if isinstance(graph, PackedGraph) else graph
-                elif focus not in graphs:
-                    graphs[focus], drawing = drawer.draw(focus)
-                    batch.drawings.append(drawing)
-                    if drawing.error and not keep_going:  # the parent stops the build on it
-                        return batch
-                    if given is None and focus in job.shown:
-                        batch.shown[focus] = PackedGraph.pack(graphs[focus]) if job.pack else graphs[focus]
+                else:
+                    to_draw[focus] = None
+        for focus, (graphs[focus], drawing) in zip(to_draw, drawer.draw_all(list(to_draw)), strict=True):
+            batch.drawings.append(drawing)
+            if drawing.error and not keep_going:  # the parent stops the build on it
+                return batch
+            if given is None and focus in job.shown:
+                batch.shown[focus] = PackedGraph.pack(graphs[focus]) if job.pack else graphs[focus]
         stats.lineage += drawer.lineage - lineage
         stats.layout += drawer.layout - layout
         for i in indexes:

@@ -249,13 +249,13 @@ def test_a_collection_rendered_again_shows_its_reused_versions_graphs(
     from reportgen.layout import Drawer
 
     drawn: list[str] = []  # with two processes, what the parent drew: nothing (the workers draw)
-    real = Drawer.draw
+    real = Drawer.draw_all
 
-    def spy(self: Drawer, focus: Any) -> Any:
-        drawn.append(str(focus.artifact))
-        return real(self, focus)
+    def spy(self: Drawer, focuses: Any) -> Any:
+        drawn.extend(str(focus.artifact) for focus in focuses)
+        return real(self, focuses)
 
-    monkeypatch.setattr(Drawer, "draw", spy)
+    monkeypatch.setattr(Drawer, "draw_all", spy)
     site = tmp_path / "site"
     first = build([manifests], BuildOptions(output=site, jobs=jobs))
     drawn.clear()

@@ -196,3 +196,40 @@ def test_each_process_packs_with_its_own_codec() -> None:
     os.waitpid(pid, 0)
     assert os.read(reader, 1) == b"1"
     assert layout._codec() is mine
+
+
+def test_graphs_drawn_together_are_those_drawn_one_at_a_time(org, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    focuses = graph_focuses(org)
+    options = LayoutOptions(graph=GraphOptions(), jobs=1, cache=tmp_path / "cache")
+    alone = layout.Drawer(org, options)
+    one_by_one = [alone.draw(focus) for focus in focuses]
+    together = list(layout.Drawer(org, options).draw_all(focuses))
+    assert together == one_by_one
+    assert all(not drawing.cached and drawing.new_svg for _, drawing in together)
+
+
+@pytest.mark.parametrize("keep_going", [False, True])
+def test_graphs_drawn_together_stop_at_the_first_failure_unless_keeping_going(
+    org,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+    keep_going: bool,
+) -> None:
+    focuses = graph_focuses(org)[:6]
+    real = layout.Drawer(org, LayoutOptions(graph=GraphOptions())).renderer.render_svg
+    calls: list[str] = []
+
+    def broken(self, dot: str, *, graph: str, timeout: float | None = None) -> str:  # type: ignore[no-untyped-def]
+        calls.append(graph)
+        if len(calls) in (3, 5):
+            raise RenderError(graph=graph, message="timed out")
+        return real(dot, graph=graph, timeout=timeout)
+
+    monkeypatch.setattr("reportgen.render.EmbeddedRenderer.render_svg", broken)
+    drawer = layout.Drawer(org, LayoutOptions(graph=GraphOptions(), keep_going=keep_going))
+    drawn = list(drawer.draw_all(focuses))
+    errors = [bool(drawing.error) for _, drawing in drawn]
+    if keep_going:
+        assert len(calls) == len(drawn) == 6 and errors == [False, False, True, False, True, False]
+    else:  # the build stops there: the graphs after it are not laid out (each could time out)
+        assert len(calls) == len(drawn) == 3 and errors == [False, False, True]
+    assert all(bool(graph.svg) != drawing.error for graph, drawing in drawn)
