@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Any
 
 from reportgen import diagnostics, model, pickling
@@ -350,7 +351,7 @@ def _actions(entries: Sequence[Entry]) -> list[Action]:
                 alias=e.get("alias"),
                 reason=e.get("reason", ""),
                 location=e.loc,
-                field_locations=frozen_mapping(e.locs),
+                field_locations=MappingProxyType(e.locs),  # a read-only view: the entry is not changed
             ),
         )
         for e in entries

@@ -416,3 +416,49 @@ def test_restored_entries_are_freed_without_the_cycle_collector() -> None:
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+def test_problems_in_restored_files_are_placed_as_a_parse_places_them(tmp_path: Path) -> None:
+    # The places of a restored entry's fields are made only when a diagnostic asks for one.
+    manifests = tmp_path / "m"
+    manifests.mkdir()
+    (manifests / "actions.yaml").write_text(
+        dedent(
+            """\
+            actions:
+              - {at: 2026-01-02T00:00:00Z, user: me, action: add_alias, collection: model/zoo,
+                 version: v0, alias: best}
+              - at: 2026-01-03T00:00:00Z
+                user: me
+                action: unlink
+                collection: model/gone
+                version: v3
+            runs:
+              - {id: r-1, inputs: [data:v0, data:v9], outputs: [model:v0]}
+            """
+        )
+    )
+    declared = manifests / "declared.yaml"
+    declared.write_text(
+        dedent(
+            """\
+            registries: [{name: model}]
+            collections: [{registry: model, name: zoo, type: model}]
+            artifacts:
+              - {name: data, version: v0, type: dataset}
+              - {name: data, version: v9, type: dataset}
+              - {name: model, version: v0, type: model}
+            actions:
+              - {at: 2026-01-01T00:00:00Z, user: me, action: link, collection: model/zoo, artifact: model:v0}
+            """
+        )
+    )
+    _filled(tmp_path / "cache", manifests)
+    declared.write_text(declared.read_text().replace("  - {name: data, version: v9, type: dataset}\n", ""))
+    again = Counting(tmp_path / "cache")
+    restored = load(manifests, again)
+    assert again.restored == 1  # actions.yaml
+    said, fresh = validate(restored).diagnostics, validate(load_paths([manifests])).diagnostics
+    assert said == fresh
+    assert {d.code for d in said} >= {"RG205"}  # data:v9 is no longer declared
+    assert any(d.location.line == 7 for d in said)  # a collection never declared, at its field
