@@ -5,16 +5,18 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import json
 import math
 import shutil
 import sqlite3
 import zlib
 from pathlib import Path
 from textwrap import dedent
+from typing import Any
 
 import pytest
 from factories import another_reportgen, dump
-from hypothesis import given
+from hypothesis import event, given
 from hypothesis import strategies as st
 from test_properties import corrupted, manifest_sets
 
@@ -462,3 +464,43 @@ def test_problems_in_restored_files_are_placed_as_a_parse_places_them(tmp_path: 
     assert said == fresh
     assert {d.code for d in said} >= {"RG205"}  # data:v9 is no longer declared
     assert any(d.location.line == 7 for d in said)  # a collection never declared, at its field
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(st.data())
+def test_a_kept_body_changed_anywhere_restores_or_is_refused_never_crashes(data: st.DataObject) -> None:
+    documents = parse(TRICKY)
+    kept = json.loads(zlib.decompress(encode_entries(documents, check_file(documents))))
+    for _ in range(data.draw(st.integers(1, 3), label="changes")):
+        _replace_somewhere(kept, data)
+    body = zlib.compress(json.dumps(kept).encode("utf-8"))
+    try:
+        restored, values = decode_entries("m.yaml", body)
+    except ValueError:
+        event("refused")
+        return
+    event("restored")
+    assert values >= 0 and restored.diagnostics == []
+    assert all(e.complete and not e.invalid for found in restored.entries.values() for e in found)
+
+
+def _replace_somewhere(tree: list[Any], data: st.DataObject) -> None:
+    """Replace one value inside ``tree`` (lists and mappings, walked at random) with any JSON value."""
+    node: Any = tree
+    while True:
+        keys = list(range(len(node))) if isinstance(node, list) else list(node)
+        if not keys:
+            return
+        key = data.draw(st.sampled_from(keys))
+        child = node[key]
+        if isinstance(child, list | dict) and child and data.draw(st.booleans()):
+            node = child
+            continue
+        node[key] = data.draw(JSON_VALUES)
+        return
