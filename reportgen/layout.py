@@ -343,15 +343,16 @@ _Drawn = tuple[int, PackedGraph, Drawing]  # a focus's index, its graph packed t
 _SHARED: tuple[Drawer, Sequence[NodeKey]] | None = None
 
 
-def _draw_packed(drawer: Drawer, focuses: Sequence[NodeKey], index: int) -> _Drawn:
-    drawn, drawing = drawer.draw(focuses[index])
-    return index, PackedGraph.pack(drawn), drawing
+def _draw_packed(drawer: Drawer, focuses: Sequence[NodeKey], chunk: range) -> list[_Drawn]:
+    """Draw a chunk of the focuses' graphs together (``Drawer.draw_all``), up to the first that fails
+    unless keeping going, each packed with its index."""
+    drawn = drawer.draw_all([focuses[i] for i in chunk])
+    return [(i, PackedGraph.pack(graph), drawing) for i, (graph, drawing) in zip(chunk, drawn, strict=False)]
 
 
 def _work(chunk: range) -> list[_Drawn]:
     assert _SHARED is not None
-    drawer, focuses = _SHARED
-    return [_draw_packed(drawer, focuses, i) for i in chunk]
+    return _draw_packed(*_SHARED, chunk)
 
 
 def _chunks(total: int, jobs: int) -> list[range]:
@@ -363,8 +364,8 @@ def _results(drawer: Drawer, focuses: Sequence[NodeKey], jobs: int) -> Generator
     global _SHARED
     total = len(focuses)
     if jobs <= 1 or total < _IN_PROCESS_BELOW or not can_fork():
-        for index in range(total):
-            yield [_draw_packed(drawer, focuses, index)]
+        for chunk in _chunks(total, 1):
+            yield _draw_packed(drawer, focuses, chunk)
         return
     _SHARED = drawer, focuses
     try:
