@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from reportgen import load
-from reportgen.diagnostics import Location, Reporter
+from reportgen.diagnostics import Diagnostic, Location, Reporter
 from reportgen.fields import CheckedFile, check_documents
 from reportgen.load import Document, Node, discover, load_bytes, load_paths
 from reportgen.validate import build_organisation, check_where_parsed, validate
@@ -425,37 +425,19 @@ def test_parsing_on_several_cores_gives_what_one_gives(
 def test_files_parsed_by_workers_are_not_parsed_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(load, "_PARALLEL_ABOVE_BYTES", 0)
-    names, parser = _mixed_parser(tmp_path, None)
-    with parser:
-        assert parser._parallel
-        monkeypatch.setattr(load, "load_bytes", _never)  # the workers were forked with the real one
-        taken = {}
-        for index, name in enumerate(names):
-            reporter = Reporter()
-            if name.endswith("e-surrogate.yaml"):
-                continue  # JSON cannot carry a lone surrogate: the parent parses it (not here)
-            documents, body, values = parser.take(index, reporter, budget=load.MAX_SET_VALUES)
-            assert values == sum(d.values for d in documents if isinstance(d, Document))
-            taken[name.rsplit("/", 1)[-1]] = (documents, body, reporter.diagnostics)
-    assert all(body is None for _, body, _ in taken.values())  # the parse cache keeps checked entries
-    assert taken["c-duplicate.yaml"][2]
+    # JSON cannot carry a lone surrogate: the parent parses that file (not here)
+    taken = _taken_from_workers(tmp_path, monkeypatch, None, skip="e-surrogate.yaml")
+    for documents, _, values, _ in taken.values():
+        assert values == sum(d.values for d in documents if isinstance(d, Document))
+    assert all(body is None for _, body, _, _ in taken.values())  # the parse cache keeps checked entries
+    assert taken["c-duplicate.yaml"][3]
     assert len(taken["g-nan.yaml"][0]) == 2
 
 
 def test_files_checked_by_workers_are_neither_parsed_nor_decoded_here(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(load, "_PARALLEL_ABOVE_BYTES", 0)
-    names, parser = _mixed_parser(tmp_path, check_where_parsed)
-    with parser:
-        monkeypatch.setattr(load, "load_bytes", _never)
-        monkeypatch.setattr(load, "decode_documents", _never)
-        taken = {}
-        for index, name in enumerate(names):
-            reporter = Reporter()
-            found, body, values = parser.take(index, reporter, budget=load.MAX_SET_VALUES)
-            taken[name.rsplit("/", 1)[-1]] = (found, body, values, reporter.diagnostics)
+    taken = _taken_from_workers(tmp_path, monkeypatch, check_where_parsed, "decode_documents")
     for name, (found, _, _, _) in taken.items():  # the lone surrogate too: pickling holds it
         assert len(found) == 1 and isinstance(found[0], CheckedFile), name
     good = taken["a-good.yaml"]
@@ -463,6 +445,31 @@ def test_files_checked_by_workers_are_neither_parsed_nor_decoded_here(
     runs = good[0][0].entries["runs"]  # type: ignore[union-attr]
     assert [e.get("id") for e in runs] == [f"r{i}" for i in range(300)]
     assert taken["c-duplicate.yaml"][1] is None and taken["c-duplicate.yaml"][3]  # a problem: not kept
+
+
+Taken = tuple[list[Document | CheckedFile], bytes | None, int, list[Diagnostic]]
+
+
+def _taken_from_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, check: load.Check | None, *never: str, skip: str = ""
+) -> dict[str, Taken]:
+    """Take each file of the mixed set from two workers (but ``skip``), by its name: what ``take``
+    returns and the diagnostics. Once the workers forked, ``load_bytes`` and the functions of ``load``
+    named in ``never`` fail in this process."""
+    monkeypatch.setattr(load, "_PARALLEL_ABOVE_BYTES", 0)
+    names, parser = _mixed_parser(tmp_path, check)
+    taken = {}
+    with parser:
+        assert parser._parallel
+        for function in ("load_bytes", *never):  # the workers were forked with the real ones
+            monkeypatch.setattr(load, function, _never)
+        for index, name in enumerate(names):
+            if skip and name.endswith(skip):
+                continue
+            reporter = Reporter()
+            found, body, values = parser.take(index, reporter, budget=load.MAX_SET_VALUES)
+            taken[name.rsplit("/", 1)[-1]] = (found, body, values, reporter.diagnostics)
+    return taken
 
 
 def test_entries_checked_on_several_cores_are_those_checked_on_one(
