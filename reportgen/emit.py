@@ -54,7 +54,8 @@ Extra = tuple[str, Callable[[], bytes | Iterator[bytes]]]
 
 _IN_PROCESS_BELOW = 64  # pages (or units in the whole site); fewer are not worth starting workers for
 # Units whose pages grow with the organisation (all its actions, or a collection's): streamed to their files.
-_GROWING = frozenset({"index", "audit", "collection"})
+_GROWING = frozenset({"index", "audit", "audit-month", "collection"})
+_WHOLE = frozenset({"index", "audit", "audit-month"})  # each a task of its own: they take the longest
 
 
 @dataclass(slots=True)
@@ -351,9 +352,9 @@ def emit_pages(
         _SHARED = job
         try:
             with fork_pool(jobs) as pool:
-                # The index and the audit log, each a chunk of its own: they take the longest. Then the
-                # other files, one a task.
-                whole = [i for i in first if work[i].kind in ("index", "audit")]
+                # The index and the audit log's pages, each a chunk of its own: they take the longest.
+                # Then the other files, one a task.
+                whole = [i for i in first if work[i].kind in _WHOLE]
                 rest = _chunks([i for i in first if i not in whole], jobs)
                 others: list[_Task] = [([k], "extra") for k in range(len(extra))]
                 batches = pool.imap(_work, [([i], None) for i in whole] + others + [(c, None) for c in rest])

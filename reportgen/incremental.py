@@ -12,8 +12,9 @@ in, so the fingerprint covers:
 - for a collection, its history and the components of every artifact linked in it.
 
 Entities are digested through their ``repr``, which dataclasses give field by field, including the
-location they were declared at: anything a page could show changes the digest. The index and the
-audit page show the whole organisation and always change with it.
+location they were declared at: anything a page could show changes the digest. The index and
+audit.html show the whole organisation and always change with it; a month's page of a long audit log
+covers that month's events and its neighbouring months.
 
 The last build's units are kept in the cache beside the site with the files they wrote and each
 file's inode, size and modification time. A unit is reused when its fingerprint is the same and its
@@ -35,6 +36,7 @@ from pathlib import Path
 
 from reportgen import __version__, source_digest
 from reportgen.model import ArtifactRef, Organisation
+from reportgen.site import events_by_month
 from reportgen.write import WriteError, staged_path
 
 log = logging.getLogger(__name__)
@@ -96,6 +98,7 @@ class Fingerprints:
         # not by NodeKey: making a NodeKey per lookup was most of the time.
         self._component: dict[ArtifactRef | str, int] = {}
         self._component_digest: list[str] = []
+        self._months: dict[str, tuple[str, ...]] | None = None
         self._build_components()
 
     def _build_components(self) -> None:
@@ -151,7 +154,21 @@ class Fingerprints:
             history = self.org.collections[key]
             found = sorted({components[self._component[v.artifact]] for v in history.versions})
             return _digest(self.settings, kind, key, repr(history), *found)
+        if kind == "audit-month":
+            return _digest(self.settings, kind, key, *self._audit_months()[key])
         return ""
+
+    def _audit_months(self) -> dict[str, tuple[str, ...]]:
+        """Return what each month's page of the audit log shows: its events (a collection's registry and
+        name are in its full name, a protected alias is in the settings), and the months before and after
+        it, which it links to."""
+        if self._months is None:
+            by_month = events_by_month(self.org.events())
+            order = ["", *sorted(by_month), ""]
+            self._months = {
+                month: (order[n], order[n + 2], repr(by_month[month])) for n, month in enumerate(order[1:-1])
+            }
+        return self._months
 
 
 class PageCache:

@@ -78,6 +78,11 @@ def collection_version_page(registry: str, name: str, version: int) -> str:
     return f"collections/{slug(registry)}/{slug(name)}/v{version}.html"
 
 
+def audit_month_page(month: str) -> str:
+    """Return the site path of one month's page of the audit log (``month`` is "YYYY-MM")."""
+    return f"audit/{month}.html"
+
+
 def relative(from_page: str, to_path: str) -> str:
     """Return the link from the page at ``from_page`` to ``to_path`` (both site-relative)."""
     start = posixpath.dirname(from_page) or "."

@@ -23,11 +23,13 @@ from reportgen.model import (
     AuditEvent,
     CollectionHistory,
     CollectionVersion,
+    EventKind,
     Organisation,
     Run,
 )
 from reportgen.paths import (
     artifact_page,
+    audit_month_page,
     collection_page,
     collection_version_page,
     node_page,
@@ -47,6 +49,7 @@ from reportgen.views import (
     GraphView,
     IndexPage,
     Link,
+    MonthSummary,
     Page,
     RegistrySummary,
     Row,
@@ -57,7 +60,26 @@ from reportgen.views import (
 
 GRAPH_ID_PREFIX = "g-n"
 RECENT_ACTIONS = 25
+# The organisation's audit log is one page up to this many actions. A longer one is a page per month (UTC),
+# which audit.html lists: at L, 22,000 actions made a 22 MB page that browsers were slow to open, and a
+# rebuild after one more action rendered all of it again (now it renders that action's month).
+AUDIT_PAGE_LIMIT = 2_000
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 _INDEX = Link("Index", "index.html")
+_AUDIT = Link("Audit log", "audit.html")
 _HREF = 'xlink:href="'
 _TITLE = re.compile(r"<title>(g&#45;n\d+)</title>")
 # Badges are few (types, states, tags, aliases) and shown on page after page: make each once.
@@ -190,6 +212,7 @@ class Planner:
         self._rows: dict[Row, Row] = {}
         # what recurs from page to page, made once: event views (by the id of the event), run links
         self._views: dict[int, tuple[AuditEvent, EventView]] = {}
+        self._months: dict[str, list[AuditEvent]] | None = None  # see _audit_months
         self._run_links: dict[str, Link] = {}
 
     # -- shared pieces ---------------------------------------------------------------------------
@@ -558,15 +581,63 @@ class Planner:
         )
 
     def audit(self) -> AuditPage:
+        """Return audit.html: the whole log, or the list of its months when it has a page a month."""
+        fields = self.page_fields("audit.html", "Audit log", "audit.html", ())
+        by_month = self._audit_months()
+        if not by_month:
+            return AuditPage(**fields, timeline=self._audit_timeline(newest_first(self.org.events())))
+        kinds = tuple(EventKind)
+        months = []
+        for month, events in by_month.items():
+            counts = dict.fromkeys(kinds, 0)
+            for e in events:
+                counts[e.kind] += 1
+            months.append(
+                MonthSummary(
+                    _month_link(month),
+                    month,
+                    len(events),
+                    tuple(counts.values()),
+                    len({e.user for e in events}),
+                )
+            )
         return AuditPage(
-            **self.page_fields("audit.html", "Audit log", "audit.html", ()),
-            timeline=timeline_of(
-                [self.event_view(e) for e in newest_first(self.org.events())],
-                "audit.csv",
-                "audit.json",
-                show_collection=True,
-            ),
+            **fields,
+            months=tuple(months),
+            kinds=tuple(k.label for k in kinds),
+            count=sum(m.count for m in months),
         )
+
+    def audit_month(self, month: str) -> AuditPage:
+        """Return the page of one month ("YYYY-MM") of a log that has a page a month."""
+        by_month = self._audit_months()
+        order = list(by_month)  # newest first
+        at = order.index(month)
+        return AuditPage(
+            **self.page_fields(
+                audit_month_page(month), f"Audit log: {month_name(month)}", "audit.html", (_AUDIT,)
+            ),
+            timeline=self._audit_timeline(newest_first(by_month[month])),
+            month=month,
+            month_name=month_name(month),
+            newer=_month_link(order[at - 1]) if at > 0 else None,
+            older=_month_link(order[at + 1]) if at + 1 < len(order) else None,
+        )
+
+    def _audit_timeline(self, events: Iterable[AuditEvent]) -> Timeline:
+        return timeline_of(
+            [self.event_view(e) for e in events], "audit.csv", "audit.json", show_collection=True
+        )
+
+    def _audit_months(self) -> dict[str, list[AuditEvent]]:
+        """Return the log's events by month, newest month first (each month's in no particular order),
+        or nothing when the log is one page."""
+        if self._months is None:
+            self._months = {}
+            if audit_months(self.org):
+                by_month = events_by_month(e for h in self.org.collections.values() for e in h.events)
+                self._months = {m: by_month[m] for m in sorted(by_month, reverse=True)}
+        return self._months
 
     def pages(self) -> Iterator[Page]:
         """Yield every page: index, audit, collections and their versions, artifacts, runs.
@@ -649,7 +720,7 @@ def _duration_text(run: Run) -> str:
 class Unit:
     """Pages rendered together: one collection's pages share its history, table and timeline."""
 
-    kind: str  # "index", "audit", "collection", "artifact" or "run"
+    kind: str  # "index", "audit", "audit-month", "collection", "artifact" or "run"
     key: str = ""
     ref: ArtifactRef | None = None
 
@@ -659,11 +730,37 @@ class Unit:
         return f"{self.kind}\0{self.ref if self.ref is not None else self.key}"
 
 
+def audit_months(org: Organisation) -> tuple[str, ...]:
+    """Return the months ("YYYY-MM", newest first) of the audit log's pages: none when it is one page."""
+    histories = org.collections.values()
+    if sum(len(h.events) for h in histories) <= AUDIT_PAGE_LIMIT:
+        return ()
+    return tuple(sorted({format_utc(e.at)[:7] for h in histories for e in h.events}, reverse=True))
+
+
+def events_by_month(events: Iterable[AuditEvent]) -> dict[str, list[AuditEvent]]:
+    """Return ``events`` by their UTC month ("YYYY-MM"), in the order given, each month's too."""
+    months: dict[str, list[AuditEvent]] = {}
+    for e in events:
+        months.setdefault(format_utc(e.at)[:7], []).append(e)
+    return months
+
+
+def month_name(month: str) -> str:
+    """Return "November 2026" for "2026-11"."""
+    return f"{_MONTHS[int(month[5:7]) - 1]} {month[:4]}"
+
+
+def _month_link(month: str) -> Link:
+    return Link(month_name(month), audit_month_page(month))
+
+
 def units(org: Organisation) -> list[Unit]:
     """Return the site's pages as units of work, in the order the site lists them."""
     return [
         Unit("index"),
         Unit("audit"),
+        *(Unit("audit-month", month) for month in audit_months(org)),
         *(Unit("collection", name) for name in org.collections),
         *(Unit("artifact", ref=ref) for ref in org.artifacts),
         *(Unit("run", run_id) for run_id in org.runs),
@@ -677,6 +774,8 @@ def unit_pages(planner: Planner, unit: Unit) -> Iterator[Page]:
         yield planner.index()
     elif unit.kind == "audit":
         yield planner.audit()
+    elif unit.kind == "audit-month":
+        yield planner.audit_month(unit.key)
     elif unit.kind == "collection":
         history = org.collections[unit.key]
         yield planner.collection(history)

@@ -222,7 +222,27 @@ class DetailPage(Page):
 
 
 @dataclass(frozen=True, slots=True)
+class MonthSummary:
+    """One month of the organisation's audit log, as audit.html lists it when the log has a page a month."""
+
+    link: Link  # to the month's page
+    month: str  # "YYYY-MM"
+    count: int
+    kinds: tuple[int, ...]  # how many of each EventKind, in its order
+    users: int
+
+
+@dataclass(frozen=True, slots=True)
 class AuditPage(Page):
-    """audit.html: every collection's Action History in one timeline."""
+    """The organisation's audit log: audit.html with every action in one timeline, or, for a long log,
+    audit.html listing its months (``months``) and a page per month (``month`` set, with its neighbours).
+    """
 
     timeline: Timeline | None = None
+    months: tuple[MonthSummary, ...] = ()
+    kinds: tuple[str, ...] = ()  # the labels of the columns of ``MonthSummary.kinds``
+    count: int = 0  # actions in the whole log
+    month: str = ""  # on a month's page: its "YYYY-MM"
+    month_name: str = ""  # and its name, "November 2026"
+    newer: Link | None = None
+    older: Link | None = None

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from factories import another_reportgen
 
+import reportgen.site as site_module
 from reportgen.build import BuildOptions, BuildResult, build, cache_folder
 from reportgen.incremental import PageCache
 
@@ -176,6 +177,45 @@ def test_a_template_override_renders_every_page(manifests: Path, tmp_path: Path)
     (mine / "assets" / "site.css").write_text("/* mine */\n")
     again = build([manifests], BuildOptions(output=site, templates=mine))
     assert again.reused_pages == 0
+
+
+A_NEW_MONTH = ONE_MORE_ACTION.replace("2026-06-30T09:00:00Z", "2026-07-01T09:00:00Z")
+AN_OLD_ACTION_CHANGED = ("after three days of shadow traffic.", "after four days of shadow traffic.")
+
+
+@pytest.mark.parametrize(
+    "name, change, rendered",
+    [
+        ("one more action", lambda m: append(m / "audit" / "2026-q2.yaml", ONE_MORE_ACTION), {"2026-06"}),
+        # the newest month so far gets a link to the new one
+        ("a new month", lambda m: append(m / "audit" / "2026-q2.yaml", A_NEW_MONTH), {"2026-06", "2026-07"}),
+        (
+            "an old action's reason",
+            lambda m: replace(m / "audit" / "2026-q1.yaml", *AN_OLD_ACTION_CHANGED),
+            {"2026-03"},
+        ),
+    ],
+)
+def test_a_rebuild_renders_only_the_months_of_the_audit_log_that_changed(
+    manifests: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    change: Callable[[Path], Callable[[], None]],
+    rendered: set[str],
+) -> None:
+    monkeypatch.setattr(site_module, "AUDIT_PAGE_LIMIT", 20)  # the sample's 80 actions: a page a month
+    site = tmp_path / "site"
+    inodes: list[dict[str, int]] = []
+
+    def change_noting_the_months() -> None:
+        inodes.append({p.stem: p.stat().st_ino for p in (site / "audit").glob("*.html")})
+        change(manifests)()
+
+    rebuild_matches_cold(manifests, tmp_path, change_noting_the_months)
+    before, after = inodes[0], {p.stem: p.stat().st_ino for p in (site / "audit").glob("*.html")}
+    assert len(before) == 6
+    assert {m for m in after if before.get(m) != after[m]} == rendered, name  # the others are linked
 
 
 def test_a_page_edited_in_the_site_is_rendered_again(manifests: Path, tmp_path: Path) -> None:

@@ -7,14 +7,16 @@ from pathlib import Path
 
 import pytest
 
+import reportgen.site as site_module
 from reportgen.build import BuildOptions, _site_info
 from reportgen.lineage import GraphOptions, NodeKey, neighbourhood
 from reportgen.load import load_paths
-from reportgen.model import Organisation
-from reportgen.site import DrawnGraph, Planner, relink, vertex_title
-from reportgen.timeline import timeline
+from reportgen.model import EventKind, Organisation
+from reportgen.site import DrawnGraph, Planner, audit_months, month_name, relink, units, vertex_title
+from reportgen.spec import format_utc
+from reportgen.timeline import newest_first, timeline
 from reportgen.validate import validate
-from reportgen.views import CollectionPage, Page
+from reportgen.views import AuditPage, CollectionPage, Page
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -53,6 +55,54 @@ def test_shared_parts_change_no_page(org: Organisation, graphs: dict[NodeKey, Dr
     alone += [planner(org, graphs).run(r) for r in org.runs.values()]
     assert [p.path for p in pages] == [p.path for p in alone]
     assert pages == alone
+
+
+@pytest.mark.parametrize("over", [0, 1])
+def test_the_audit_log_is_one_page_up_to_the_limit_then_a_page_a_month(
+    org: Organisation, monkeypatch: pytest.MonkeyPatch, over: int
+) -> None:
+    events = newest_first(org.events())
+    monkeypatch.setattr(site_module, "AUDIT_PAGE_LIMIT", len(events) - over)
+    months = audit_months(org)
+    audit = planner(org, {}).audit()
+    if not over:
+        assert months == ()
+        assert [u.kind for u in units(org)][:3] == ["index", "audit", "collection"]
+        assert audit.timeline is not None and audit.timeline.count == len(events)
+        assert audit.months == () and audit.month == ""
+        return
+    assert months == tuple(sorted({format_utc(e.at)[:7] for e in events}, reverse=True))
+    assert [(u.kind, u.key) for u in units(org)][1 : 2 + len(months)] == [("audit", "")] + [
+        ("audit-month", m) for m in months
+    ]
+    assert audit.timeline is None
+    assert [m.month for m in audit.months] == list(months)
+    assert audit.count == len(events) == sum(m.count for m in audit.months)
+    assert audit.kinds == tuple(k.label for k in EventKind)
+    for summary in audit.months:
+        those = [e for e in events if format_utc(e.at).startswith(summary.month)]
+        assert summary.count == len(those)
+        assert summary.kinds == tuple(sum(e.kind is k for e in those) for k in EventKind)
+        assert summary.users == len({e.user for e in those})
+        assert summary.link.href == f"audit/{summary.month}.html"
+    pages: list[AuditPage] = [planner(org, {}).audit_month(m) for m in months]
+    assert [e.at for p in pages for d in p.timeline.days for e in d.events] == [  # type: ignore[union-attr]
+        format_utc(e.at) for e in events
+    ]
+    for n, page in enumerate(pages):
+        assert (page.path, page.root, page.month) == (f"audit/{months[n]}.html", "../", months[n])
+        assert page.title == f"Audit log: {month_name(months[n])}"
+        assert [c.href for c in page.crumbs] == ["index.html", "audit.html"]
+        assert (page.newer.href if page.newer else None) == (f"audit/{months[n - 1]}.html" if n else None)
+        assert (page.older.href if page.older else None) == (
+            f"audit/{months[n + 1]}.html" if n + 1 < len(months) else None
+        )
+        assert page.timeline is not None and page.timeline.csv == "audit.csv"
+
+
+def test_month_names_are_english_and_do_not_follow_the_locale() -> None:
+    assert [month_name(f"2026-{m:02d}") for m in (1, 6, 12)] == ["January 2026", "June 2026", "December 2026"]
+    assert month_name("0001-02") == "February 0001"
 
 
 def test_version_pages_show_the_actions_on_their_version(org: Organisation) -> None:

@@ -38,9 +38,16 @@ from hypothesis import strategies as st
 
 import reportgen.build as build_module
 import reportgen.emit as emit_module
+import reportgen.site as site_module
 from reportgen.build import BuildOptions, BuildResult, _jsonable, build, json_document
 from reportgen.model import ArtifactRef, Organisation
-from reportgen.paths import artifact_page, collection_page, collection_version_page, run_page
+from reportgen.paths import (
+    artifact_page,
+    audit_month_page,
+    collection_page,
+    collection_version_page,
+    run_page,
+)
 from reportgen.spec import format_utc
 from reportgen.timeline import event_record, newest_first
 from reportgen.write import MARKER, SUMS, WriteError
@@ -339,6 +346,18 @@ def base_site(tmp_path_factory: pytest.TempPathFactory) -> Site:
     return Site(out, result)
 
 
+@pytest.fixture(scope="module")
+def paged_site(tmp_path_factory: pytest.TempPathFactory) -> Site:
+    """The sample manifests built with a short limit for one page of audit log: a page a month."""
+    out = tmp_path_factory.mktemp("paged") / "site"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("SOURCE_DATE_EPOCH", raising=False)  # as the one-page site, to compare them
+        mp.setattr(site_module, "AUDIT_PAGE_LIMIT", 20)
+        result = api_build([SAMPLES], out)
+    assert result.written
+    return Site(out, result)
+
+
 # ------------------------------------------------------------------------------------ 1. end to end
 
 
@@ -366,7 +385,7 @@ def test_the_build_reports_what_it_wrote(site: Site) -> None:
         assert run_page(run_id) in site.files()
 
 
-@pytest.mark.parametrize("which", ["site", "base_site"])
+@pytest.mark.parametrize("which", ["site", "base_site", "paged_site"])
 def test_every_link_resolves_to_a_file_in_the_site(which: str, request: pytest.FixtureRequest) -> None:
     built: Site = request.getfixturevalue(which)
     report = built.links
@@ -450,6 +469,47 @@ def test_every_action_is_on_its_collection_timeline(site: Site) -> None:
     assert Counter(entry_key(e) for e in audit) == Counter(
         (e.kind.value, e.user, format_utc(e.at)) for e in org.events()
     )
+
+
+def test_a_long_audit_log_has_a_page_a_month_and_every_action_on_one(site: Site, paged_site: Site) -> None:
+    org = paged_site.org
+    by_month: dict[str, list[tuple[str, str, str]]] = {}
+    for e in newest_first(org.events()):
+        by_month.setdefault(format_utc(e.at)[:7], []).append((e.kind.value, e.user, format_utc(e.at)))
+    months = sorted(by_month, reverse=True)
+    assert len(months) > 2
+    # audit.html lists the months, newest first, with their counts, and has no timeline of its own
+    assert timeline_entries(paged_site, "audit.html") == []
+    table = next(t for t in paged_site.doc("audit.html").iter("table") if t.has_class("months"))
+    rows = [[c.text().strip() for c in r.iter() if c.tag in ("th", "td")] for r in table.iter("tr")][1:]
+    assert [r[0] for r in rows] == [site_module.month_name(m) for m in months]
+    assert [int(r[1]) for r in rows] == [len(by_month[m]) for m in months]
+    assert all(int(r[1]) == sum(int(n) for n in r[2:7]) for r in rows)  # the kinds add up
+    links = [a.attrs["href"] for a in table.iter("a")]
+    assert links == [audit_month_page(m) for m in months]
+    seen: list[tuple[str, str, str]] = []
+    for n, month in enumerate(months):
+        page = audit_month_page(month)
+        entries = [entry_key(e) for e in timeline_entries(paged_site, page)]
+        assert entries == by_month[month], month  # that month's actions, newest first
+        seen += entries
+        nav = {a.text().strip(): a.attrs["href"] for a in paged_site.doc(page).iter("a")}
+        assert nav["All months"] == "../audit.html"
+        if n > 0:
+            assert nav[f"Newer: {site_module.month_name(months[n - 1])}"] == "../" + audit_month_page(
+                months[n - 1]
+            )
+        if n + 1 < len(months):
+            assert nav[f"Older: {site_module.month_name(months[n + 1])}"] == "../" + audit_month_page(
+                months[n + 1]
+            )
+        assert "Download the whole log:" in paged_site.read(page).decode()
+    assert seen == [(e.kind.value, e.user, format_utc(e.at)) for e in newest_first(org.events())]
+    # the downloads and every other page are the one-page site's
+    same = [f for f in site.files() if not f.startswith("audit") and f != "SHA256SUMS"]
+    assert same and all(site.read(f) == paged_site.read(f) for f in same)
+    for name in ("audit.csv", "audit.json"):
+        assert site.read(name) == paged_site.read(name)
 
 
 def test_every_action_is_in_its_collection_downloads(site: Site) -> None:

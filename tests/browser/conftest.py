@@ -24,6 +24,8 @@ from browser_harness import (
     unavailable,
 )
 
+import reportgen.site
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -72,6 +74,14 @@ def axe_script() -> Path:
 def site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
     """The site of sample_manifests/, built once for the session."""
     return build_site([SAMPLES], tmp_path_factory.mktemp("browser") / "site")
+
+
+@pytest.fixture(scope="session")
+def paged_site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
+    """The sample site with a short limit for one page of audit log: a page a month."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(reportgen.site, "AUDIT_PAGE_LIMIT", 20)
+        return build_site([SAMPLES], tmp_path_factory.mktemp("paged") / "site")
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ from browser_checks import (
 from browser_harness import CLUSTERED, BuiltSite, OpenContext, assert_no_problems, four_pages
 
 from reportgen.model import EventKind
-from reportgen.paths import artifact_page, collection_page, run_page
+from reportgen.paths import artifact_page, audit_month_page, collection_page, run_page
 
 pytestmark = pytest.mark.browser
 
@@ -33,6 +33,19 @@ def test_axe_finds_no_serious_violation(
     visit = open_context(site.file_base, color_scheme=scheme, bypass_csp=True)
     visit.page.goto(site.file_base + four_pages(site.org)[kind])
     assert_no_problems(axe_problems(visit.page, axe_script) + visit.problems())
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_axe_finds_no_serious_violation_in_a_long_audit_log(
+    open_context: OpenContext, paged_site: BuiltSite, axe_script: Path, scheme: str
+) -> None:
+    """The list of months, and a month's page."""
+    visit = open_context(paged_site.file_base, color_scheme=scheme, bypass_csp=True)
+    problems = []
+    for path in ("audit.html", audit_month_page("2026-02")):
+        visit.page.goto(paged_site.file_base + path)
+        problems += [f"{path}: {p}" for p in axe_problems(visit.page, axe_script)]
+    assert_no_problems(problems + visit.problems())
 
 
 def test_axe_finds_no_serious_violation_in_opened_widgets(

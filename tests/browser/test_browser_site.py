@@ -22,10 +22,22 @@ from browser_checks import (
     search_problems,
     version_selector_problems,
 )
-from browser_harness import CLUSTERED, COLLECTION, BuiltSite, OpenContext, assert_no_problems
+from browser_harness import (
+    CLUSTERED,
+    COLLECTION,
+    BuiltSite,
+    OpenContext,
+    assert_no_problems,
+)
 
 from reportgen.model import AuditEvent, Organisation
-from reportgen.paths import artifact_page, collection_page, collection_version_page, run_page
+from reportgen.paths import (
+    artifact_page,
+    audit_month_page,
+    collection_page,
+    collection_version_page,
+    run_page,
+)
 from reportgen.spec import format_utc
 from reportgen.timeline import newest_first
 
@@ -222,6 +234,26 @@ def test_downloads_hold_every_entry(
     visit = open_context(base, accept_downloads=True)
     visit.page.goto(base + path)
     assert_no_problems(download_problems(visit.page, expected) + visit.problems())
+
+
+def test_a_month_of_a_long_audit_log_filters_its_actions_and_downloads_the_whole_log(
+    open_context: OpenContext, paged_site: BuiltSite
+) -> None:
+    month = "2026-02"
+    events = [e for e in paged_site.org.events() if format_utc(e.at).startswith(month)]
+    assert 20 < len(events) < len(list(paged_site.org.events()))
+    visit = open_context(paged_site.file_base, accept_downloads=True)
+    visit.page.goto(paged_site.file_base + "audit.html")
+    visit.page.get_by_role("link", name="February 2026").click()
+    problems = [] if visit.page.url.endswith(audit_month_page(month)) else [f"opened {visit.page.url}"]
+    problems += filter_problems(
+        visit.page, kinds=Counter(e.kind.value for e in events), users=Counter(e.user for e in events)
+    )
+    problems += download_problems(visit.page, entry_keys(list(paged_site.org.events())))
+    visit.page.get_by_role("link", name="Older: January 2026").first.click()
+    if not visit.page.url.endswith(audit_month_page("2026-01")):
+        problems.append(f"older month opened {visit.page.url}")
+    assert_no_problems(problems + visit.problems())
 
 
 def test_search_finds_a_collection_an_artifact_version_and_a_run(
