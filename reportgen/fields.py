@@ -195,6 +195,11 @@ def check_file(documents: Iterable[Document]) -> CheckedFile:
     return CheckedFile(entries, items, reporter.diagnostics)
 
 
+# A file's entries as kept by the parse cache are at most this, uncompressed: bigger ones are not kept
+# (the file is parsed each time), and a kept body that would inflate past it is refused.
+MAX_KEPT_BYTES = 256 * 1024 * 1024
+
+
 def encode_entries(documents: Sequence[Document], checked: CheckedFile) -> bytes:
     """Return a file's checked entries as the parse cache keeps them, to be restored by ``decode_entries``.
 
@@ -218,10 +223,25 @@ def encode_entries(documents: Sequence[Document], checked: CheckedFile) -> bytes
         raise ValueError("the entries are not those of the documents")
     data = [sum(doc.values for doc in documents), rows]
     try:
-        text = json.dumps(data, ensure_ascii=False, allow_nan=True, separators=(",", ":"))
-        return zlib.compress(text.encode("utf-8"), 1)
+        text = json.dumps(data, ensure_ascii=False, allow_nan=True, separators=(",", ":")).encode("utf-8")
     except (TypeError, RecursionError, UnicodeEncodeError) as exc:  # a lone surrogate, by escape
         raise ValueError(f"entries cannot be written as JSON: {exc}") from None
+    if len(text) > MAX_KEPT_BYTES:
+        raise ValueError("entries too big to keep")
+    return zlib.compress(text, 1)
+
+
+def _inflated(body: bytes) -> bytes:
+    """Return a kept body decompressed; raise ValueError if it is cut short or would grow past
+    ``MAX_KEPT_BYTES`` (zlib packs a run of one byte a thousandfold: a forged body of a few hundred
+    kilobytes would take gigabytes)."""
+    inflate = zlib.decompressobj()
+    text = inflate.decompress(body, MAX_KEPT_BYTES)
+    if inflate.unconsumed_tail:
+        raise ValueError(f"more than {MAX_KEPT_BYTES} bytes")
+    if not inflate.eof:
+        raise ValueError("cut short")
+    return text
 
 
 def _written(entity: str, fields: dict[str, Node]) -> Iterable[list[Any]]:
@@ -252,7 +272,7 @@ def decode_entries(file: str, body: bytes) -> tuple[CheckedFile, int]:
     parsed: list[dict[str, Any]] = [{} for _ in range(_SLOTS)]  # slot -> text -> its parsed value
     somewhere = Location(file)  # what a field's value is parsed at: its parser says where only on failing
     try:
-        values, rows = json.loads(zlib.decompress(body).decode("utf-8"))
+        values, rows = json.loads(_inflated(body).decode("utf-8"))
         if type(values) is not int or values < 0 or type(rows) is not list:
             raise ValueError("not entries")
         for order, (entity, line, column, *written) in enumerate(rows):

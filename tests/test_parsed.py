@@ -20,6 +20,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 from test_properties import corrupted, manifest_sets
 
+from reportgen import fields as fields_module
 from reportgen import load as load_module
 from reportgen.build import BuildOptions, build, cache_folder
 from reportgen.diagnostics import Reporter
@@ -271,6 +272,50 @@ def test_anything_but_what_was_written_is_parsed_again(
     result = load(manifests, again)
     assert again.restored == 0
     assert entries(result) == entries(load_paths([manifests]))
+
+
+def test_a_body_that_would_inflate_past_the_limit_is_refused_before_it_does(
+    tmp_path: Path, kept_zoo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fields_module, "MAX_KEPT_BYTES", 1 << 20)
+    bomb = zlib.compress(GOOD[:-1].encode() + b" " * (4 << 20) + b"]", 9)  # valid JSON, 4 MiB of spaces
+    assert len(bomb) < 8 << 10
+    inflated: list[int] = []
+    real = zlib.decompressobj
+
+    class Counted:  # what the decoder inflates, at most
+        def __init__(self) -> None:
+            self.inner = real()
+
+        def decompress(self, data: bytes, limit: int = 0) -> bytes:
+            out = self.inner.decompress(data, limit)
+            inflated.append(len(out))
+            return out
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inner, name)
+
+    monkeypatch.setattr(fields_module.zlib, "decompressobj", Counted)
+    with pytest.raises(ValueError, match=r"^not entries: .*more than 1048576 bytes"):
+        decode_entries("m.yaml", bomb)
+    assert inflated == [1 << 20]
+    with pytest.raises(ValueError, match=r"^not entries: .*cut short"):
+        decode_entries("m.yaml", zlib.compress(GOOD.encode())[:-6])
+    db = tmp_path / "cache" / ParseCache.FILE
+    with sqlite3.connect(db) as connection:  # kept in the cache, with a checksum that holds
+        connection.execute("UPDATE files SET body = ?, sha = ?", (bomb, hashlib.sha256(bomb).hexdigest()))
+    again = Counting(tmp_path / "cache")
+    assert entries(load(kept_zoo, again)) == entries(load_paths([kept_zoo]))
+    assert again.restored == 0
+
+
+def test_entries_bigger_than_the_limit_are_not_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fields_module, "MAX_KEPT_BYTES", 100)
+    manifests = tmp_path / "m"
+    shutil.copytree(SAMPLES / "zoo", manifests)
+    cache = _filled(tmp_path / "cache", manifests)
+    assert cache._now == {}  # every zoo file's entries take more than 100 bytes
+    assert entries(load(manifests, Counting(tmp_path / "cache"))) == entries(load_paths([manifests]))
 
 
 def test_a_damaged_entry_or_file_is_parsed_again_and_started_over(tmp_path: Path, kept_zoo: Path) -> None:
