@@ -8,21 +8,20 @@ from __future__ import annotations
 import gc
 import json
 import logging
-import math
 import os
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from xml.sax.saxutils import escape
 
-from reportgen import FORMAT_VERSION, __version__, compact
+from reportgen import __version__, compact
+from reportgen.assembled import AUDIT_CSV, AUDIT_JSON, layouts
 from reportgen.diagnostics import Severity, plural
-from reportgen.emit import Extra, emit_pages, unit_focuses, unit_graph
-from reportgen.incremental import Fingerprints, PageCache, StoredFile, StoredUnit, intact, settings_digest
-from reportgen.layout import Drawing, LayoutOptions, Progress
+from reportgen.emit import Extra, Rendered, emit_pages, unit_focuses, unit_graph
+from reportgen.incremental import ASSEMBLED, Fingerprints, PageCache, StoredUnit, intact, settings_digest
+from reportgen.layout import LayoutOptions, Progress
 from reportgen.lineage import GraphOptions, NodeKey
 from reportgen.load import load_paths
 from reportgen.model import Organisation
@@ -32,7 +31,7 @@ from reportgen.render import get_renderer
 from reportgen.site import Unit, units
 from reportgen.spec import format_utc
 from reportgen.templating import assets, builtin_templates, environment
-from reportgen.timeline import event_record, events_csv, events_json
+from reportgen.timeline import events_csv, events_json
 from reportgen.validate import Validation, check_where_parsed, validate
 from reportgen.views import Site
 from reportgen.workers import can_fork, collector_paused, cpu_count, frozen_heap
@@ -132,6 +131,7 @@ def _write_site(
     site = _site_info(org, options)
     layout = layout_options(options, jobs)
     work = units(org)
+    paged = any(u.kind == "audit-month" for u in work)  # a long audit log: a page a month
     cache = PageCache(layout.cache)
     if layout.cache is None:  # what it kept would outlive this build's site
         PageCache(cache_folder(options.output)).forget()
@@ -180,10 +180,12 @@ def _write_site(
             meanwhile,
             progress,
             keep,
-            extra_files(org, site),
+            extra_files(org, paged),
+            layouts(org, site, paged),
+            {f.path: f for f in stored[ASSEMBLED].files} if ASSEMBLED in stored else {},
         )
         written, parts = rendered.files, rendered.stats
-        for files in (*written, rendered.extra):
+        for files in (*written, rendered.extra, rendered.assembled):
             for f in files:
                 writer.adopt(f.path, f.digest)
         page_paths = [f.path for files in written for f in files if f.page]
@@ -192,7 +194,7 @@ def _write_site(
         clock.lap("render")
         writer.commit()
         count = writer.count
-    cache.save(_records(org, work, prints, written, reuse, rendered.drawings))
+    cache.save(_records(org, work, prints, rendered, reuse))
     parsed.save()
     clock.lap("commit")
     errors = rendered.errors()
@@ -236,12 +238,13 @@ def _records(
     org: Organisation,
     work: Sequence[Unit],
     prints: Sequence[str],
-    written: Sequence[tuple[StoredFile, ...]],
+    rendered: Rendered,
     reused: Mapping[int, StoredUnit],
-    drawings: Mapping[NodeKey, Drawing],
 ) -> dict[str, StoredUnit]:
-    """Return what the next build may reuse: every unit with a fingerprint whose graphs were drawn."""
-    records = {}
+    """Return what the next build may reuse: every unit with a fingerprint whose graphs were drawn, with
+    where its pieces are in the assembled files, and those files."""
+    drawings = rendered.drawings
+    records = {ASSEMBLED: StoredUnit("", tuple(rendered.assembled), "")}
     for i, unit in enumerate(work):
         focuses = unit_focuses(org, unit)
         if not prints[i] or any(f in drawings and drawings[f].error for f in focuses):
@@ -250,7 +253,10 @@ def _records(
         drawing = drawings.get(own) if own is not None else None
         key = drawing.key if drawing is not None else ""
         records[unit.id] = StoredUnit(
-            prints[i], written[i], key or (reused[i].graph_key if i in reused else "")
+            prints[i],
+            rendered.files[i],
+            key or (reused[i].graph_key if i in reused else ""),
+            rendered.pieces[i] if rendered.pieces else (),
         )
     return records
 
@@ -333,15 +339,17 @@ def _site_info(org: Organisation, options: BuildOptions) -> Site:
     return Site(options.title, base, f"reportgen {__version__}", built_at, counts)
 
 
-def extra_files(org: Organisation, site: Site) -> list[Extra]:
-    """Return the site's files besides units' files, assets and the sitemap, each with what makes it
-    (when its turn comes: they are big): the report, the audit downloads and the search index."""
-    return [
-        ("report.json", lambda: _report(org, site)),  # the longest first
-        ("audit.json", lambda: events_json(list(org.events()))),
-        ("audit.csv", lambda: events_csv(list(org.events()))),
-        ("assets/search-index.js", lambda: _search_index(org)),
-    ]
+def extra_files(org: Organisation, paged: bool) -> list[Extra]:
+    """Return the site's files besides units' files, the assembled files (see ``assembled``), assets and
+    the sitemap, each with what makes it (when its turn comes): the search index, and the audit
+    downloads when the audit log is one page (``paged`` false)."""
+    extra: list[Extra] = []
+    if not paged:
+        extra += [
+            (AUDIT_JSON, lambda: events_json(list(org.events()))),
+            (AUDIT_CSV, lambda: events_csv(list(org.events()))),
+        ]
+    return [*extra, ("assets/search-index.js", lambda: _search_index(org))]
 
 
 def _search_index(org: Organisation) -> bytes:
@@ -378,141 +386,6 @@ def _search_index(org: Organisation) -> bytes:
     return (
         "window.REPORTGEN_SEARCH = " + json.dumps(entries, ensure_ascii=True, separators=(",", ":")) + ";\n"
     ).encode("ascii")
-
-
-def _report(org: Organisation, site: Site) -> Iterator[bytes]:
-    def when(value: datetime | None) -> str | None:
-        return format_utc(value) if value else None
-
-    data: dict[str, Any] = {  # lists of records as generators: encoded one record at a time
-        "generator": site.generator,
-        "format_version": FORMAT_VERSION,
-        "registries": [
-            {
-                "name": r.name,
-                "description": r.description,
-                "protected_aliases": list(r.protected_aliases),
-                "declared": r.declared,
-            }
-            for r in org.registries.values()
-        ],
-        "collections": (
-            {
-                "registry": h.collection.registry,
-                "name": h.collection.name,
-                "type": h.collection.type,
-                "description": h.collection.description,
-                "tags": list(h.collection.tags),
-                "versions": [
-                    {
-                        "version": f"v{v.version}",
-                        "artifact": str(v.artifact),
-                        "linked_at": when(v.linked_at),
-                        "linked_by": v.linked_by,
-                        "unlinked_at": when(v.unlinked_at),
-                        "unlinked_by": v.unlinked_by,
-                        "aliases": list(h.current.aliases_of(v.version)),
-                    }
-                    for v in h.versions
-                ],
-                "events": [event_record(e) for e in h.events],
-            }
-            for h in org.collections.values()
-        ),
-        "artifacts": (
-            {
-                "name": a.name,
-                "version": f"v{a.version}",
-                "type": a.type,
-                "project": a.project,
-                "digest": a.digest,
-                "size": a.size,
-                "file_count": a.file_count,
-                "aliases": list(a.aliases),
-                "tags": list(a.tags),
-                "description": a.description,
-                "metadata": dict(a.metadata),
-                "created_at": when(a.created_at),
-                "state": a.state,
-                "ttl_days": a.ttl_days,
-                "logged_by": a.logged_by,
-                "url": a.url,
-                "produced_by": [r.id for r in org.runs_logging(a.ref)],
-                "used_by": [r.id for r in org.runs_using(a.ref)],
-            }
-            for a in org.artifacts.values()
-        ),
-        "runs": (
-            {
-                "id": r.id,
-                "name": r.name,
-                "project": r.project,
-                "group": r.group,
-                "notes": r.notes,
-                "job_type": r.job_type,
-                "state": r.state,
-                "user": r.user,
-                "created_at": when(r.created_at),
-                "finished_at": when(r.finished_at),
-                "tags": list(r.tags),
-                "config": dict(r.config),
-                "summary": dict(r.summary),
-                "inputs": [str(x) for x in r.inputs],
-                "outputs": [str(x) for x in r.outputs],
-                "url": r.url,
-            }
-            for r in org.runs.values()
-        ),
-    }
-    return json_document(data)
-
-
-def json_document(data: Mapping[str, Any]) -> Iterator[bytes]:
-    """Yield a JSON object, in parts: each top-level key on its own line and each record of a list on one.
-
-    Diff-friendly (a changed record is a changed line) and written by the C encoder: a whole document
-    indented by ``json.dumps(indent=...)`` goes through the pure-Python encoder, several times slower.
-    Records are made and written one at a time: an organisation's report is never whole in memory.
-    Mapping keys are text (loading refuses any other key, RG009), so only values may need spelling out.
-    """
-    dumps = json.JSONEncoder(
-        sort_keys=True, ensure_ascii=False, allow_nan=False, separators=(",", ":")
-    ).encode
-
-    def compact(value: Any) -> str:
-        try:  # plain data, the usual case: the C encoder alone
-            return dumps(value)
-        except (TypeError, ValueError):  # NaN or infinity, or a value JSON cannot hold: spelled as text
-            return dumps(_jsonable(value))
-
-    yield b"{"
-    for n, key in enumerate(sorted(data)):
-        value = data[key]
-        head = ("\n" if n == 0 else ",\n") + compact(key) + ": "
-        if isinstance(value, list | Iterator):  # a list, or records made one at a time
-            count = 0
-            for item in value:
-                yield ((head + "[\n") if count == 0 else ",\n").encode("utf-8") + compact(item).encode(
-                    "utf-8"
-                )
-                count += 1
-            yield b"\n]" if count else (head + "[]").encode("utf-8")
-        else:
-            yield (head + compact(value)).encode("utf-8")
-    yield b"\n}\n"
-
-
-def _jsonable(value: Any) -> Any:
-    """Return ``value`` with what JSON cannot hold (NaN, infinities, odd keys) turned into text."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    return str(value)
 
 
 def _sitemap(base: str, page_paths: Sequence[str]) -> bytes:

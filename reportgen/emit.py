@@ -24,7 +24,8 @@ from typing import TypeVar
 
 import jinja2
 
-from reportgen.incremental import StoredFile, StoredUnit
+from reportgen.assembled import Layout, assemble, unit_pieces
+from reportgen.incremental import StoredFile, StoredUnit, intact
 from reportgen.layout import (
     Drawer,
     Drawing,
@@ -43,7 +44,7 @@ from reportgen.templating import render_page, stream_page
 from reportgen.timeline import events_csv, events_json
 from reportgen.views import Site
 from reportgen.workers import can_fork, cpu_count, fork_pool
-from reportgen.write import link_file, put_file, staged_path
+from reportgen.write import WriteError, link_file, put_file, staged_path
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -86,6 +87,7 @@ class _Batch:
     shown: dict[NodeKey, PackedGraph | DrawnGraph] = field(default_factory=dict)  # graphs collections show
     stats: EmitStats = field(default_factory=EmitStats)
     extra: list[tuple[int, StoredFile]] = field(default_factory=list)  # (its place in ``extra``, the file)
+    pieces: list[tuple[int, dict[str, bytes]]] = field(default_factory=list)  # units' pieces (see assembled)
 
 
 @dataclass(slots=True)
@@ -96,6 +98,8 @@ class Rendered:
     drawings: dict[NodeKey, Drawing]  # in the order the site lists their pages
     stats: EmitStats
     extra: list[StoredFile] = field(default_factory=list)  # the files ``extra`` made, in its order
+    assembled: list[StoredFile] = field(default_factory=list)  # the files assembled from units' pieces
+    pieces: list[tuple[tuple[str, int, int], ...]] = field(default_factory=list)  # where, by unit
 
     def errors(self) -> tuple[str, ...]:
         """Return why each graph that could not be drawn was not, in page order."""
@@ -210,6 +214,11 @@ def _emit(
             for path, data in unit_files(org, drawn, unit):
                 files.append(_put(job.staging, path, data, False, stats))
             batch.units.append((i, tuple(files)))
+            mark = clock()
+            pieces = unit_pieces(job.planner, unit)
+            if pieces:
+                batch.pieces.append((i, pieces))
+            stats.other += clock() - mark
     finally:
         drawn.clear()
     return batch
@@ -298,9 +307,13 @@ def emit_pages(
     progress: Progress | None = None,
     keep: Iterable[str] = (),
     extra: Sequence[Extra] = (),
+    assembled: Mapping[str, Layout] | None = None,
+    assembled_before: Mapping[str, StoredFile] | None = None,
 ) -> Rendered:
-    """Draw the graphs and write the pages and graph files of every unit into ``staging``, and the
-    organisation's ``extra`` files.
+    """Draw the graphs and write the pages and graph files of every unit into ``staging``, the
+    organisation's ``extra`` files, and the files ``assembled`` from the units' pieces (see
+    ``assembled``): a reused unit's pieces are taken from the ``previous`` site's files, the ones in
+    ``assembled_before`` (as the last build recorded them).
 
     Units in ``reuse`` are hard-linked from the ``previous`` site instead, by a thread of this process
     while the pages render. ``meanwhile`` runs in this process while the workers render. The ``extra``
@@ -312,6 +325,8 @@ def emit_pages(
     """
     global _SHARED
 
+    assembled = assembled or {}
+    assembled_before = assembled_before or {}
     work = units(org)
     reuse = reuse or {}
     done: list[tuple[StoredFile, ...] | None] = [None] * len(work)
@@ -382,7 +397,86 @@ def emit_pages(
     drawer.cache.close()
     rendered.files = [files or () for files in done]
     rendered.extra = [f for f in collect.extra if f is not None]
+    mark = time.perf_counter()
+    rendered.assembled, rendered.pieces = _assemble(
+        job, assembled, collect.pieces, reuse if previous is not None else {}, previous, assembled_before
+    )
+    rendered.stats.other += time.perf_counter() - mark
     return rendered
+
+
+def _assemble(
+    job: _Job,
+    layouts: Mapping[str, Layout],
+    made: Mapping[int, dict[str, bytes]],
+    reuse: Mapping[int, StoredUnit],
+    previous: Path | None,
+    before: Mapping[str, StoredFile],
+) -> tuple[list[StoredFile], list[tuple[tuple[str, int, int], ...]]]:
+    """Put the assembled files together from the units' pieces: those made now, those of reused units
+    from the last build's file where it is still as that build wrote it, and any other made here.
+
+    Return the files and, by unit, where its pieces are in them.
+    """
+    files: list[StoredFile] = []
+    placed: list[list[tuple[str, int, int]]] = [[] for _ in job.units]
+    for path, layout in layouts.items():
+        old = _old_file(previous, before.get(path)) or b""
+        kept = {  # where the reused units' pieces are in the old file
+            i: (at, n)
+            for i, s in reuse.items()
+            for name, at, n in s.pieces
+            if name == path and at + n <= len(old)
+        }
+
+        def piece(
+            i: int, path: str = path, old: bytes = old, kept: dict[int, tuple[int, int]] = kept
+        ) -> bytes:
+            data = made.get(i, {}).get(path)
+            if data is None:
+                if i in kept:
+                    at, n = kept[i]
+                    return old[at : at + n]
+                # not kept, or the last build's file is gone or was changed: made here
+                data = unit_pieces(job.planner, job.units[i])[path]
+            return data
+
+        parts, where = assemble(layout, job.units, piece)
+        files.append(_put(job.staging, path, _blocks(parts), False, EmitStats()))
+        for i in where:  # the pieces made now are not needed any more: at XL, the report is 70 MB
+            made.get(i, {}).pop(path, None)
+        del parts
+        for i, (at, n) in where.items():
+            placed[i].append((path, at, n))
+    return files, [tuple(p) for p in placed]
+
+
+def _blocks(parts: list[bytes], size: int = 1 << 20) -> Iterator[bytes]:
+    """Yield ``parts`` joined into blocks of about ``size`` bytes: one write a block, not one a piece
+    (15,000 of them at L), and never the whole file joined in memory."""
+    block: list[bytes] = []
+    held = 0
+    for part in parts:
+        block.append(part)
+        held += len(part)
+        if held >= size:
+            yield b"".join(block)
+            block, held = [], 0
+    if block:
+        yield b"".join(block)
+
+
+def _old_file(previous: Path | None, stored: StoredFile | None) -> bytes | None:
+    """Return a file of the last site, if it is still as the last build wrote it."""
+    if previous is None or stored is None or not intact(previous, [stored]):
+        return None
+    try:
+        path, _ = staged_path(previous, stored.path)
+        with open(path, "rb") as f:
+            data = f.read()
+    except (OSError, WriteError):
+        return None
+    return data if len(data) == stored.size else None
 
 
 class _Collector:
@@ -401,6 +495,7 @@ class _Collector:
         self.total, self.progress = total, progress
         self.extra: list[StoredFile | None] = [None] * extra
         self.shown: dict[NodeKey, PackedGraph | DrawnGraph] = {}
+        self.pieces: dict[int, dict[str, bytes]] = {}  # units' pieces of the assembled files, by unit
         self.count = 0
 
     def __call__(self, batches: Iterable[_Batch]) -> None:
@@ -416,6 +511,7 @@ class _Collector:
                 self.done[i] = files
             for k, f in batch.extra:
                 self.extra[k] = f
+            self.pieces.update(batch.pieces)
             self.shown.update(batch.shown)
             self.rendered.stats.add(batch.stats)
             self.count += len(batch.units)

@@ -41,7 +41,7 @@ from reportgen.write import WriteError, staged_path
 
 log = logging.getLogger(__name__)
 
-FORMAT = "1"
+FORMAT = "2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +63,11 @@ class StoredUnit:
     fingerprint: str
     files: tuple[StoredFile, ...]
     graph_key: str  # the graph cache key of the unit's own graph, kept while the unit is reused
+    pieces: tuple[tuple[str, int, int], ...] = ()  # (file, offset, length) of its pieces (see assembled)
+
+
+# The record of the files the build assembled from units' pieces (see ``assembled``), among the units'.
+ASSEMBLED = "\0assembled"
 
 
 def _digest(*parts: str) -> str:
@@ -185,17 +190,18 @@ class PageCache:
             return {}
         try:
             with contextlib.closing(sqlite3.connect(self.folder / self.FILE, timeout=30)) as db:
-                rows = db.execute("SELECT unit, fingerprint, files, graph_key FROM units").fetchall()
+                rows = db.execute("SELECT unit, fingerprint, files, graph_key, pieces FROM units").fetchall()
         except sqlite3.Error as exc:
             log.debug("page cache unusable: %s", exc)
             return {}
         units: dict[str, StoredUnit] = {}
-        for unit, fingerprint, files, graph_key in rows:
+        for unit, fingerprint, files, graph_key, pieces in rows:
             try:
                 stored = tuple(StoredFile(*f) for f in json.loads(files))
+                placed = tuple(_piece(*p) for p in json.loads(pieces))
             except (TypeError, ValueError):
                 continue
-            units[unit] = StoredUnit(fingerprint, stored, graph_key)
+            units[unit] = StoredUnit(fingerprint, stored, graph_key, placed)
         return units
 
     def save(self, units: Mapping[str, StoredUnit]) -> None:
@@ -203,12 +209,18 @@ class PageCache:
         if self.folder is None:
             return
         rows = [
-            (unit, u.fingerprint, json.dumps([list(_fields(f)) for f in u.files]), u.graph_key)
+            (
+                unit,
+                u.fingerprint,
+                json.dumps([list(_fields(f)) for f in u.files]),
+                u.graph_key,
+                json.dumps([list(p) for p in u.pieces]),
+            )
             for unit, u in sorted(units.items())
         ]
         replace_table(
             self.folder / self.FILE,
-            "units (unit TEXT PRIMARY KEY, fingerprint TEXT, files TEXT, graph_key TEXT)",
+            "units (unit TEXT PRIMARY KEY, fingerprint TEXT, files TEXT, graph_key TEXT, pieces TEXT)",
             rows,
         )
 
@@ -242,6 +254,18 @@ def replace_table(path: Path, table: str, rows: Sequence[tuple[object, ...]]) ->
                 return
             with contextlib.suppress(OSError):
                 path.unlink()  # not a database any more: start it again
+
+
+def _piece(file: object, offset: object, length: object) -> tuple[str, int, int]:
+    if (
+        type(file) is not str
+        or type(offset) is not int
+        or type(length) is not int
+        or offset < 0
+        or length < 0
+    ):
+        raise ValueError("not a piece")
+    return file, offset, length
 
 
 def _fields(f: StoredFile) -> tuple[object, ...]:

@@ -212,7 +212,7 @@ class Planner:
         self._rows: dict[Row, Row] = {}
         # what recurs from page to page, made once: event views (by the id of the event), run links
         self._views: dict[int, tuple[AuditEvent, EventView]] = {}
-        self._months: dict[str, list[AuditEvent]] | None = None  # see _audit_months
+        self._months: dict[str, list[AuditEvent]] | None = None  # see log_by_month
         self._run_links: dict[str, Link] = {}
 
     # -- shared pieces ---------------------------------------------------------------------------
@@ -583,7 +583,7 @@ class Planner:
     def audit(self) -> AuditPage:
         """Return audit.html: the whole log, or the list of its months when it has a page a month."""
         fields = self.page_fields("audit.html", "Audit log", "audit.html", ())
-        by_month = self._audit_months()
+        by_month = self.log_by_month()
         if not by_month:
             return AuditPage(**fields, timeline=self._audit_timeline(newest_first(self.org.events())))
         kinds = tuple(EventKind)
@@ -610,7 +610,7 @@ class Planner:
 
     def audit_month(self, month: str) -> AuditPage:
         """Return the page of one month ("YYYY-MM") of a log that has a page a month."""
-        by_month = self._audit_months()
+        by_month = self.log_by_month()
         order = list(by_month)  # newest first
         at = order.index(month)
         return AuditPage(
@@ -629,7 +629,7 @@ class Planner:
             [self.event_view(e) for e in events], "audit.csv", "audit.json", show_collection=True
         )
 
-    def _audit_months(self) -> dict[str, list[AuditEvent]]:
+    def log_by_month(self) -> dict[str, list[AuditEvent]]:
         """Return the log's events by month, newest month first (each month's in no particular order),
         or nothing when the log is one page."""
         if self._months is None:

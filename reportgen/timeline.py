@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import cache, lru_cache
 
@@ -171,14 +171,18 @@ def _cell(value: str | int | bool | None) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
+def csv_cells(record: Mapping[str, str | int | bool | None]) -> list[str]:
+    """Return an event's record (``event_record``) as the cells of its CSV row."""
+    return [_cell(record[f]) for f in CSV_FIELDS]
+
+
 def events_csv(events: Sequence[AuditEvent]) -> bytes:
     """Return events as CSV (newest first), with formula-like cells defused for spreadsheets."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_FIELDS)
     for event in newest_first(events):
-        record = event_record(event)
-        writer.writerow([_cell(record[f]) for f in CSV_FIELDS])
+        writer.writerow(csv_cells(event_record(event)))
     return out.getvalue().encode("utf-8")
 
 

@@ -131,30 +131,42 @@ def test_a_rebuild_of_a_large_site_renders_its_index_and_audit_log_in_workers(tm
 def test_the_organisations_other_files_are_made_by_workers_each_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
 ) -> None:
-    """The report, the audit downloads and the search index are tasks of the rendering workers (a rebuild
-    that renders few pages makes them on both cores); on one process, the build process makes them."""
+    """The audit downloads (of a log on one page) and the search index are tasks of the rendering workers
+    (a rebuild that renders few pages makes them on both cores), and so are the units' pieces of the
+    report; on one process, the build process makes them."""
     made: list[str] = []
     real = build_module.extra_files
 
-    def marked(org: Any, site: Any) -> list[emit_module.Extra]:
+    def marked(org: Any, paged: bool) -> list[emit_module.Extra]:
         def make(path: str) -> bytes:
             made.append(path)  # in this process only: a worker's list is its own
             return f"{path} by {os.getpid()}\n".encode()
 
-        return [(path, functools.partial(make, path)) for path, _ in real(org, site)]
+        return [(path, functools.partial(make, path)) for path, _ in real(org, paged)]
+
+    pieces: list[str] = []
+    real_pieces = emit_module.unit_pieces
+
+    def counted(planner: Any, unit: Any) -> dict[str, bytes]:
+        pieces.append(unit.kind)
+        return real_pieces(planner, unit)
 
     monkeypatch.setattr(build_module, "extra_files", marked)
+    monkeypatch.setattr(emit_module, "unit_pieces", counted)
     out = tmp_path / "site"
     result = build([SAMPLES], BuildOptions(output=out, jobs=jobs, cache=False))
     assert result.written and result.jobs == jobs
-    paths = ["report.json", "audit.json", "audit.csv", "assets/search-index.js"]
+    paths = ["audit.json", "audit.csv", "assets/search-index.js"]
     makers = {path: (out / path).read_text().split(" by ") for path in paths}
     assert all(text == path for path, (text, _) in makers.items())
+    org = result.validation.organisation
+    assert org is not None
     if jobs == 1:
         assert made == paths
         assert {int(pid) for _, pid in makers.values()} == {os.getpid()}
+        assert len(pieces) == len(units(org))
     else:
-        assert made == []
+        assert made == [] and pieces == []
         assert os.getpid() not in {int(pid) for _, pid in makers.values()}
     sums = (out / "SHA256SUMS").read_text()
     assert all(f"  {path}\n" in sums for path in paths)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from factories import another_reportgen
 
+import reportgen.emit as emit_module
 import reportgen.site as site_module
 from reportgen.build import BuildOptions, BuildResult, build, cache_folder
 from reportgen.incremental import PageCache
@@ -216,6 +217,86 @@ def test_a_rebuild_renders_only_the_months_of_the_audit_log_that_changed(
     before, after = inodes[0], {p.stem: p.stat().st_ino for p in (site / "audit").glob("*.html")}
     assert len(before) == 6
     assert {m for m in after if before.get(m) != after[m]} == rendered, name  # the others are linked
+
+
+def test_a_rebuild_takes_reused_units_pieces_of_the_report_from_the_last_one(
+    manifests: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(site_module, "AUDIT_PAGE_LIMIT", 20)  # the audit downloads are assembled too
+    made: list[str] = []
+    real = emit_module.unit_pieces
+
+    def counted(planner: Any, unit: Any) -> dict[str, bytes]:
+        made.append(unit.kind)
+        return real(planner, unit)
+
+    monkeypatch.setattr(emit_module, "unit_pieces", counted)
+    site = tmp_path / "site"
+    first = build([manifests], BuildOptions(output=site, jobs=1))  # in this process, to count
+    org = first.validation.organisation
+    assert org is not None and len(made) == len(site_module.units(org))
+    made.clear()
+    append(manifests / "audit" / "2026-q2.yaml", ONE_MORE_ACTION)()
+    again = build([manifests], BuildOptions(output=site, jobs=1))
+    assert 0 < len(made) < 60 and again.reused_pages > 0
+    assert made.count("audit-month") == 1  # June's
+    cold = build([manifests], BuildOptions(output=tmp_path / "cold", cache=False, jobs=1))
+    assert cold.written and tree(site) == tree(tmp_path / "cold")
+
+
+@pytest.mark.parametrize(
+    "damage, made_here",
+    [
+        ("none", False),
+        ("report.json edited", True),
+        ("report.json gone", True),
+        ("offsets past the end", True),
+        ("no record of the files", True),
+        ("offsets not numbers", False),  # the units' records are refused: they are rendered again
+        ("negative offsets", False),
+    ],
+)
+def test_pieces_that_cannot_be_taken_from_the_last_report_are_made_again(
+    manifests: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str, made_here: bool
+) -> None:
+    made: list[str] = []  # by this process: the workers (forked) make the pieces of what they render
+    real = emit_module.unit_pieces
+
+    def counted(planner: Any, unit: Any) -> dict[str, bytes]:
+        made.append(unit.kind)
+        return real(planner, unit)
+
+    monkeypatch.setattr(emit_module, "unit_pieces", counted)
+    site = tmp_path / "site"
+    build([manifests], BuildOptions(output=site, jobs=2))
+    made.clear()
+    append(manifests / "audit" / "2026-q2.yaml", ONE_MORE_ACTION)()
+    record = cache_folder(site) / PageCache.FILE
+    if damage == "none":
+        pass
+    elif damage == "report.json edited":  # same size, so only its time and inode tell
+        text = (site / "report.json").read_bytes()
+        (site / "report.json").unlink()
+        (site / "report.json").write_bytes(text.replace(b'"runs"', b'"RUNS"'))
+    elif damage == "report.json gone":
+        (site / "report.json").unlink()
+    else:
+        forged = {
+            "offsets past the end": '[["report.json", 99999999, 10]]',
+            "offsets not numbers": '[["report.json", "0", 10]]',
+            "negative offsets": '[["report.json", -5, 10]]',
+            "no record of the files": None,
+        }[damage]
+        with sqlite3.connect(record) as db:
+            if forged is None:
+                db.execute("DELETE FROM units WHERE unit = ?", ("\0assembled",))
+            else:
+                db.execute("UPDATE units SET pieces = ? WHERE unit LIKE 'run%'", (forged,))
+    again = build([manifests], BuildOptions(output=site, jobs=2))
+    assert again.written and again.reused_pages > 0 and again.jobs == 2
+    assert bool(made) is made_here, made
+    assert build([manifests], BuildOptions(output=tmp_path / "cold", cache=False)).written
+    assert tree(site) == tree(tmp_path / "cold")
 
 
 def test_a_page_edited_in_the_site_is_rendered_again(manifests: Path, tmp_path: Path) -> None:
