@@ -183,6 +183,7 @@ def _write_site(
             extra_files(org, paged),
             layouts(org, site, paged),
             {f.path: f for f in stored[ASSEMBLED].files} if ASSEMBLED in stored else {},
+            work,
         )
         written, parts = rendered.files, rendered.stats
         for files in (*written, rendered.extra, rendered.assembled):

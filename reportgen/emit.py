@@ -309,11 +309,13 @@ def emit_pages(
     extra: Sequence[Extra] = (),
     assembled: Mapping[str, Layout] | None = None,
     assembled_before: Mapping[str, StoredFile] | None = None,
+    work: Sequence[Unit] | None = None,
 ) -> Rendered:
     """Draw the graphs and write the pages and graph files of every unit into ``staging``, the
     organisation's ``extra`` files, and the files ``assembled`` from the units' pieces (see
     ``assembled``): a reused unit's pieces are taken from the ``previous`` site's files, the ones in
-    ``assembled_before`` (as the last build recorded them).
+    ``assembled_before`` (as the last build recorded them). ``work``: the organisation's units, if the
+    caller has them (``site.units``).
 
     Units in ``reuse`` are hard-linked from the ``previous`` site instead, by a thread of this process
     while the pages render. ``meanwhile`` runs in this process while the workers render. The ``extra``
@@ -327,7 +329,7 @@ def emit_pages(
 
     assembled = assembled or {}
     assembled_before = assembled_before or {}
-    work = units(org)
+    work = list(work) if work is not None else units(org)
     reuse = reuse or {}
     done: list[tuple[StoredFile, ...] | None] = [None] * len(work)
     todo = [i for i in range(len(work)) if i not in reuse or previous is None]

@@ -108,30 +108,36 @@ class Fingerprints:
 
     def _build_components(self) -> None:
         org = self.org
-        parent: dict[ArtifactRef | str, ArtifactRef | str] = {ref: ref for ref in org.artifacts}
+        # Union-find over numbers: each artifact version and run is numbered once (one hash of its key),
+        # and the steps compare numbers. Hashing an ArtifactRef (a dataclass) per step was most of the time.
+        number: dict[ArtifactRef | str, int] = {ref: n for n, ref in enumerate(org.artifacts)}
+        parent = list(range(len(number)))
 
-        # Compared by identity: each key's value is the key object first stored for it (an equal key
-        # finds that object), so a root is the one object whose value is itself. A dataclass's __eq__
-        # per step was a third of the time.
-        def find(x: ArtifactRef | str) -> ArtifactRef | str:
+        def numbered(key: ArtifactRef | str) -> int:
+            n = number.get(key)
+            if n is None:
+                n = number[key] = len(parent)
+                parent.append(n)
+            return n
+
+        def find(x: int) -> int:
             root = parent[x]
-            while (up := parent[root]) is not root:
+            while (up := parent[root]) != root:
                 root = up
-            while (up := parent[x]) is not root:  # path compression
+            while (up := parent[x]) != root:  # path compression
                 parent[x], x = root, up
             return root
 
         for run_id, run in org.runs.items():
-            parent.setdefault(run_id, run_id)
+            r = numbered(run_id)
             for ref in (*run.inputs, *run.outputs):
-                parent.setdefault(ref, ref)
-                a, b = find(run_id), find(ref)
-                if a is not b:
+                a, b = find(r), find(numbered(ref))
+                if a != b:
                     parent[a] = b
-        members: dict[ArtifactRef | str, list[str]] = {}
-        index: dict[ArtifactRef | str, int] = {}
-        for key in parent:
-            root = find(key)
+        members: dict[int, list[str]] = {}
+        index: dict[int, int] = {}
+        for key, n in number.items():
+            root = find(n)
             if root not in index:
                 index[root] = len(index)
                 members[root] = []

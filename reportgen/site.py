@@ -9,6 +9,7 @@ import html
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TypedDict
 
@@ -735,15 +736,23 @@ def audit_months(org: Organisation) -> tuple[str, ...]:
     histories = org.collections.values()
     if sum(len(h.events) for h in histories) <= AUDIT_PAGE_LIMIT:
         return ()
-    return tuple(sorted({format_utc(e.at)[:7] for h in histories for e in h.events}, reverse=True))
+    months = {_month_of(e.at) for h in histories for e in h.events}
+    return tuple(f"{y:04d}-{m:02d}" for y, m in sorted(months, reverse=True))
 
 
 def events_by_month(events: Iterable[AuditEvent]) -> dict[str, list[AuditEvent]]:
     """Return ``events`` by their UTC month ("YYYY-MM"), in the order given, each month's too."""
-    months: dict[str, list[AuditEvent]] = {}
+    months: dict[tuple[int, int], list[AuditEvent]] = {}
     for e in events:
-        months.setdefault(format_utc(e.at)[:7], []).append(e)
-    return months
+        months.setdefault(_month_of(e.at), []).append(e)
+    return {f"{y:04d}-{m:02d}": group for (y, m), group in months.items()}
+
+
+def _month_of(at: datetime) -> tuple[int, int]:
+    """Return the UTC (year, month) of a time (the model's times are UTC already: no conversion then)."""
+    if at.tzinfo is not UTC:
+        at = at.astimezone(UTC)
+    return at.year, at.month
 
 
 def month_name(month: str) -> str:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from textwrap import dedent
 
 import pytest
 
 from reportgen.diagnostics import Reporter
-from reportgen.load import load_bytes
+from reportgen.load import load_bytes, load_paths
 from reportgen.model import (
+    ActionKind,
     ArtifactRef,
     ArtifactVersion,
     CollectionVersion,
@@ -19,7 +21,7 @@ from reportgen.model import (
     Run,
 )
 from reportgen.spec import FormatError
-from reportgen.validate import build_organisation
+from reportgen.validate import build_organisation, validate
 
 # Runs, artifacts and collections are written out of order on purpose: the model must sort them.
 ORG = """\
@@ -355,3 +357,27 @@ def test_collection_version_labels_and_linked_interval(org: Organisation) -> Non
     assert cv.is_linked_at()
     event = org.collections["model/clf"].events[-1]
     assert (event.version_label, event.kind.label, event.reason) == ("v1", "alias added", "approved")
+
+
+def test_the_model_is_spelled_by_repr_as_dataclasses_and_enums_spell_it() -> None:
+    """The fingerprints of a rebuild digest the model through repr, which goes without the dataclasses'
+    cycle guard and with each enum member's repr made once: the text is the standard one."""
+
+    def spelled(value: object) -> str:  # how dataclasses and enums write a repr
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            fields = (f for f in dataclasses.fields(value) if f.repr)
+            inner = ", ".join(f"{f.name}={spelled(getattr(value, f.name))}" for f in fields)
+            return f"{type(value).__qualname__}({inner})"
+        if isinstance(value, tuple):
+            items = [spelled(v) for v in value]
+            return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+        if isinstance(value, ActionKind | EventKind):
+            return f"<{type(value).__name__}.{value.name}: {value.value!r}>"
+        return repr(value)
+
+    org = validate(load_paths([Path(__file__).resolve().parent.parent / "sample_manifests"])).organisation
+    assert org is not None
+    objects: list[object] = [*org.artifacts.values(), *org.runs.values(), *org.collections.values()]
+    objects += [e for h in org.collections.values() for e in h.events]
+    assert all(repr(o) == spelled(o) for o in objects)
+    assert repr(EventKind.ALIAS_MOVED) == "<EventKind.ALIAS_MOVED: 'alias_moved'>"
