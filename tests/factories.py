@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
+import reportgen.emit as emit_module
 from reportgen.diagnostics import Diagnostic, Reporter, Severity
 from reportgen.load import load_bytes
 from reportgen.model import Organisation
@@ -264,3 +265,17 @@ def another_reportgen(folder: Path, monkeypatch: pytest.MonkeyPatch, module: str
         (folder / source.name).write_bytes(source.read_bytes())
     (folder / module).write_bytes((folder / module).read_bytes() + b"\n# changed\n")
     monkeypatch.setattr(reportgen, "__file__", str(folder / "__init__.py"))
+
+
+def pieces_made_here(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Spy on the units' pieces of the assembled files (``emit.unit_pieces``): return the list of the
+    kinds of unit whose pieces this process makes (a forked worker's calls land in its own copy)."""
+    made: list[str] = []
+    real = emit_module.unit_pieces
+
+    def counted(planner: Any, unit: Any) -> dict[str, bytes]:
+        made.append(unit.kind)
+        return real(planner, unit)
+
+    monkeypatch.setattr(emit_module, "unit_pieces", counted)
+    return made

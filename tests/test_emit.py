@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from factories import pieces_made_here
 
 import reportgen.build as build_module
 import reportgen.emit as emit_module
@@ -144,15 +145,8 @@ def test_the_organisations_other_files_are_made_by_workers_each_once(
 
         return [(path, functools.partial(make, path)) for path, _ in real(org, paged)]
 
-    pieces: list[str] = []
-    real_pieces = emit_module.unit_pieces
-
-    def counted(planner: Any, unit: Any) -> dict[str, bytes]:
-        pieces.append(unit.kind)
-        return real_pieces(planner, unit)
-
+    pieces = pieces_made_here(monkeypatch)
     monkeypatch.setattr(build_module, "extra_files", marked)
-    monkeypatch.setattr(emit_module, "unit_pieces", counted)
     out = tmp_path / "site"
     result = build([SAMPLES], BuildOptions(output=out, jobs=jobs, cache=False))
     assert result.written and result.jobs == jobs

@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import another_reportgen
+from factories import another_reportgen, pieces_made_here
 
-import reportgen.emit as emit_module
 import reportgen.site as site_module
 from reportgen.build import BuildOptions, BuildResult, build, cache_folder
 from reportgen.incremental import PageCache
@@ -223,14 +222,7 @@ def test_a_rebuild_takes_reused_units_pieces_of_the_report_from_the_last_one(
     manifests: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(site_module, "AUDIT_PAGE_LIMIT", 20)  # the audit downloads are assembled too
-    made: list[str] = []
-    real = emit_module.unit_pieces
-
-    def counted(planner: Any, unit: Any) -> dict[str, bytes]:
-        made.append(unit.kind)
-        return real(planner, unit)
-
-    monkeypatch.setattr(emit_module, "unit_pieces", counted)
+    made = pieces_made_here(monkeypatch)
     site = tmp_path / "site"
     first = build([manifests], BuildOptions(output=site, jobs=1))  # in this process, to count
     org = first.validation.organisation
@@ -259,14 +251,7 @@ def test_a_rebuild_takes_reused_units_pieces_of_the_report_from_the_last_one(
 def test_pieces_that_cannot_be_taken_from_the_last_report_are_made_again(
     manifests: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str, made_here: bool
 ) -> None:
-    made: list[str] = []  # by this process: the workers (forked) make the pieces of what they render
-    real = emit_module.unit_pieces
-
-    def counted(planner: Any, unit: Any) -> dict[str, bytes]:
-        made.append(unit.kind)
-        return real(planner, unit)
-
-    monkeypatch.setattr(emit_module, "unit_pieces", counted)
+    made = pieces_made_here(monkeypatch)  # by this process: workers make the pieces of what they render
     site = tmp_path / "site"
     build([manifests], BuildOptions(output=site, jobs=2))
     made.clear()
