@@ -637,6 +637,13 @@ def test_base_url_gives_a_sitemap_and_canonical_links(base_site: Site) -> None:
     assert "sitemap.xml" in base_site.read(SUMS).decode()
 
 
+def test_the_sitemap_escapes_what_xml_text_cannot_hold() -> None:
+    base = "https://example.org/a?b=1&c=<2>/"
+    tree = ET.fromstring(build_module._sitemap(base, ["x.html", "y z.html"]))
+    locs = [e.text for e in tree.iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")]
+    assert locs == [base + "x.html", base + "y z.html"]
+
+
 def test_without_base_url_no_sitemap_and_no_canonical_links(site: Site) -> None:
     assert not (site.root / "sitemap.xml").exists()
     for page in site.pages():
