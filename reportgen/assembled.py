@@ -17,11 +17,9 @@ event) a line, keys sorted, written by the C encoder.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,7 +28,7 @@ from reportgen import FORMAT_VERSION
 from reportgen.model import ArtifactVersion, CollectionHistory, Organisation, Registry, Run
 from reportgen.site import Planner, Unit
 from reportgen.spec import format_utc
-from reportgen.timeline import CSV_FIELDS, csv_cells, event_record, newest_first
+from reportgen.timeline import CSV_HEADER, event_record, newest_first, records_csv, records_json
 from reportgen.views import Site
 
 REPORT = "report.json"
@@ -109,10 +107,7 @@ def layouts(org: Organisation, site: Site, paged: bool) -> dict[str, Layout]:
     files = {REPORT: report}
     if paged:
         files[AUDIT_JSON] = (Section("audit-month", b"[\n", b",\n", b"\n]\n", b"[]\n"),)
-        files[AUDIT_CSV] = (
-            _csv_text([CSV_FIELDS]).encode("utf-8"),
-            Section("audit-month", b"", b"", b"", b""),
-        )
+        files[AUDIT_CSV] = (CSV_HEADER.encode("utf-8"), Section("audit-month", b"", b"", b"", b""))
     return files
 
 
@@ -127,12 +122,10 @@ def unit_pieces(planner: Planner, unit: Unit) -> dict[str, bytes]:
     if unit.kind == "collection":
         return {REPORT: compact_json(_collection_record(org.collections[unit.key])).encode("utf-8")}
     if unit.kind == "audit-month":
-        events = newest_first(planner.log_by_month()[unit.key])
+        records = [event_record(e) for e in newest_first(planner.log_by_month()[unit.key])]
         return {
-            AUDIT_JSON: ",\n".join(json.dumps(event_record(e), ensure_ascii=False) for e in events).encode(
-                "utf-8"
-            ),
-            AUDIT_CSV: _csv_text(csv_cells(event_record(e)) for e in events).encode("utf-8"),
+            AUDIT_JSON: records_json(records).encode("utf-8"),
+            AUDIT_CSV: records_csv(records).encode("utf-8"),
         }
     return {}
 
@@ -173,12 +166,6 @@ def assemble(
         parts.append(segment.close)
         at += len(segment.close)
     return parts, where
-
-
-def _csv_text(rows: Iterable[Sequence[str]]) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerows(rows)
-    return out.getvalue()
 
 
 def _when(value: datetime | None) -> str | None:

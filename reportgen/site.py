@@ -635,7 +635,7 @@ class Planner:
         or nothing when the log is one page."""
         if self._months is None:
             self._months = {}
-            if audit_months(self.org):
+            if _long_log(self.org):
                 by_month = events_by_month(e for h in self.org.collections.values() for e in h.events)
                 self._months = {m: by_month[m] for m in sorted(by_month, reverse=True)}
         return self._months
@@ -733,11 +733,15 @@ class Unit:
 
 def audit_months(org: Organisation) -> tuple[str, ...]:
     """Return the months ("YYYY-MM", newest first) of the audit log's pages: none when it is one page."""
-    histories = org.collections.values()
-    if sum(len(h.events) for h in histories) <= AUDIT_PAGE_LIMIT:
+    if not _long_log(org):
         return ()
-    months = {_month_of(e.at) for h in histories for e in h.events}
+    months = {_month_of(e.at) for h in org.collections.values() for e in h.events}
     return tuple(f"{y:04d}-{m:02d}" for y, m in sorted(months, reverse=True))
+
+
+def _long_log(org: Organisation) -> bool:
+    """Return whether the audit log has a page a month (more than ``AUDIT_PAGE_LIMIT`` actions)."""
+    return sum(len(h.events) for h in org.collections.values()) > AUDIT_PAGE_LIMIT
 
 
 def events_by_month(events: Iterable[AuditEvent]) -> dict[str, list[AuditEvent]]:
