@@ -257,7 +257,7 @@ def _records(
             prints[i],
             rendered.files[i],
             key or (reused[i].graph_key if i in reused else ""),
-            rendered.pieces[i] if rendered.pieces else (),
+            rendered.pieces[i],
         )
     return records
 
