@@ -25,7 +25,7 @@ from typing import TypeVar
 import jinja2
 
 from reportgen.assembled import Layout, assemble, unit_pieces
-from reportgen.incremental import StoredFile, StoredUnit, intact
+from reportgen.incremental import StoredFile, StoredUnit, intact, link_files
 from reportgen.layout import (
     Drawer,
     Drawing,
@@ -44,7 +44,7 @@ from reportgen.templating import render_page, stream_page
 from reportgen.timeline import events_csv, events_json
 from reportgen.views import Site
 from reportgen.workers import can_fork, cpu_count, fork_pool
-from reportgen.write import WriteError, link_file, put_file, staged_path
+from reportgen.write import WriteError, put_file, staged_path
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -246,25 +246,6 @@ def _put(
     return StoredFile(name, digest, page, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-def _reuse(site: Path, staging: Path, files: Sequence[StoredFile]) -> tuple[StoredFile, ...]:
-    """Hard-link a unit's files from the previous site into the new one (copy them where links fail).
-
-    A link is the file itself, so its record (inode, size, time) stands as ``intact`` checked it.
-    """
-    out = []
-    for f in files:
-        path, name = staged_path(staging, f.path)
-        source, _ = staged_path(site, f.path)
-        try:
-            link_file(source, path)
-        except OSError:  # no hard links here (another file system, too many links): copy it
-            with open(source, "rb") as old:
-                digest, st = put_file(path, old.read())
-            f = StoredFile(name, digest, f.page, st.st_ino, st.st_size, st.st_mtime_ns)
-        out.append(f if f.path == name else StoredFile(name, f.digest, f.page, f.inode, f.size, f.mtime_ns))
-    return tuple(out)
-
-
 def _make_extra(job: _Job, which: Sequence[int]) -> _Batch:
     """Make and write some of the organisation's other files (``job.extra``, by their places)."""
     batch = _Batch()
@@ -310,6 +291,7 @@ def emit_pages(
     assembled: Mapping[str, Layout] | None = None,
     assembled_before: Mapping[str, StoredFile] | None = None,
     work: Sequence[Unit] | None = None,
+    linked: bool = False,
 ) -> Rendered:
     """Draw the graphs and write the pages and graph files of every unit into ``staging``, the
     organisation's ``extra`` files, and the files ``assembled`` from the units' pieces (see
@@ -318,9 +300,11 @@ def emit_pages(
     caller has them (``site.units``).
 
     Units in ``reuse`` are hard-linked from the ``previous`` site instead, by a thread of this process
-    while the pages render. ``meanwhile`` runs in this process while the workers render. The ``extra``
-    files are made by workers too, after the index and the audit log: a rebuild that renders few pages
-    makes them on every core, while this process links the unchanged ones. The graph cache keeps the
+    while the pages render, unless they are ``linked`` into ``staging`` already (their records say
+    where; see ``incremental.link_ahead``). ``meanwhile`` runs in this process while the workers
+    render. The ``extra`` files are made by workers too, after the index and the audit log: a rebuild
+    that renders few pages makes them on every core, while this process links the unchanged ones (if
+    they are not linked yet). The graph cache keeps the
     graphs drawn now and those under the keys in ``keep`` (graphs of reused pages). Raises
     ``GraphFailure`` on the first graph, in page order, that cannot be drawn, unless the layout options
     say to keep going.
@@ -342,7 +326,7 @@ def emit_pages(
     def link() -> None:  # hard links are system calls: a thread makes them while this one renders
         if previous is not None:
             for i, stored in reuse.items():
-                done[i] = _reuse(previous, staging, stored.files)
+                done[i] = stored.files if linked else link_files(previous, staging, stored.files)
 
     drawer = Drawer(org, layout)
     drawn: dict[NodeKey, DrawnGraph] = {}

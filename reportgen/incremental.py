@@ -37,7 +37,7 @@ from pathlib import Path
 from reportgen import __version__, source_digest
 from reportgen.model import ArtifactRef, Organisation
 from reportgen.site import events_by_month
-from reportgen.write import WriteError, staged_path
+from reportgen.write import WriteError, link_file, put_file, staged_path
 
 log = logging.getLogger(__name__)
 
@@ -190,25 +190,25 @@ class PageCache:
     def __init__(self, folder: Path | None) -> None:
         self.folder = folder
 
+    def exists(self) -> bool:
+        """Return whether there is a record (usable or not)."""
+        return self.folder is not None and (self.folder / self.FILE).is_file()
+
     def load(self) -> dict[str, StoredUnit]:
         """Return the units the last build recorded, by unit id; nothing if there is no usable cache."""
-        if self.folder is None or not (self.folder / self.FILE).is_file():
-            return {}
+        return stored_units(self.rows())
+
+    def rows(self) -> list[tuple[object, ...]]:
+        """Return the record's rows as they are kept: (unit, fingerprint, files, graph key, pieces)."""
+        if not self.exists():
+            return []
+        assert self.folder is not None
         try:
             with contextlib.closing(sqlite3.connect(self.folder / self.FILE, timeout=30)) as db:
-                rows = db.execute("SELECT unit, fingerprint, files, graph_key, pieces FROM units").fetchall()
+                return db.execute("SELECT unit, fingerprint, files, graph_key, pieces FROM units").fetchall()
         except sqlite3.Error as exc:
             log.debug("page cache unusable: %s", exc)
-            return {}
-        units: dict[str, StoredUnit] = {}
-        for unit, fingerprint, files, graph_key, pieces in rows:
-            try:
-                stored = tuple(StoredFile(*f) for f in json.loads(files))
-                placed = tuple(_piece(*p) for p in json.loads(pieces))
-            except (TypeError, ValueError):
-                continue
-            units[unit] = StoredUnit(fingerprint, stored, graph_key, placed)
-        return units
+            return []
 
     def save(self, units: Mapping[str, StoredUnit]) -> None:
         """Replace the recorded units with ``units``; start the file again if it is damaged."""
@@ -235,6 +235,76 @@ class PageCache:
         if self.folder is not None:
             with contextlib.suppress(OSError):
                 (self.folder / self.FILE).unlink()
+
+
+def stored_units(rows: Iterable[Sequence[object]]) -> dict[str, StoredUnit]:
+    """Return the units of a record's rows (``PageCache.rows``), by unit id, leaving out a row that is not
+    one (a damaged cache is only slower)."""
+    units: dict[str, StoredUnit] = {}
+    for row in rows:
+        try:
+            unit, fingerprint, files, graph_key, pieces = row
+            if type(unit) is not str or type(fingerprint) is not str or type(graph_key) is not str:
+                continue
+            stored = tuple(StoredFile(*f) for f in json.loads(files))  # type: ignore[arg-type]
+            placed = tuple(_piece(*p) for p in json.loads(pieces))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            continue
+        units[unit] = StoredUnit(fingerprint, stored, graph_key, placed)
+    return units
+
+
+def link_ahead(folder: Path, site: Path, staging: Path) -> bytes:
+    """Hard-link into ``staging`` the files of every unit the last build recorded (in ``folder``) that
+    are still in ``site`` as it left them; return those units' rows, and the assembled files' row, as
+    JSON (``linked_ahead`` reads them).
+
+    This runs in a forked process while the build loads and validates the manifests (see
+    ``build``): which units are unchanged is known only then, which files are intact at once. A unit
+    whose files were copied (where links fail) has its files' new record in its row.
+    """
+    rows: list[list[object]] = []
+    for row in PageCache(folder).rows():
+        unit, fingerprint, files, graph_key, pieces = row
+        stored = stored_units([row]).get(unit) if isinstance(unit, str) else None
+        if stored is None:
+            continue
+        if unit != ASSEMBLED:
+            if not intact(site, stored.files):
+                continue
+            linked = link_files(site, staging, stored.files)
+            if linked != stored.files:
+                files = json.dumps([list(_fields(f)) for f in linked])
+        rows.append([unit, fingerprint, files, graph_key, pieces])
+    return json.dumps(rows).encode("ascii")  # escaped: any text, a lone surrogate too
+
+
+def linked_ahead(data: bytes) -> dict[str, StoredUnit]:
+    """Return the units ``link_ahead`` linked (and the assembled files' record), by unit id."""
+    try:
+        rows = json.loads(data)
+    except ValueError:
+        return {}
+    return stored_units(rows) if type(rows) is list else {}
+
+
+def link_files(site: Path, staging: Path, files: Sequence[StoredFile]) -> tuple[StoredFile, ...]:
+    """Hard-link a unit's files from the previous site into the new one (copy them where links fail).
+
+    A link is the file itself, so its record (inode, size, time) stands as ``intact`` checked it.
+    """
+    out = []
+    for f in files:
+        path, name = staged_path(staging, f.path)
+        source, _ = staged_path(site, f.path)
+        try:
+            link_file(source, path)
+        except OSError:  # no hard links here (another file system, too many links): copy it
+            with open(source, "rb") as old:
+                digest, st = put_file(path, old.read())
+            f = StoredFile(name, digest, f.page, st.st_ino, st.st_size, st.st_mtime_ns)
+        out.append(f if f.path == name else StoredFile(name, f.digest, f.page, f.inode, f.size, f.mtime_ns))
+    return tuple(out)
 
 
 def replace_table(path: Path, table: str, rows: Sequence[tuple[object, ...]]) -> None:

@@ -149,6 +149,72 @@ def _start_worker() -> None:
 _PR_SET_PDEATHSIG = 1
 
 
+class Forked:
+    """A function running in a forked child (``fork_task``): wait for what it returned, or stop it."""
+
+    def __init__(self, pid: int, fd: int) -> None:
+        self._pid, self._fd = pid, fd
+
+    def result(self) -> bytes | None:
+        """Wait for the child to end; return what the function returned, or None if it failed."""
+        if self._pid < 0:
+            return None
+        with open(self._fd, "rb") as pipe:
+            data = pipe.read()
+        _, status = os.waitpid(self._pid, 0)
+        self._pid = -1
+        return data if os.waitstatus_to_exitcode(status) == 0 else None
+
+    def stop(self) -> None:
+        """Kill the child, if it still runs, and wait for it; ``result`` gives None from now on."""
+        if self._pid < 0:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self._pid, signal.SIGKILL)
+        os.waitpid(self._pid, 0)
+        os.close(self._fd)
+        self._pid = -1
+
+
+def fork_task(func: Callable[..., bytes], *args: Any) -> Forked | None:
+    """Run ``func(*args)`` in a forked child while this process goes on; None where it cannot fork.
+
+    The child shares this process's memory as it is now, ignores Ctrl-C and dies with this process, as
+    a pool's workers do (``fork_pool``); what the function returns comes back through a pipe. Fork it
+    before any thread starts (a pool's among them): a thread's locks would be copied held.
+    """
+    if not can_fork():
+        return None
+    read, write = os.pipe()
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read)
+        os.close(write)
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        return None
+    if pid == 0:  # the child: never returns
+        status = 1
+        try:
+            os.close(read)
+            _start_worker()
+            data = func(*args)
+            with open(write, "wb") as pipe:
+                pipe.write(data)
+            status = 0
+        finally:
+            os._exit(status)  # no atexit handlers, no buffers of the parent's flushed twice
+    os.close(write)
+    forked = Forked(pid, read)
+    try:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a Ctrl-C held back is raised here
+    except BaseException:
+        forked.stop()
+        raise
+    return forked
+
+
 def can_fork() -> bool:
     """Return whether workers can be forked here (``fork_pool``); elsewhere the work runs in-process."""
     return "fork" in multiprocessing.get_all_start_methods()

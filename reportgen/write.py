@@ -67,6 +67,7 @@ class SiteWriter:
             self._release()
             raise
         self._written: dict[str, tuple[str, str]] = {}  # casefolded path -> (path, sha256)
+        self._committed = False
 
     def _take_lock(self) -> int:
         """Hold a lock beside the target so that two builds never write one site at once."""
@@ -111,6 +112,31 @@ class SiteWriter:
     def _resolve(self, relative: str) -> tuple[str, str]:
         return staged_path(self.staging, relative)
 
+    def restart(self) -> None:
+        """Empty the staging folder of what other processes put there, before anything is written."""
+        assert not self._written, "restarted after files were written"
+        shutil.rmtree(self.staging, ignore_errors=True)
+        self.staging.mkdir()
+
+    def unstage(self, relatives: Iterable[str]) -> None:
+        """Remove files another process put into the staging folder and the site will not have (never
+        one ``write`` or ``adopt`` counted), and the folders they leave empty."""
+        folders: set[str] = set()
+        for relative in relatives:
+            path, name = self._resolve(relative)
+            assert _fold(name) not in self._written, f"{name} is written, not staged"
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+            folders.add(os.path.dirname(path))
+        staging = os.fspath(self.staging)
+        for folder in sorted(folders, key=len, reverse=True):  # the deepest first
+            while folder.startswith(staging + os.sep):
+                try:
+                    os.rmdir(folder)
+                except OSError:  # not empty (or gone already)
+                    break
+                folder = os.path.dirname(folder)
+
     def write(self, relative: str, data: bytes | Iterable[bytes]) -> None:
         """Write one file of the site (its bytes, or its parts in turn); each path once, inside the site."""
         path, name = self._resolve(relative)
@@ -154,12 +180,14 @@ class SiteWriter:
                 shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(self.staging, self.target)
+        self._committed = True
         self._release()
         log.info("wrote %d files to %s", len(self._written), self.target)
 
     def abort(self) -> None:
-        """Remove the staging folder; the previous site stays as it was."""
-        shutil.rmtree(self.staging, ignore_errors=True)
+        """Remove the staging folder, unless the site was committed; the previous site stays as it was."""
+        if not self._committed:
+            shutil.rmtree(self.staging, ignore_errors=True)
         self._release()
 
     def __enter__(self) -> SiteWriter:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 from collections.abc import Callable
@@ -24,6 +25,10 @@ def tree(folder: Path) -> dict[str, bytes]:
     }
 
 
+def folders(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_dir())
+
+
 @pytest.fixture
 def manifests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
@@ -44,6 +49,7 @@ def rebuild_matches_cold(
     cold = build([manifests], BuildOptions(output=tmp_path / "cold", cache=False, **options))  # type: ignore[arg-type]
     assert again.written and cold.written
     assert tree(site) == tree(tmp_path / "cold")
+    assert folders(site) == folders(tmp_path / "cold")  # no folder left empty
     assert (again.pages, again.graphs, again.files) == (cold.pages, cold.graphs, cold.files)
     return again.reused_pages
 
@@ -334,6 +340,90 @@ def test_reused_files_are_hard_links_of_the_last_site(manifests: Path, tmp_path:
     build([manifests], BuildOptions(output=site))
     assert page.stat().st_ino == inode  # the same file, not a copy
     assert (site / "index.html").stat().st_nlink == 1
+
+
+def linked_here(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Note each file this process links from the last site (a forked process's links are not)."""
+    import reportgen.emit as emit_module
+
+    linked: list[str] = []
+    real = emit_module.link_files
+
+    def spy(site: Path, staging: Path, files: Any) -> Any:
+        linked.extend(f.path for f in files)
+        return real(site, staging, files)
+
+    monkeypatch.setattr(emit_module, "link_files", spy)
+    return linked
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_rebuild_on_two_cores_links_the_unchanged_files_while_the_manifests_load(
+    manifests: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    linked = linked_here(monkeypatch)
+    site = tmp_path / "site"
+    build([manifests], BuildOptions(output=site, jobs=jobs))
+    inodes = {p: p.stat().st_ino for p in site.rglob("*") if p.is_file()}
+    append(manifests / "audit" / "2026-q2.yaml", ONE_MORE_ACTION)()
+    again = build([manifests], BuildOptions(output=site, jobs=jobs))
+    assert again.reused_pages >= 40
+    # with two processes, the other one linked them all; with one, this one did, as pages rendered
+    assert (len(linked) >= again.reused_pages) is (jobs == 1)
+    same = [p for p, inode in inodes.items() if p.exists() and p.stat().st_ino == inode]
+    assert len(same) >= 2 * again.reused_pages - 20  # pages and their graphs: hard links
+    build([manifests], BuildOptions(output=tmp_path / "cold", cache=False))
+    assert tree(site) == tree(tmp_path / "cold") and folders(site) == folders(tmp_path / "cold")
+
+
+def test_files_linked_ahead_for_what_is_gone_leave_no_trace(manifests: Path, tmp_path: Path) -> None:
+    """An artifact name that is gone: its folder was linked ahead, then removed, folder and all."""
+    more = manifests / "more.yaml"
+    more.write_text("artifacts: [{name: scratch-data, version: v0, type: dataset, project: churn}]\n")
+    scratch = tmp_path / "site" / "artifacts" / "scratch-data"
+
+    def remove() -> None:
+        assert scratch.is_dir()
+        more.unlink()
+
+    assert rebuild_matches_cold(manifests, tmp_path, remove, jobs=2) > 0
+    assert not scratch.exists()
+
+
+@pytest.mark.parametrize("failure", ["raises", "killed"])
+def test_a_rebuild_whose_linking_ahead_fails_links_while_pages_render(
+    manifests: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: str
+) -> None:
+    import signal
+
+    import reportgen.build as build_module
+    from reportgen.incremental import link_ahead
+
+    def half_then_fail(folder: Path, site: Path, staging: Path) -> bytes:
+        link_ahead(folder, site, staging)  # every file linked: the parent must start the folder again
+        if failure == "killed":
+            os.kill(os.getpid(), signal.SIGKILL)
+        raise OSError("no more links")
+
+    monkeypatch.setattr(build_module, "link_ahead", half_then_fail)
+    linked = linked_here(monkeypatch)
+    reused = rebuild_matches_cold(
+        manifests, tmp_path, append(manifests / "audit" / "2026-q2.yaml", ONE_MORE_ACTION), jobs=2
+    )
+    assert reused >= 40 and len(linked) >= reused  # linked by this process after all
+
+
+def test_a_rebuild_that_fails_validation_stops_linking_and_leaves_the_site(
+    manifests: Path, tmp_path: Path
+) -> None:
+    site = tmp_path / "site"
+    build([manifests], BuildOptions(output=site, jobs=2))
+    before = tree(site)
+    append(manifests / "audit" / "2026-q2.yaml", "\n  - {at: never}\n")()
+    failed = build([manifests], BuildOptions(output=site, jobs=2))
+    assert not failed.written and failed.validation.diagnostics
+    assert tree(site) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.cache", ".site.lock", "acme", "site"]
 
 
 def test_a_change_of_reportgens_own_code_renders_every_page(

@@ -46,3 +46,38 @@ def test_a_pool_left_normally_runs_every_task(tmp_path: Path, monkeypatch: pytes
     with fork_pool(2) as pool:
         assert list(pool.imap(_task, [0, 1, 2, 4, 5])) == [0, 1, 2, 4, 5]
     assert workers._STOPPED is None
+
+
+def _returns(text: str) -> bytes:
+    return text.encode() * 100_000  # more than a pipe holds: the child waits for the parent to read
+
+
+def _fails() -> bytes:
+    raise RuntimeError("failed in the child")
+
+
+def _sleeps(seconds: float) -> bytes:
+    time.sleep(seconds)
+    return b"late"
+
+
+def test_a_forked_task_gives_back_what_it_returned() -> None:
+    task = workers.fork_task(_returns, "ok")
+    assert task is not None
+    assert task.result() == b"ok" * 100_000
+    assert task.result() is None  # given once
+
+
+def test_a_forked_task_that_fails_gives_nothing() -> None:
+    task = workers.fork_task(_fails)
+    assert task is not None and task.result() is None
+
+
+def test_a_forked_task_is_stopped_at_once() -> None:
+    task = workers.fork_task(_sleeps, 60.0)
+    assert task is not None
+    start = time.monotonic()
+    task.stop()
+    assert time.monotonic() - start < 5
+    assert task.result() is None
+    task.stop()  # twice is nothing

@@ -138,6 +138,41 @@ def test_abort_and_errors_leave_the_previous_site(target: Path) -> None:
     assert siblings(target) == []
 
 
+def test_files_staged_by_another_process_can_be_removed_with_the_folders_they_leave_empty(
+    writer: SiteWriter,
+) -> None:
+    for relative in ("a/b/one.html", "a/b/two.html", "a/c/three.html", "top.html"):
+        path = writer.staging / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"linked ahead")
+    writer.unstage(["a/b/one.html", "a/c/three.html", "top.html", "a/gone.html"])
+    left = sorted(p.relative_to(writer.staging).as_posix() for p in writer.staging.rglob("*"))
+    assert left == ["a", "a/b", "a/b/two.html"]
+    writer.unstage(["a/b/two.html"])
+    assert list(writer.staging.iterdir()) == []  # the staging folder itself stays
+    with pytest.raises(WriteError):
+        writer.unstage(["../outside.html"])
+
+
+def test_restart_empties_the_staging_folder(writer: SiteWriter, target: Path) -> None:
+    (writer.staging / "a").mkdir()
+    (writer.staging / "a" / "linked.html").write_bytes(b"linked ahead")
+    writer.restart()
+    assert list(writer.staging.iterdir()) == []
+    writer.write("index.html", b"new")
+    writer.commit()
+    assert set(snapshot(target)) == {"index.html", MARKER, SUMS}
+
+
+def test_abort_after_commit_leaves_the_site(target: Path) -> None:
+    w = SiteWriter(target)
+    w.write("index.html", b"new")
+    w.commit()
+    w.abort()
+    assert snapshot(target)["index.html"] == b"new"
+    assert siblings(target) == []
+
+
 def test_refuses_a_non_empty_folder_not_made_by_reportgen(tmp_path: Path) -> None:
     target = tmp_path / "mine"
     (target / "sub").mkdir(parents=True)
