@@ -258,10 +258,13 @@ def _write_site(
         if site.base_url:
             writer.write("sitemap.xml", _sitemap(site.base_url, page_paths))
         clock.lap("render")
-        writer.commit()
+
+        def keep_records() -> None:  # for the next build, while the previous site is removed
+            cache.save(_records(org, work, prints, rendered, reuse))
+            parsed.save()
+
+        writer.commit(keep_records, fork=jobs > 1)
         count = writer.count
-    cache.save(_records(org, work, prints, rendered, reuse))
-    parsed.save()
     clock.lap("commit")
     errors = rendered.errors()
     svgs = sum(1 for files in written for f in files if f.path.endswith(".svg"))

@@ -164,6 +164,37 @@ def test_restart_empties_the_staging_folder(writer: SiteWriter, target: Path) ->
     assert set(snapshot(target)) == {"index.html", MARKER, SUMS}
 
 
+@pytest.mark.parametrize("fork", [True, False])
+@pytest.mark.parametrize("forks", ["yes", "cannot", "fails"])
+def test_commit_runs_meanwhile_holding_the_lock_while_the_previous_site_is_removed(
+    target: Path, monkeypatch: pytest.MonkeyPatch, fork: bool, forks: str
+) -> None:
+    import reportgen.write as write_module
+
+    if forks == "cannot":
+        monkeypatch.setattr(write_module, "fork_task", lambda *a: None)
+    elif forks == "fails":
+        monkeypatch.setattr(write_module, "_removed", lambda folder: 1 / 0)
+    first = SiteWriter(target)
+    for n in range(200):
+        first.write(f"pages/{n}.html", b"old")
+    first.commit()
+    seen: list[object] = []
+
+    def meanwhile() -> None:
+        seen.append(snapshot(target)["index.html"])  # the new site is in place
+        with pytest.raises(WriteError, match="another reportgen build"):
+            SiteWriter(target)  # the lock is still held
+
+    w = SiteWriter(target)
+    w.write("index.html", b"new")
+    w.commit(meanwhile, fork=fork)
+    assert seen == [b"new"]
+    assert set(snapshot(target)) == {"index.html", MARKER, SUMS}
+    assert siblings(target) == []  # the previous site is gone, whoever removed it
+    SiteWriter(target).abort()  # the lock is free
+
+
 def test_abort_after_commit_leaves_the_site(target: Path) -> None:
     w = SiteWriter(target)
     w.write("index.html", b"new")
