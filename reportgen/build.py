@@ -20,11 +20,12 @@ from pathlib import Path
 from reportgen import __version__, compact
 from reportgen.assembled import AUDIT_CSV, AUDIT_JSON, layouts
 from reportgen.diagnostics import Severity, plural
-from reportgen.emit import Extra, Rendered, emit_pages, unit_focuses, unit_graph
+from reportgen.emit import Extra, Rendered, emit_pages, unit_focuses, unit_graph, unit_paths
 from reportgen.incremental import (
     ASSEMBLED,
     Fingerprints,
     PageCache,
+    Reuse,
     StoredUnit,
     intact,
     link_ahead,
@@ -36,7 +37,7 @@ from reportgen.lineage import GraphOptions, NodeKey
 from reportgen.load import load_paths
 from reportgen.model import Organisation
 from reportgen.parsed import ParseCache
-from reportgen.paths import artifact_page, collection_page, run_page
+from reportgen.paths import UNIT_FOLDERS, artifact_page, collection_page, run_page
 from reportgen.render import get_renderer
 from reportgen.site import Unit, units
 from reportgen.spec import format_utc
@@ -135,13 +136,14 @@ class _Ahead:
 
     def linked(self) -> dict[str, StoredUnit] | None:
         """Wait for the linking; return the units it linked (and the assembled files' record), by unit
-        id, or None if it failed: the staging folder is then empty again."""
+        id, or None if it failed: the folders it links into are then removed again."""
         data = self.linking.result()
-        if data is None:
-            log.debug("linking the last site's files ahead failed; linking them while pages render")
-            self.writer.restart()
-            return None
-        return linked_ahead(data)
+        with contextlib.suppress(ValueError):
+            if data is not None:
+                return linked_ahead(data)
+        log.debug("linking the last site's files ahead failed; linking them while pages render")
+        self.writer.restart(UNIT_FOLDERS.values())  # the only folders it links into
+        return None
 
 
 def _link_ahead(options: BuildOptions, jobs: int, stack: contextlib.ExitStack) -> _Ahead | None:
@@ -202,12 +204,14 @@ def _write_site(
         stored = linked if linked is not None else cache.load()
         if stored and not prints:
             prints = _fingerprints(org, site, options, work, layout)
-        reuse = _unchanged(work, prints, stored, None if linked is not None else options.output)
+        same = _unchanged(org, work, prints, stored, None if linked is not None else options.output)
         if linked is not None:  # the units that changed, or are gone, were linked ahead for nothing
-            kept = {work[i].id for i in reuse} | {ASSEMBLED}
+            kept = {work[i].id for i in same} | {ASSEMBLED}
             writer.unstage(f.path for unit, s in linked.items() if unit not in kept for f in s.files)
+        before = {f.path: f for f in stored[ASSEMBLED].files} if ASSEMBLED in stored else {}
+        reuse = Reuse(same, options.output, linked is not None, before) if stored else None
         clock.lap("changes")
-        if _moves_model(jobs, len(work) - len(reuse)):
+        if _moves_model(jobs, len(work) - len(same)):
             # Workers would copy the pages of the model they touch, scattered among what loading and
             # validation freed: move it into fresh memory first (see compact). Nothing may hold the old one.
             with collector_paused():
@@ -218,7 +222,6 @@ def _write_site(
                 gc.freeze()  # out of the collector's reach, as the old model was (frozen_heap)
             org, work = validation.organisation, units(validation.organisation)
             clock.lap("compact")
-        keep = [s.graph_key for s in reuse.values() if s.graph_key]
         env = environment(options.templates)
         other = 0.0
 
@@ -240,15 +243,11 @@ def _write_site(
             writer.staging,
             layout,
             reuse,
-            options.output,
             meanwhile,
             progress,
-            keep,
             extra_files(org, paged),
             layouts(org, site, paged),
-            {f.path: f for f in stored[ASSEMBLED].files} if ASSEMBLED in stored else {},
             work,
-            linked=linked is not None,
         )
         written, parts = rendered.files, rendered.stats
         for files in (*written, rendered.extra, rendered.assembled):
@@ -260,7 +259,7 @@ def _write_site(
         clock.lap("render")
 
         def keep_records() -> None:  # for the next build, while the previous site is removed
-            cache.save(_records(org, work, prints, rendered, reuse))
+            cache.save(_records(org, work, prints, rendered, rendered.reused))
             parsed.save()
 
         writer.commit(keep_records, fork=jobs > 1)
@@ -287,21 +286,33 @@ def _write_site(
             ("write", parts.write),
             ("other files", other + parts.other),
         ),
-        reused_pages=sum(1 for i in reuse for f in written[i] if f.page),
+        reused_pages=sum(1 for i in rendered.reused for f in written[i] if f.page),
     )
 
 
 def _unchanged(
-    work: Sequence[Unit], prints: Sequence[str], stored: Mapping[str, StoredUnit], site: Path | None
+    org: Organisation,
+    work: Sequence[Unit],
+    prints: Sequence[str],
+    stored: Mapping[str, StoredUnit],
+    site: Path | None,
 ) -> dict[int, StoredUnit]:
     """Return the units (by index) the last build wrote from the same inputs, with files still intact in
-    ``site`` (None: ``stored`` holds only units checked intact)."""
+    ``site`` (None: ``stored`` holds only units checked intact).
+
+    A record whose files are not the unit's own (``unit_paths``: a damaged or forged cache) is not
+    reused: no file of the site is then linked twice, or linked where a page is rendered.
+    """
     same = {
         i: stored[unit.id]
         for i, unit in enumerate(work)
         if unit.id in stored and prints[i] and stored[unit.id].fingerprint == prints[i]
     }
-    return {i: s for i, s in same.items() if site is None or intact(site, s.files)}
+    return {
+        i: s
+        for i, s in same.items()
+        if (site is None or intact(site, s.files)) and {f.path for f in s.files} <= unit_paths(org, work[i])
+    }
 
 
 def _records(

@@ -25,7 +25,7 @@ from typing import TypeVar
 import jinja2
 
 from reportgen.assembled import Layout, assemble, unit_pieces
-from reportgen.incremental import StoredFile, StoredUnit, intact, link_files
+from reportgen.incremental import Reuse, StoredFile, StoredUnit, intact, link_files
 from reportgen.layout import (
     Drawer,
     Drawing,
@@ -37,7 +37,7 @@ from reportgen.layout import (
 )
 from reportgen.lineage import NodeKey
 from reportgen.model import Organisation
-from reportgen.paths import collection_page, node_page
+from reportgen.paths import audit_month_page, collection_page, collection_version_page, node_page
 from reportgen.render import standalone_svg
 from reportgen.site import DrawnGraph, Planner, Unit, relink, root_of, unit_pages, units
 from reportgen.templating import render_page, stream_page
@@ -100,6 +100,7 @@ class Rendered:
     extra: list[StoredFile] = field(default_factory=list)  # the files ``extra`` made, in its order
     assembled: list[StoredFile] = field(default_factory=list)  # the files assembled from units' pieces
     pieces: list[tuple[tuple[str, int, int], ...]] = field(default_factory=list)  # where, by unit
+    reused: Mapping[int, StoredUnit] = field(default_factory=dict)  # the units taken from the last build
 
     def errors(self) -> tuple[str, ...]:
         """Return why each graph that could not be drawn was not, in page order."""
@@ -122,6 +123,26 @@ def unit_graph(unit: Unit) -> NodeKey | None:
     if unit.kind == "run":
         return NodeKey.of_run(unit.key)
     return None
+
+
+def unit_paths(org: Organisation, unit: Unit) -> frozenset[str]:
+    """Return every path a unit's files may have in the site: its pages, its graph file, a collection's
+    history downloads. No two units share one, and none is the index's, the audit log's first page's
+    or an asset's."""
+    if unit.kind == "collection":
+        history = org.collections[unit.key]
+        c = history.collection
+        page = collection_page(c.registry, c.name)
+        stem = page.removesuffix(".html")
+        versions = (collection_version_page(c.registry, c.name, v.version) for v in history.versions)
+        return frozenset((page, *versions, f"{stem}.history.csv", f"{stem}.history.json"))
+    if unit.kind == "audit-month":
+        return frozenset((audit_month_page(unit.key),))
+    key = unit_graph(unit)
+    if key is None:
+        return frozenset()
+    page = node_page(key)
+    return frozenset((page, page.removesuffix(".html") + ".svg"))
 
 
 def unit_files(
@@ -282,41 +303,32 @@ def emit_pages(
     env: jinja2.Environment,
     staging: Path,
     layout: LayoutOptions,
-    reuse: Mapping[int, StoredUnit] | None = None,
-    previous: Path | None = None,
+    reuse: Reuse | None = None,
     meanwhile: Callable[[], None] | None = None,
     progress: Progress | None = None,
-    keep: Iterable[str] = (),
     extra: Sequence[Extra] = (),
     assembled: Mapping[str, Layout] | None = None,
-    assembled_before: Mapping[str, StoredFile] | None = None,
     work: Sequence[Unit] | None = None,
-    linked: bool = False,
 ) -> Rendered:
     """Draw the graphs and write the pages and graph files of every unit into ``staging``, the
     organisation's ``extra`` files, and the files ``assembled`` from the units' pieces (see
-    ``assembled``): a reused unit's pieces are taken from the ``previous`` site's files, the ones in
-    ``assembled_before`` (as the last build recorded them). ``work``: the organisation's units, if the
-    caller has them (``site.units``).
+    ``assembled``). ``work``: the organisation's units, if the caller has them (``site.units``).
 
-    Units in ``reuse`` are hard-linked from the ``previous`` site instead, by a thread of this process
-    while the pages render, unless they are ``linked`` into ``staging`` already (their records say
-    where; see ``incremental.link_ahead``). ``meanwhile`` runs in this process while the workers
-    render. The ``extra`` files are made by workers too, after the index and the audit log: a rebuild
-    that renders few pages makes them on every core, while this process links the unchanged ones (if
-    they are not linked yet). The graph cache keeps the
-    graphs drawn now and those under the keys in ``keep`` (graphs of reused pages). Raises
-    ``GraphFailure`` on the first graph, in page order, that cannot be drawn, unless the layout options
-    say to keep going.
+    A rebuild ``reuse``s the units of the previous site whose inputs did not change: their files are
+    hard-linked from it by a thread of this process while the pages render (unless they are linked
+    into ``staging`` already), and their pieces are taken from its assembled files. ``meanwhile`` runs
+    in this process while the workers render. The ``extra`` files are made by workers too, after the
+    index and the audit log: a rebuild that renders few pages makes them on every core. The graph
+    cache keeps the graphs drawn now and those of reused units. Raises ``GraphFailure`` on the first
+    graph, in page order, that cannot be drawn, unless the layout options say to keep going.
     """
     global _SHARED
 
     assembled = assembled or {}
-    assembled_before = assembled_before or {}
     work = list(work) if work is not None else units(org)
-    reuse = reuse or {}
+    reused: Mapping[int, StoredUnit] = reuse.units if reuse is not None else {}
     done: list[tuple[StoredFile, ...] | None] = [None] * len(work)
-    todo = [i for i in range(len(work)) if i not in reuse or previous is None]
+    todo = [i for i in range(len(work)) if i not in reused]
     # Artifacts and runs (and the index and audit log) first; then the collections, which show graphs
     # drawn for their versions' pages.
     first = [i for i in todo if work[i].kind != "collection"]
@@ -324,9 +336,9 @@ def emit_pages(
     shown = frozenset(f for i in then for f in unit_focuses(org, work[i]))
 
     def link() -> None:  # hard links are system calls: a thread makes them while this one renders
-        if previous is not None:
-            for i, stored in reuse.items():
-                done[i] = stored.files if linked else link_files(previous, staging, stored.files)
+        if reuse is not None:
+            for i, stored in reused.items():
+                done[i] = stored.files if reuse.linked else link_files(reuse.previous, staging, stored.files)
 
     drawer = Drawer(org, layout)
     drawn: dict[NodeKey, DrawnGraph] = {}
@@ -379,25 +391,20 @@ def emit_pages(
         finally:
             _SHARED = None
     if layout.cache is not None:
+        keep = [s.graph_key for s in reused.values() if s.graph_key]  # graphs of reused pages
         keep_drawings(drawer.cache, rendered.drawings.values(), keep)
     drawer.cache.close()
     rendered.files = [files or () for files in done]
     rendered.extra = [f for f in collect.extra if f is not None]
+    rendered.reused = reused
     mark = time.perf_counter()
-    rendered.assembled, rendered.pieces = _assemble(
-        job, assembled, collect.pieces, reuse if previous is not None else {}, previous, assembled_before
-    )
+    rendered.assembled, rendered.pieces = _assemble(job, assembled, collect.pieces, reuse)
     rendered.stats.other += time.perf_counter() - mark
     return rendered
 
 
 def _assemble(
-    job: _Job,
-    layouts: Mapping[str, Layout],
-    made: Mapping[int, dict[str, bytes]],
-    reuse: Mapping[int, StoredUnit],
-    previous: Path | None,
-    before: Mapping[str, StoredFile],
+    job: _Job, layouts: Mapping[str, Layout], made: Mapping[int, dict[str, bytes]], reuse: Reuse | None
 ) -> tuple[list[StoredFile], list[tuple[tuple[str, int, int], ...]]]:
     """Put the assembled files together from the units' pieces: those made now, those of reused units
     from the last build's file where it is still as that build wrote it, and any other made here.
@@ -407,10 +414,11 @@ def _assemble(
     files: list[StoredFile] = []
     placed: list[list[tuple[str, int, int]]] = [[] for _ in job.units]
     for path, layout in layouts.items():
-        old = _old_file(previous, before.get(path)) or b""
+        old = _old_file(reuse.previous, reuse.assembled.get(path)) if reuse is not None else None
+        old = old or b""
         kept = {  # where the reused units' pieces are in the old file
             i: (at, n)
-            for i, s in reuse.items()
+            for i, s in (reuse.units.items() if reuse is not None else ())
             for name, at, n in s.pieces
             if name == path and at + n <= len(old)
         }
@@ -452,9 +460,9 @@ def _blocks(parts: list[bytes], size: int = 1 << 20) -> Iterator[bytes]:
         yield b"".join(block)
 
 
-def _old_file(previous: Path | None, stored: StoredFile | None) -> bytes | None:
+def _old_file(previous: Path, stored: StoredFile | None) -> bytes | None:
     """Return a file of the last site, if it is still as the last build wrote it."""
-    if previous is None or stored is None or not intact(previous, [stored]):
+    if stored is None or not intact(previous, [stored]):
         return None
     try:
         path, _ = staged_path(previous, stored.path)

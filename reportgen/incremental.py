@@ -36,6 +36,7 @@ from pathlib import Path
 
 from reportgen import __version__, source_digest
 from reportgen.model import ArtifactRef, Organisation
+from reportgen.paths import UNIT_FOLDERS
 from reportgen.site import events_by_month
 from reportgen.write import WriteError, link_file, put_file, staged_path
 
@@ -68,6 +69,17 @@ class StoredUnit:
 
 # The record of the files the build assembled from units' pieces (see ``assembled``), among the units'.
 ASSEMBLED = "\0assembled"
+
+
+@dataclass(frozen=True, slots=True)
+class Reuse:
+    """What a rebuild takes from the last build: the units it does not render again (by their place in
+    the site's units), from the ``previous`` site, and the files it assembled (see ``assembled``)."""
+
+    units: Mapping[int, StoredUnit]
+    previous: Path
+    linked: bool  # the units' files are in the new site already (``link_ahead``)
+    assembled: Mapping[str, StoredFile]  # by path, as the last build recorded them
 
 
 def _digest(*parts: str) -> str:
@@ -246,10 +258,14 @@ def stored_units(rows: Iterable[Sequence[object]]) -> dict[str, StoredUnit]:
             unit, fingerprint, files, graph_key, pieces = row
             if type(unit) is not str or type(fingerprint) is not str or type(graph_key) is not str:
                 continue
-            stored = tuple(StoredFile(*f) for f in json.loads(files))  # type: ignore[arg-type]
+            stored = tuple(_file(*f) for f in json.loads(files))  # type: ignore[arg-type]
             placed = tuple(_piece(*p) for p in json.loads(pieces))  # type: ignore[arg-type]
         except (TypeError, ValueError):
             continue
+        if unit != ASSEMBLED:  # a unit's files are in its kind's folder: never the index, an asset...
+            folder = UNIT_FOLDERS.get(unit.split("\0", 1)[0])
+            if folder is None or not all(f.path.startswith(folder) for f in stored):
+                continue
         units[unit] = StoredUnit(fingerprint, stored, graph_key, placed)
     return units
 
@@ -280,12 +296,15 @@ def link_ahead(folder: Path, site: Path, staging: Path) -> bytes:
 
 
 def linked_ahead(data: bytes) -> dict[str, StoredUnit]:
-    """Return the units ``link_ahead`` linked (and the assembled files' record), by unit id."""
-    try:
-        rows = json.loads(data)
-    except ValueError:
-        return {}
-    return stored_units(rows) if type(rows) is list else {}
+    """Return the units ``link_ahead`` linked (and the assembled files' record), by unit id; raise
+    ValueError if ``data`` is not what it returns."""
+    rows = json.loads(data)
+    if type(rows) is not list:
+        raise ValueError("not rows")
+    units = stored_units(rows)
+    if len(units) != len(rows):
+        raise ValueError("rows that are not units")
+    return units
 
 
 def link_files(site: Path, staging: Path, files: Sequence[StoredFile]) -> tuple[StoredFile, ...]:
@@ -330,6 +349,21 @@ def replace_table(path: Path, table: str, rows: Sequence[tuple[object, ...]]) ->
                 return
             with contextlib.suppress(OSError):
                 path.unlink()  # not a database any more: start it again
+
+
+def _file(
+    path: object, digest: object, page: object, inode: object, size: object, mtime_ns: object
+) -> StoredFile:
+    if (
+        type(path) is not str
+        or type(digest) is not str
+        or type(page) is not bool
+        or type(inode) is not int
+        or type(size) is not int
+        or type(mtime_ns) is not int
+    ):
+        raise ValueError("not a file")
+    return StoredFile(path, digest, page, inode, size, mtime_ns)
 
 
 def _piece(file: object, offset: object, length: object) -> tuple[str, int, int]:

@@ -25,6 +25,16 @@ _HASHED = re.compile(r"-[0-9a-f]{10}$")
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 
 
+# The folder each kind of unit of pages (``site.Unit``) writes its files in: the index, the audit log's
+# first page and the organisation's other files are outside all of them.
+UNIT_FOLDERS = {
+    "artifact": "artifacts/",
+    "run": "runs/",
+    "collection": "collections/",
+    "audit-month": "audit/",
+}
+
+
 @cache
 def slug(name: str) -> str:
     """Return a file-name-safe, stable slug for ``name``.

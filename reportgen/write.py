@@ -114,11 +114,13 @@ class SiteWriter:
     def _resolve(self, relative: str) -> tuple[str, str]:
         return staged_path(self.staging, relative)
 
-    def restart(self) -> None:
-        """Empty the staging folder of what other processes put there, before anything is written."""
-        assert not self._written, "restarted after files were written"
-        shutil.rmtree(self.staging, ignore_errors=True)
-        self.staging.mkdir()
+    def restart(self, folders: Iterable[str]) -> None:
+        """Remove ``folders`` from the staging folder, with what other processes put in them; none may
+        hold a file ``write`` or ``adopt`` counted."""
+        for folder in folders:
+            path, name = self._resolve(folder)
+            assert not any(n.startswith(f"{name}/") for n, _ in self._written.values()), name
+            shutil.rmtree(path, ignore_errors=True)
 
     def unstage(self, relatives: Iterable[str]) -> None:
         """Remove files another process put into the staging folder and the site will not have (never

@@ -43,6 +43,34 @@ def test_units_give_every_page_once_in_the_sites_order() -> None:
     assert [page.path for page in planner.pages()] == expected
 
 
+@pytest.mark.parametrize("paged", [False, True])
+def test_each_units_files_are_among_its_own_paths_and_no_two_units_share_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, paged: bool
+) -> None:
+    import reportgen.site as site_module
+    from reportgen.build import cache_folder
+    from reportgen.incremental import PageCache
+
+    if paged:
+        monkeypatch.setattr(site_module, "AUDIT_PAGE_LIMIT", 20)
+    result = build([SAMPLES], BuildOptions(output=tmp_path / "site"))
+    org = result.validation.organisation
+    assert org is not None
+    work = units(org)
+    owned = [emit_module.unit_paths(org, unit) for unit in work]
+    assert sum(map(len, owned)) == len(set().union(*owned))  # no path is two units'
+    everything = {p.relative_to(tmp_path / "site").as_posix() for p in (tmp_path / "site").rglob("*")}
+    assert {"index.html", "audit.html", "assets/site.css", "report.json"} <= everything - set().union(*owned)
+    record = PageCache(cache_folder(tmp_path / "site")).load()
+    kinds = set()
+    for unit, paths in zip(work, owned, strict=True):
+        if unit.id in record:
+            kinds.add(unit.kind)
+            assert {f.path for f in record[unit.id].files} <= paths, unit
+            assert {f.path for f in record[unit.id].files if f.page} <= paths & everything
+    assert kinds == {"collection", "artifact", "run"} | ({"audit-month"} if paged else set())
+
+
 def test_one_process_and_two_write_the_same_site_and_sitemap(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

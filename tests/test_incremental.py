@@ -323,6 +323,62 @@ def test_a_damaged_or_hostile_page_cache_is_ignored(manifests: Path, tmp_path: P
     assert fourth.reused_pages == fourth.pages - 2  # the record was started again
 
 
+@pytest.mark.parametrize(
+    "forged",
+    [
+        "the index",  # as the last build left it: intact, but no run's file
+        "an asset",
+        "another run's page",  # in the runs' folder: the run is reused with it, nothing is written twice
+        "a path that is a number",
+        "a page flag that is text",
+        "an inode that is text",
+    ],
+)
+def test_a_unit_record_claiming_files_it_cannot_have_is_not_reused(
+    manifests: Path, tmp_path: Path, forged: str
+) -> None:
+    import json
+
+    site = tmp_path / "site"
+    build([manifests], BuildOptions(output=site, jobs=2))
+    before = tree(site)
+
+    def real(path: str) -> list[object]:
+        st = (site / path).stat()
+        return [path, "d", True, st.st_ino, st.st_size, st.st_mtime_ns]
+
+    record = cache_folder(site) / PageCache.FILE
+    with sqlite3.connect(record) as db:
+        (unit, files), (other, _) = db.execute(
+            "SELECT unit, files FROM units WHERE unit LIKE 'run%' ORDER BY unit LIMIT 2"
+        ).fetchall()
+        claimed = json.loads(files)
+        if forged == "the index":
+            claimed.append(real("index.html"))
+        elif forged == "an asset":
+            claimed.append(real("assets/site.css"))
+        elif forged == "another run's page":
+            claimed.append(
+                real(
+                    json.loads(db.execute("SELECT files FROM units WHERE unit = ?", (other,)).fetchone()[0])[
+                        0
+                    ][0]
+                )
+            )
+        else:
+            field = {"a path that is a number": 0, "a page flag that is text": 2, "an inode that is text": 3}[
+                forged
+            ]
+            claimed[0][field] = 7 if field == 0 else "7"
+        db.execute("UPDATE units SET files = ? WHERE unit = ?", (json.dumps(claimed), unit))
+    for jobs in (2, 1):  # linked ahead, and while pages render
+        shutil.copy(record, tmp_path / "record")
+        again = build([manifests], BuildOptions(output=site, jobs=jobs))
+        assert again.written and tree(site) == before, jobs
+        assert 0 < again.reused_pages < again.pages - 2
+        shutil.copy(tmp_path / "record", record)
+
+
 def test_a_build_without_the_cache_forgets_the_record(manifests: Path, tmp_path: Path) -> None:
     site = tmp_path / "site"
     build([manifests], BuildOptions(output=site))
@@ -390,7 +446,7 @@ def test_files_linked_ahead_for_what_is_gone_leave_no_trace(manifests: Path, tmp
     assert not scratch.exists()
 
 
-@pytest.mark.parametrize("failure", ["raises", "killed"])
+@pytest.mark.parametrize("failure", ["raises", "killed", "garbage", "a row not a unit"])
 def test_a_rebuild_whose_linking_ahead_fails_links_while_pages_render(
     manifests: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: str
 ) -> None:
@@ -400,9 +456,13 @@ def test_a_rebuild_whose_linking_ahead_fails_links_while_pages_render(
     from reportgen.incremental import link_ahead
 
     def half_then_fail(folder: Path, site: Path, staging: Path) -> bytes:
-        link_ahead(folder, site, staging)  # every file linked: the parent must start the folder again
+        rows = link_ahead(folder, site, staging)  # every file linked: the parent must remove them
         if failure == "killed":
             os.kill(os.getpid(), signal.SIGKILL)
+        if failure == "garbage":
+            return rows[:-7]
+        if failure == "a row not a unit":
+            return rows.replace(b'[["', b'[[1, 2], ["', 1)
         raise OSError("no more links")
 
     monkeypatch.setattr(build_module, "link_ahead", half_then_fail)

@@ -154,14 +154,16 @@ def test_files_staged_by_another_process_can_be_removed_with_the_folders_they_le
         writer.unstage(["../outside.html"])
 
 
-def test_restart_empties_the_staging_folder(writer: SiteWriter, target: Path) -> None:
-    (writer.staging / "a").mkdir()
-    (writer.staging / "a" / "linked.html").write_bytes(b"linked ahead")
-    writer.restart()
-    assert list(writer.staging.iterdir()) == []
+def test_restart_removes_folders_other_processes_put_files_in(writer: SiteWriter, target: Path) -> None:
+    for relative in ("a/linked.html", "a/b/linked.html", "c/linked.html", "rendered.html"):
+        (writer.staging / relative).parent.mkdir(parents=True, exist_ok=True)
+        (writer.staging / relative).write_bytes(b"put there")
+    writer.restart(["a/", "c", "gone"])
+    assert sorted(p.name for p in writer.staging.iterdir()) == ["rendered.html"]
+    writer.adopt("rendered.html", hashlib.sha256(b"put there").hexdigest())
     writer.write("index.html", b"new")
     writer.commit()
-    assert set(snapshot(target)) == {"index.html", MARKER, SUMS}
+    assert set(snapshot(target)) == {"index.html", "rendered.html", MARKER, SUMS}
 
 
 @pytest.mark.parametrize("fork", [True, False])
