@@ -31,6 +31,8 @@ from reportgen.spec import (
     parse_version,
 )
 
+_REQUIRED = {entity: frozenset(f.name for f in specs if f.required) for entity, specs in ENTITIES.items()}
+
 
 @dataclass(slots=True)
 class Entry:
@@ -47,7 +49,7 @@ class Entry:
     @property
     def complete(self) -> bool:
         """Return whether every required field is present and valid."""
-        return all(f.name in self.values for f in ENTITIES[self.entity] if f.required)
+        return _REQUIRED[self.entity] <= self.values.keys()
 
     def get(self, name: str, default: Any = None) -> Any:
         """Return a field's parsed value, or ``default`` when absent or invalid."""
@@ -275,19 +277,18 @@ def decode_entries(file: str, body: bytes) -> tuple[CheckedFile, int]:
         values, rows = json.loads(_inflated(body).decode("utf-8"))
         if type(values) is not int or values < 0 or type(rows) is not list:
             raise ValueError("not entries")
-        for order, (entity, line, column, *written) in enumerate(rows):
+        for order, row in enumerate(rows):
+            entity, line, column = row[:3]
             specs = _TABLE[entity]
-            places: dict[str, tuple[int, int]] = {}
-            entry = Entry(entity, _place(file, line, column), order, locs=_Places(file, places))
+            entry = Entry(entity, _place(file, line, column), order, locs=_Places(file, row))
             after = -1
-            for name, line, column, value in written:
+            for name, line, column, value in row[3:]:
                 place, spec, slot = specs[name]
                 if place <= after:
                     raise ValueError("fields out of order")
                 after = place
                 if type(line) is not int or type(column) is not int:
                     raise ValueError("not a place")
-                places[name] = line, column
                 if type(value) is str:
                     known = parsed[slot]
                     result = known.get(value, _UNKNOWN)
@@ -321,26 +322,30 @@ _UNKNOWN = object()
 
 
 class _Places(Mapping[str, Location]):
-    """The places of a restored entry's fields, each made when asked for.
+    """The places of a restored entry's fields, each made when asked for, from the entry's kept row
+    (``[entity, line, column, [field, line, column, value], ...]``, checked as it was restored).
 
     Only diagnostics ask, and a set that restores is mostly valid: at L, making every place had been a
     third of restoring the entries (325,000 of them), and freeing them most of what follows validation.
+    Even a mapping of each field to its line and column was a tenth of restoring, and of freeing.
     """
 
-    __slots__ = ("_at", "_file")
+    __slots__ = ("_file", "_row")
 
-    def __init__(self, file: str, at: dict[str, tuple[int, int]]) -> None:
-        self._file, self._at = file, at
+    def __init__(self, file: str, row: list[Any]) -> None:
+        self._file, self._row = file, row
 
     def __getitem__(self, name: str) -> Location:
-        line, column = self._at[name]
-        return Location(self._file, line, column)
+        for written in self._row[3:]:
+            if written[0] == name:
+                return Location(self._file, written[1], written[2])
+        raise KeyError(name)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._at)
+        return (written[0] for written in self._row[3:])
 
     def __len__(self) -> int:
-        return len(self._at)
+        return len(self._row) - 3
 
     def __repr__(self) -> str:  # spelled as the dict of a checked entry
         return repr(dict(self.items()))
@@ -380,19 +385,17 @@ def check_documents(
     order = 0
     for doc in documents:
         if isinstance(doc, CheckedFile):
+            if order:  # numbered on from the files before: the entries are this file's alone
+                for found in doc.entries.values():
+                    for e in found:
+                        e.order += order
             for entity, found in doc.entries.items():
-                entries[entity].extend(found if order == 0 else (_numbered(e, order) for e in found))
+                entries[entity].extend(found)
             order += doc.items
             reporter.extend(doc.diagnostics)
         else:
             order = _check_document(doc, order, entries, reporter)
     return entries
-
-
-def _numbered(entry: Entry, after: int) -> Entry:
-    """Return the entry numbered after the ``after`` entries of the files before its own."""
-    e = entry
-    return Entry(e.entity, e.loc, e.order + after, e.values, e.locs, e.item_locs, e.invalid)
 
 
 def _no_entries() -> dict[str, list[Entry]]:
