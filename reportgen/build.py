@@ -26,6 +26,7 @@ from reportgen.incremental import (
     Fingerprints,
     PageCache,
     Reuse,
+    StoredFile,
     StoredUnit,
     intact,
     link_ahead,
@@ -197,19 +198,10 @@ def _write_site(
         ParseCache(cache_folder(options.output)).forget()
     with contextlib.ExitStack() as stack:  # the writer holds the site's lock: nothing else changes it now
         writer = ahead.writer if ahead is not None else stack.enter_context(SiteWriter(options.output))
-        # Without a record (a first build) nothing can be reused: the fingerprints, for the record this
-        # build leaves, are worked out while the workers render pages.
-        prints = _fingerprints(org, site, options, work, layout) if ahead is not None else []
-        linked = ahead.linked() if ahead is not None else None
-        stored = linked if linked is not None else cache.load()
-        if stored and not prints:
-            prints = _fingerprints(org, site, options, work, layout)
-        same = _unchanged(org, work, prints, stored, None if linked is not None else options.output)
-        if linked is not None:  # the units that changed, or are gone, were linked ahead for nothing
-            kept = {work[i].id for i in same} | {ASSEMBLED}
-            writer.unstage(f.path for unit, s in linked.items() if unit not in kept for f in s.files)
-        before = {f.path: f for f in stored[ASSEMBLED].files} if ASSEMBLED in stored else {}
-        reuse = Reuse(same, options.output, linked is not None, before) if stored else None
+        with collector_paused():
+            prints, reuse = _changes(org, site, options, work, layout, writer, ahead)
+            gc.freeze()  # they live as long as the model: out of the collector's reach too (frozen_heap)
+        same = reuse.units if reuse is not None else {}
         clock.lap("changes")
         if _moves_model(jobs, len(work) - len(same)):
             # Workers would copy the pages of the model they touch, scattered among what loading and
@@ -259,7 +251,8 @@ def _write_site(
         clock.lap("render")
 
         def keep_records() -> None:  # for the next build, while the previous site is removed
-            cache.save(_records(org, work, prints, rendered, rendered.reused))
+            with collector_paused():  # tens of thousands of new objects, none in a cycle
+                cache.save(_records(org, work, prints, rendered, rendered.reused))
             parsed.save()
 
         writer.commit(keep_records, fork=jobs > 1)
@@ -290,6 +283,37 @@ def _write_site(
     )
 
 
+def _changes(
+    org: Organisation,
+    site: Site,
+    options: BuildOptions,
+    work: Sequence[Unit],
+    layout: LayoutOptions,
+    writer: SiteWriter,
+    ahead: _Ahead | None,
+) -> tuple[list[str], Reuse | None]:
+    """Return the units' fingerprints and what this build can take from the last one (None without a
+    record of it). Without a record (a first build) nothing can be reused: the fingerprints, for the
+    record this build leaves, are worked out while the workers render pages (none are returned).
+
+    Call it with the collector paused: the record and the fingerprints are tens of thousands of new
+    objects, none in a cycle, and its collections walked them again (half of reading the record at L).
+    """
+    prints = _fingerprints(org, site, options, work, layout) if ahead is not None else []
+    linked = ahead.linked() if ahead is not None else None
+    stored = linked if linked is not None else PageCache(layout.cache).load()
+    if not stored:
+        return prints, None
+    if not prints:
+        prints = _fingerprints(org, site, options, work, layout)
+    same = _unchanged(org, work, prints, stored, None if linked is not None else options.output)
+    if linked is not None:  # the units that changed, or are gone, were linked ahead for nothing
+        kept = {work[i].id for i in same} | {ASSEMBLED}
+        writer.unstage(f.path for unit, s in linked.items() if unit not in kept for f in s.files)
+    before = {f.path: f for f in stored[ASSEMBLED].files} if ASSEMBLED in stored else {}
+    return prints, Reuse(same, options.output, linked is not None, before)
+
+
 def _unchanged(
     org: Organisation,
     work: Sequence[Unit],
@@ -311,8 +335,13 @@ def _unchanged(
     return {
         i: s
         for i, s in same.items()
-        if (site is None or intact(site, s.files)) and {f.path for f in s.files} <= unit_paths(org, work[i])
+        if _owns(org, work[i], s.files) and (site is None or intact(site, s.files))
     }
+
+
+def _owns(org: Organisation, unit: Unit, files: Sequence[StoredFile]) -> bool:
+    own = unit_paths(org, unit)
+    return all(f.path in own for f in files)
 
 
 def _records(

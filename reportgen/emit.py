@@ -17,7 +17,7 @@ import concurrent.futures
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -37,7 +37,14 @@ from reportgen.layout import (
 )
 from reportgen.lineage import NodeKey
 from reportgen.model import Organisation
-from reportgen.paths import audit_month_page, collection_page, collection_version_page, node_page
+from reportgen.paths import (
+    artifact_page,
+    audit_month_page,
+    collection_page,
+    collection_version_page,
+    node_page,
+    run_page,
+)
 from reportgen.render import standalone_svg
 from reportgen.site import DrawnGraph, Planner, Unit, relink, root_of, unit_pages, units
 from reportgen.templating import render_page, stream_page
@@ -125,7 +132,7 @@ def unit_graph(unit: Unit) -> NodeKey | None:
     return None
 
 
-def unit_paths(org: Organisation, unit: Unit) -> frozenset[str]:
+def unit_paths(org: Organisation, unit: Unit) -> Collection[str]:
     """Return every path a unit's files may have in the site: its pages, its graph file, a collection's
     history downloads. No two units share one, and none is the index's, the audit log's first page's
     or an asset's."""
@@ -137,12 +144,15 @@ def unit_paths(org: Organisation, unit: Unit) -> frozenset[str]:
         versions = (collection_version_page(c.registry, c.name, v.version) for v in history.versions)
         return frozenset((page, *versions, f"{stem}.history.csv", f"{stem}.history.json"))
     if unit.kind == "audit-month":
-        return frozenset((audit_month_page(unit.key),))
-    key = unit_graph(unit)
-    if key is None:
-        return frozenset()
-    page = node_page(key)
-    return frozenset((page, page.removesuffix(".html") + ".svg"))
+        return (audit_month_page(unit.key),)
+    if unit.kind == "artifact":
+        assert unit.ref is not None
+        page = artifact_page(unit.ref)
+    elif unit.kind == "run":
+        page = run_page(unit.key)
+    else:
+        return ()
+    return (page, page.removesuffix(".html") + ".svg")
 
 
 def unit_files(

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reportgen import __version__, source_digest
-from reportgen.model import ArtifactRef, Organisation
+from reportgen.model import ArtifactRef, AuditEvent, Organisation
 from reportgen.paths import UNIT_FOLDERS
 from reportgen.site import events_by_month
 from reportgen.write import WriteError, link_file, put_file, staged_path
@@ -116,6 +116,7 @@ class Fingerprints:
         self._component: dict[ArtifactRef | str, int] = {}
         self._component_digest: list[str] = []
         self._months: dict[str, tuple[str, ...]] | None = None
+        self._events: dict[int, str] = {}  # an event's repr, by its id (the model outlives this)
         self._build_components()
 
     def _build_components(self) -> None:
@@ -176,7 +177,8 @@ class Fingerprints:
         if kind == "collection":
             history = self.org.collections[key]
             found = sorted({components[self._component[v.artifact]] for v in history.versions})
-            return _digest(self.settings, kind, key, repr(history), *found)
+            spelled = (repr(history.collection), repr(history.versions), *self._spelled(history.events))
+            return _digest(self.settings, kind, key, *spelled, *found)
         if kind == "audit-month":
             return _digest(self.settings, kind, key, *self._audit_months()[key])
         return ""
@@ -189,9 +191,21 @@ class Fingerprints:
             by_month = events_by_month(self.org.events())
             order = ["", *sorted(by_month), ""]
             self._months = {
-                month: (order[n], order[n + 2], repr(by_month[month])) for n, month in enumerate(order[1:-1])
+                month: (order[n], order[n + 2], *self._spelled(by_month[month]))
+                for n, month in enumerate(order[1:-1])
             }
         return self._months
+
+    def _spelled(self, events: Iterable[AuditEvent]) -> list[str]:
+        """Return each event's repr: made once, for its collection's fingerprint and its month's."""
+        known = self._events
+        spelled = []
+        for e in events:
+            text = known.get(id(e))
+            if text is None:
+                text = known[id(e)] = repr(e)
+            spelled.append(text)
+        return spelled
 
 
 class PageCache:
@@ -258,8 +272,10 @@ def stored_units(rows: Iterable[Sequence[object]]) -> dict[str, StoredUnit]:
             unit, fingerprint, files, graph_key, pieces = row
             if type(unit) is not str or type(fingerprint) is not str or type(graph_key) is not str:
                 continue
-            stored = tuple(_file(*f) for f in json.loads(files))  # type: ignore[arg-type]
-            placed = tuple(_piece(*p) for p in json.loads(pieces))  # type: ignore[arg-type]
+            if type(files) is str and type(pieces) is str:  # as the record keeps them
+                files, pieces = json.loads(files), json.loads(pieces)
+            stored = tuple(_file(*f) for f in files)  # type: ignore[attr-defined]
+            placed = tuple(_piece(*p) for p in pieces)  # type: ignore[attr-defined]
         except (TypeError, ValueError):
             continue
         if unit != ASSEMBLED:  # a unit's files are in its kind's folder: never the index, an asset...
@@ -273,25 +289,22 @@ def stored_units(rows: Iterable[Sequence[object]]) -> dict[str, StoredUnit]:
 def link_ahead(folder: Path, site: Path, staging: Path) -> bytes:
     """Hard-link into ``staging`` the files of every unit the last build recorded (in ``folder``) that
     are still in ``site`` as it left them; return those units' rows, and the assembled files' row, as
-    JSON (``linked_ahead`` reads them).
+    JSON (``linked_ahead`` reads them): the record's rows, with their files and pieces as lists.
 
     This runs in a forked process while the build loads and validates the manifests (see
     ``build``): which units are unchanged is known only then, which files are intact at once. A unit
     whose files were copied (where links fail) has its files' new record in its row.
     """
     rows: list[list[object]] = []
-    for row in PageCache(folder).rows():
-        unit, fingerprint, files, graph_key, pieces = row
-        stored = stored_units([row]).get(unit) if isinstance(unit, str) else None
-        if stored is None:
-            continue
+    for unit, stored in stored_units(PageCache(folder).rows()).items():
+        files = stored.files
         if unit != ASSEMBLED:
-            if not intact(site, stored.files):
+            if not intact(site, files):
                 continue
-            linked = link_files(site, staging, stored.files)
-            if linked != stored.files:
-                files = json.dumps([list(_fields(f)) for f in linked])
-        rows.append([unit, fingerprint, files, graph_key, pieces])
+            files = link_files(site, staging, files)
+        rows.append(
+            [unit, stored.fingerprint, [list(_fields(f)) for f in files], stored.graph_key, stored.pieces]
+        )
     return json.dumps(rows).encode("ascii")  # escaped: any text, a lone surrogate too
 
 

@@ -57,7 +57,7 @@ def test_each_units_files_are_among_its_own_paths_and_no_two_units_share_one(
     org = result.validation.organisation
     assert org is not None
     work = units(org)
-    owned = [emit_module.unit_paths(org, unit) for unit in work]
+    owned = [set(emit_module.unit_paths(org, unit)) for unit in work]
     assert sum(map(len, owned)) == len(set().union(*owned))  # no path is two units'
     everything = {p.relative_to(tmp_path / "site").as_posix() for p in (tmp_path / "site").rglob("*")}
     assert {"index.html", "audit.html", "assets/site.css", "report.json"} <= everything - set().union(*owned)
@@ -66,8 +66,8 @@ def test_each_units_files_are_among_its_own_paths_and_no_two_units_share_one(
     for unit, paths in zip(work, owned, strict=True):
         if unit.id in record:
             kinds.add(unit.kind)
-            assert {f.path for f in record[unit.id].files} <= paths, unit
-            assert {f.path for f in record[unit.id].files if f.page} <= paths & everything
+            assert {f.path for f in record[unit.id].files} <= set(paths), unit
+            assert {f.path for f in record[unit.id].files if f.page} <= set(paths) & everything
     assert kinds == {"collection", "artifact", "run"} | ({"audit-month"} if paged else set())
 
 
