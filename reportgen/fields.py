@@ -178,13 +178,15 @@ class CheckedFile:
     """The entries of one file's documents, checked where the file was parsed (a worker of the load).
 
     The parent takes these instead of the documents: a file's entries are a fraction of its located
-    values, and the checking is done on every core. Entries count from 0 within the file:
-    ``check_documents`` numbers them on from the files before, so they sort as if checked with them.
+    values, and the checking is done on every core. Entries count from ``first`` within the file (0
+    as checked): ``check_documents`` numbers them on from the files before, in place, so they sort as
+    if checked with them.
     """
 
     entries: dict[str, list[Entry]]
     items: int  # entries counted, valid or not: the next file's count from here
     diagnostics: list[Diagnostic]
+    first: int = 0  # the number of the file's first entry
 
 
 def check_file(documents: Iterable[Document]) -> CheckedFile:
@@ -385,10 +387,11 @@ def check_documents(
     order = 0
     for doc in documents:
         if isinstance(doc, CheckedFile):
-            if order:  # numbered on from the files before: the entries are this file's alone
+            if doc.first != order:  # numbered on from the files before, in place (not copied)
                 for found in doc.entries.values():
                     for e in found:
-                        e.order += order
+                        e.order += order - doc.first
+                doc.first = order
             for entity, found in doc.entries.items():
                 entries[entity].extend(found)
             order += doc.items

@@ -158,6 +158,20 @@ def test_the_sample_manifests_restore_as_checked(tmp_path: Path) -> None:
     assert repr(validate(second)) == repr(validate(load_paths([SAMPLES])))
 
 
+def test_files_checked_where_parsed_validate_the_same_twice(tmp_path: Path) -> None:
+    """Their entries are numbered on from the files before in place: a second validation of the same
+    files numbers them the same (the actions' order in a tie depends on it)."""
+    cache = Counting(tmp_path / "cache")
+    load(SAMPLES, cache)
+    cache.save()
+    restored = load(SAMPLES, Counting(tmp_path / "cache"))
+    assert sum(isinstance(d, CheckedFile) for d in restored.documents) > 5
+    once = repr(validate(restored))
+    orders = entries(restored)
+    assert repr(validate(restored)) == once == repr(validate(load_paths([SAMPLES])))
+    assert entries(restored) == orders
+
+
 def test_a_parse_cache_needs_a_check() -> None:
     with pytest.raises(ValueError, match="needs check"):
         load_paths([SAMPLES], ParseCache(None))
