@@ -8,7 +8,8 @@ graphs of its versions: those graphs travel packed to the parent, and on to the 
 collection, once every artifact and run is done. Workers write their files straight into the staging
 folder; the parent adopts them into the site's file list in page order, so the output does not depend
 on how the work was shared out. Units whose inputs did not change since the last build (see
-``incremental``) are not rendered: a thread of the parent hard-links their files from the last site.
+``incremental``) are not rendered: their files are hard-linked from the last site, by a thread of the
+parent, or before this stage by a process the build forks while it loads (``incremental.link_ahead``).
 """
 
 from __future__ import annotations
