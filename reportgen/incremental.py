@@ -37,7 +37,7 @@ from pathlib import Path
 from reportgen import __version__, source_digest
 from reportgen.model import ArtifactRef, AuditEvent, Organisation
 from reportgen.paths import UNIT_FOLDERS
-from reportgen.site import events_by_month
+from reportgen.site import log_by_month
 from reportgen.write import WriteError, link_file, put_file, staged_path
 
 log = logging.getLogger(__name__)
@@ -188,7 +188,7 @@ class Fingerprints:
         name are in its full name, a protected alias is in the settings), and the months before and after
         it, which it links to."""
         if self._months is None:
-            by_month = events_by_month(self.org.events())
+            by_month = log_by_month(self.org)  # what the pages are made from (not sorted by time)
             order = ["", *sorted(by_month), ""]
             self._months = {
                 month: (order[n], order[n + 2], *self._spelled(by_month[month]))

@@ -631,13 +631,9 @@ class Planner:
         )
 
     def log_by_month(self) -> dict[str, list[AuditEvent]]:
-        """Return the log's events by month, newest month first (each month's in no particular order),
-        or nothing when the log is one page."""
+        """Return ``log_by_month`` of the organisation, made once."""
         if self._months is None:
-            self._months = {}
-            if _long_log(self.org):
-                by_month = events_by_month(e for h in self.org.collections.values() for e in h.events)
-                self._months = {m: by_month[m] for m in sorted(by_month, reverse=True)}
+            self._months = log_by_month(self.org)
         return self._months
 
     def pages(self) -> Iterator[Page]:
@@ -737,6 +733,15 @@ def audit_months(org: Organisation) -> tuple[str, ...]:
         return ()
     months = {_month_of(e.at) for h in org.collections.values() for e in h.events}
     return tuple(f"{y:04d}-{m:02d}" for y, m in sorted(months, reverse=True))
+
+
+def log_by_month(org: Organisation) -> dict[str, list[AuditEvent]]:
+    """Return the log's events by month, newest month first (each month's in collection order, then
+    replay order: not by time), or nothing when the log is one page."""
+    if not _long_log(org):
+        return {}
+    by_month = events_by_month(e for h in org.collections.values() for e in h.events)
+    return {m: by_month[m] for m in sorted(by_month, reverse=True)}
 
 
 def _long_log(org: Organisation) -> bool:
