@@ -11,6 +11,7 @@ import html
 import json
 import logging
 import os
+import pickle
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,7 +43,7 @@ from reportgen.paths import UNIT_FOLDERS, artifact_page, collection_page, run_pa
 from reportgen.render import get_renderer
 from reportgen.site import Unit, units
 from reportgen.spec import format_utc
-from reportgen.templating import assets, builtin_templates, environment
+from reportgen.templating import Compiled, assets, builtin_templates, compile_all, environment
 from reportgen.timeline import events_csv, events_json
 from reportgen.validate import Validation, check_where_parsed, validate
 from reportgen.views import Site
@@ -117,34 +118,58 @@ def build(paths: Sequence[Path], options: BuildOptions, progress: Progress | Non
             loaded = load_paths(list(paths), parsed, jobs=jobs, check=check_where_parsed)
             clock.lap("load")
             validation = validate(loaded)
-            del loaded  # the files' entries (or documents), most of the memory: the model keeps what it needs
             clock.lap("validate")
             if _fails(validation, options.strict):
                 return BuildResult(validation, stages=tuple(clock.stages))
-        given = [validation]
-        del validation  # _write_site may move the model into fresh memory: nothing here may hold it
-        with frozen_heap():  # the model lives until the build ends: no collection need walk it again
-            return _write_site(given, options, jobs, progress, clock, parsed, ahead)
+            # The files' entries (or documents) are most of the memory, and the model keeps what it
+            # needs: freeing them took a tenth of a rebuild at L. _write_site frees them while workers
+            # render, or before the model moves. Nothing here may hold either.
+            given = [validation]
+            spare: list[object] = [loaded]
+            del validation, loaded
+            # The model lives until the build ends: no collection need walk it again, not even the one
+            # the collector would make as it resumes.
+            stack.enter_context(frozen_heap())
+        return _write_site(given, options, jobs, progress, clock, parsed, ahead, spare)
 
 
 @dataclass(slots=True)
 class _Ahead:
     """A rebuild's site writer, taken before the manifests load, and the process that links the last
-    site's intact files into its staging folder meanwhile (``incremental.link_ahead``)."""
+    site's intact files into its staging folder meanwhile (``incremental.link_ahead``), then compiles
+    the templates."""
 
     writer: SiteWriter
     linking: Forked
+    compiled: Compiled | None = None  # the templates the process compiled, once it is done
 
-    def linked(self) -> dict[str, StoredUnit] | None:
+    def linked(self) -> tuple[dict[str, StoredUnit], frozenset[str]] | None:
         """Wait for the linking; return the units it linked (and the assembled files' record), by unit
-        id, or None if it failed: the folders it links into are then removed again."""
+        id, with those whose files it copied, or None if it failed: the folders it links into are then
+        removed again."""
         data = self.linking.result()
         with contextlib.suppress(ValueError):
             if data is not None:
-                return linked_ahead(data)
+                try:
+                    linked, codes = pickle.loads(data)
+                except Exception as exc:  # cut short in the pipe: anything unpickling raises
+                    raise ValueError(f"not what the process returns: {exc!r}") from None
+                if type(codes) is dict:
+                    self.compiled = Compiled(codes)
+                return linked_ahead(linked)
         log.debug("linking the last site's files ahead failed; linking them while pages render")
         self.writer.restart(UNIT_FOLDERS.values())  # the only folders it links into
         return None
+
+
+def _ahead(folder: Path, site: Path, staging: Path, templates: Path | None) -> bytes:
+    """Link the last site's intact files into ``staging`` (``link_ahead``), then compile the templates:
+    run by the process ``_link_ahead`` forks, while this one loads and validates the manifests."""
+    linked = link_ahead(folder, site, staging)
+    compiled = Compiled()
+    with contextlib.suppress(Exception):  # the build process compiles what is not here
+        compile_all(environment(templates, compiled))
+    return pickle.dumps((linked, compiled.codes), pickle.HIGHEST_PROTOCOL)
 
 
 def _link_ahead(options: BuildOptions, jobs: int, stack: contextlib.ExitStack) -> _Ahead | None:
@@ -153,7 +178,8 @@ def _link_ahead(options: BuildOptions, jobs: int, stack: contextlib.ExitStack) -
 
     Hard-linking them one by one (32,000 at L) had taken longer than rendering a rebuild's changed
     pages, and which files are intact is known at once: a forked process links them on the core that
-    loading and validation leave idle, and ``_write_site`` removes the few whose units changed.
+    loading and validation leave idle, and ``_write_site`` removes the few whose units changed. Then it
+    compiles the templates, which the build process would do before its workers fork.
     """
     folder = cache_folder(options.output)
     if jobs < 2 or not options.cache or not PageCache(folder).exists() or not can_fork():
@@ -163,7 +189,7 @@ def _link_ahead(options: BuildOptions, jobs: int, stack: contextlib.ExitStack) -
     except WriteError:  # said after validation, as a first build says it
         return None
     stack.callback(writer.abort)  # nothing once the site is committed
-    linking = fork_task(link_ahead, folder, writer.target, writer.staging)
+    linking = fork_task(_ahead, folder, writer.target, writer.staging, options.templates)
     if linking is None:
         writer.abort()
         return None
@@ -179,13 +205,16 @@ def _write_site(
     clock: _Clock,
     parsed: ParseCache,
     ahead: _Ahead | None = None,
+    spare: list[object] | None = None,
 ) -> BuildResult:
     """Draw, render and write the site of a valid organisation: the stages after validation.
 
     The validation is taken out of ``given``, the caller's only reference to it. ``jobs``: the
     processes the build may use, as loading used them. ``ahead``: the writer to write with, with the
-    last site's intact files linked into it (see ``_link_ahead``).
+    last site's intact files linked into it (see ``_link_ahead``). ``spare``: what the caller no longer
+    needs (the loaded files), emptied while the workers render pages, or before the model moves.
     """
+    spare = spare if spare is not None else []
     validation = given.pop()
     org = validation.organisation
     site = _site_info(org, options)
@@ -207,6 +236,7 @@ def _write_site(
             # Workers would copy the pages of the model they touch, scattered among what loading and
             # validation freed: move it into fresh memory first (see compact). Nothing may hold the old one.
             with collector_paused():
+                spare.clear()
                 moved = compact.dump(validation)
                 del validation, org, work
                 validation = compact.load(moved)
@@ -214,11 +244,12 @@ def _write_site(
                 gc.freeze()  # out of the collector's reach, as the old model was (frozen_heap)
             org, work = validation.organisation, units(validation.organisation)
             clock.lap("compact")
-        env = environment(options.templates)
+        env = environment(options.templates, ahead.compiled if ahead is not None else None)
         other = 0.0
 
         def meanwhile() -> None:  # the parent's share while workers render pages
             nonlocal other
+            spare.clear()  # while the workers render: off the critical path (not counted as work)
             mark = time.perf_counter()
             for path, data in assets(options.templates):
                 writer.write(path, data)
@@ -252,7 +283,10 @@ def _write_site(
 
         def keep_records() -> None:  # for the next build, while the previous site is removed
             with collector_paused():  # tens of thousands of new objects, none in a cycle
-                cache.save(_records(org, work, prints, rendered, rendered.reused))
+                cache.save(
+                    _records(org, work, prints, rendered, rendered.reused),
+                    reuse.recorded if reuse is not None else None,
+                )
             parsed.save()
 
         writer.commit(keep_records, fork=jobs > 1)
@@ -300,18 +334,22 @@ def _changes(
     objects, none in a cycle, and its collections walked them again (half of reading the record at L).
     """
     prints = _fingerprints(org, site, options, work, layout) if ahead is not None else []
-    linked = ahead.linked() if ahead is not None else None
-    stored = linked if linked is not None else PageCache(layout.cache).load()
+    ahead_of = ahead.linked() if ahead is not None else None
+    if ahead_of is not None:
+        linked, copied = ahead_of
+        stored, recorded = linked, {u: s for u, s in linked.items() if u not in copied}
+    else:
+        stored = recorded = PageCache(layout.cache).load()
     if not stored:
         return prints, None
     if not prints:
         prints = _fingerprints(org, site, options, work, layout)
-    same = _unchanged(org, work, prints, stored, None if linked is not None else options.output)
-    if linked is not None:  # the units that changed, or are gone, were linked ahead for nothing
+    same = _unchanged(org, work, prints, stored, None if ahead_of is not None else options.output)
+    if ahead_of is not None:  # the units that changed, or are gone, were linked ahead for nothing
         kept = {work[i].id for i in same} | {ASSEMBLED}
-        writer.unstage(f.path for unit, s in linked.items() if unit not in kept for f in s.files)
+        writer.unstage(f.path for unit, s in stored.items() if unit not in kept for f in s.files)
     before = {f.path: f for f in stored[ASSEMBLED].files} if ASSEMBLED in stored else {}
-    return prints, Reuse(same, options.output, linked is not None, before)
+    return prints, Reuse(same, options.output, ahead_of is not None, before, recorded)
 
 
 def _unchanged(
@@ -354,10 +392,10 @@ def _records(
     """Return what the next build may reuse: every unit with a fingerprint whose graphs were drawn, with
     where its pieces are in the assembled files, and those files."""
     drawings = rendered.drawings
+    failed = {f for f, d in drawings.items() if d.error}
     records = {ASSEMBLED: StoredUnit("", tuple(rendered.assembled), "")}
     for i, unit in enumerate(work):
-        focuses = unit_focuses(org, unit)
-        if not prints[i] or any(f in drawings and drawings[f].error for f in focuses):
+        if not prints[i] or (failed and not failed.isdisjoint(unit_focuses(org, unit))):
             continue  # the index and audit log always change; a graph that failed may work next time
         own = unit_graph(unit)
         drawing = drawings.get(own) if own is not None else None

@@ -48,7 +48,7 @@ from reportgen.paths import (
 )
 from reportgen.render import standalone_svg
 from reportgen.site import DrawnGraph, Planner, Unit, relink, root_of, unit_pages, units
-from reportgen.templating import render_page, stream_page
+from reportgen.templating import compile_all, render_page, stream_page
 from reportgen.timeline import events_csv, events_json
 from reportgen.views import Site
 from reportgen.workers import can_fork, cpu_count, fork_pool
@@ -372,7 +372,7 @@ def emit_pages(
             collect(_emit(job, chunk) for chunk in _chunks(first, 1))  # a chunk's graphs at a time
             collect(_emit(job, chunk, collect.shown) for chunk in _chunks(then, 1))
     else:
-        _compile_templates(env)  # once, before the fork: every worker inherits them compiled
+        compile_all(env)  # once, before the fork: every worker inherits them compiled
         _SHARED = job
         try:
             with fork_pool(jobs) as pool:
@@ -535,9 +535,3 @@ def _alongside(task: Callable[[], None]) -> Iterator[None]:
             error = running.exception()  # waits: the thread writes into the staging folder
         if error is not None:
             raise error
-
-
-def _compile_templates(env: jinja2.Environment) -> None:
-    for name in env.list_templates(filter_func=lambda n: n.endswith(".html")):
-        with contextlib.suppress(jinja2.TemplateError):  # reported when a page uses it, if one does
-            env.get_template(name)

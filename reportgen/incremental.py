@@ -29,10 +29,12 @@ import hashlib
 import json
 import logging
 import os
+import pickle
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from reportgen import __version__, source_digest
 from reportgen.model import ArtifactRef, AuditEvent, Organisation
@@ -45,9 +47,9 @@ log = logging.getLogger(__name__)
 FORMAT = "2"
 
 
-@dataclass(frozen=True, slots=True)
-class StoredFile:
-    """A file of the site as the build that wrote it left it."""
+class StoredFile(NamedTuple):
+    """A file of the site as the build that wrote it left it (a tuple: 32,000 of them at L are read,
+    sent between processes and written on every rebuild)."""
 
     path: str
     digest: str
@@ -57,8 +59,7 @@ class StoredFile:
     mtime_ns: int
 
 
-@dataclass(frozen=True, slots=True)
-class StoredUnit:
+class StoredUnit(NamedTuple):
     """What the last build wrote for one unit of pages."""
 
     fingerprint: str
@@ -80,6 +81,7 @@ class Reuse:
     previous: Path
     linked: bool  # the units' files are in the new site already (``link_ahead``)
     assembled: Mapping[str, StoredFile]  # by path, as the last build recorded them
+    recorded: Mapping[str, StoredUnit]  # units as the record holds them: only the others are written
 
 
 def _digest(*parts: str) -> str:
@@ -209,9 +211,17 @@ class Fingerprints:
 
 
 class PageCache:
-    """The last build's units, in one SQLite file beside the site (next to the graph cache)."""
+    """The last build's units, in one SQLite file beside the site (next to the graph cache).
+
+    A unit's row holds its fingerprint, its files and its graph's key; the pieces of every unit are one
+    JSON document beside them (``pieces``), for a changed unit shifts the offsets of those after it. So
+    a rebuild writes the rows of the units it rendered (and deletes those gone), and the pieces: at L,
+    writing all 17,000 rows had been a tenth of a rebuild.
+    """
 
     FILE = "pages.sqlite"
+    _UNITS = "units (unit TEXT PRIMARY KEY, fingerprint TEXT, files TEXT, graph_key TEXT)"
+    _PIECES = "pieces (data TEXT)"
 
     def __init__(self, folder: Path | None) -> None:
         self.folder = folder
@@ -225,36 +235,62 @@ class PageCache:
         return stored_units(self.rows())
 
     def rows(self) -> list[tuple[object, ...]]:
-        """Return the record's rows as they are kept: (unit, fingerprint, files, graph key, pieces)."""
+        """Return the record's rows as they are kept, each with its unit's pieces (None if the record has
+        none, or they cannot be read): (unit, fingerprint, files, graph key, pieces)."""
         if not self.exists():
             return []
         assert self.folder is not None
         try:
             with contextlib.closing(sqlite3.connect(self.folder / self.FILE, timeout=30)) as db:
-                return db.execute("SELECT unit, fingerprint, files, graph_key, pieces FROM units").fetchall()
+                rows = db.execute("SELECT unit, fingerprint, files, graph_key FROM units").fetchall()
+                found = db.execute("SELECT data FROM pieces").fetchall()
         except sqlite3.Error as exc:
             log.debug("page cache unusable: %s", exc)
             return []
+        try:
+            pieces = json.loads(found[0][0]) if len(found) == 1 and type(found[0][0]) is str else {}
+        except (ValueError, RecursionError):
+            pieces = {}
+        if type(pieces) is not dict:
+            pieces = {}
+        return [(*row, pieces.get(row[0]) if type(row[0]) is str else None) for row in rows]
 
-    def save(self, units: Mapping[str, StoredUnit]) -> None:
-        """Replace the recorded units with ``units``; start the file again if it is damaged."""
+    def save(self, units: Mapping[str, StoredUnit], recorded: Mapping[str, StoredUnit] | None = None) -> None:
+        """Make ``units`` the record; ``recorded``: the units as the record holds them now, whose rows
+        need not be written again where they are the same (None: write every row). A damaged file is
+        started again."""
         if self.folder is None:
             return
-        rows = [
-            (
-                unit,
-                u.fingerprint,
-                json.dumps([list(_fields(f)) for f in u.files]),
-                u.graph_key,
-                json.dumps([list(p) for p in u.pieces]),
+        placed = json.dumps({unit: u.pieces for unit, u in sorted(units.items()) if u.pieces})
+
+        def rows(ids: Iterable[str]) -> list[tuple[str, str, str, str]]:
+            return [
+                (unit, units[unit].fingerprint, json.dumps(units[unit].files), units[unit].graph_key)
+                for unit in ids
+            ]
+
+        def replace(db: sqlite3.Connection) -> None:
+            for table in (self._UNITS, self._PIECES):
+                db.execute(f"DROP TABLE IF EXISTS {table.split(' ', 1)[0]}")
+                db.execute(f"CREATE TABLE {table}")
+            db.executemany("INSERT INTO units VALUES (?, ?, ?, ?)", rows(sorted(units)))
+            db.execute("INSERT INTO pieces VALUES (?)", (placed,))
+
+        def update(db: sqlite3.Connection) -> None:
+            assert recorded is not None
+            there = {unit for (unit,) in db.execute("SELECT unit FROM units")}
+            db.executemany("DELETE FROM units WHERE unit = ?", [(u,) for u in there if u not in units])
+            changed = sorted(
+                unit
+                for unit, u in units.items()
+                if unit not in there or unit not in recorded or recorded[unit][:3] != u[:3]
             )
-            for unit, u in sorted(units.items())
-        ]
-        replace_table(
-            self.folder / self.FILE,
-            "units (unit TEXT PRIMARY KEY, fingerprint TEXT, files TEXT, graph_key TEXT, pieces TEXT)",
-            rows,
-        )
+            db.executemany("INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?)", rows(changed))
+            db.execute("DELETE FROM pieces")
+            db.execute("INSERT INTO pieces VALUES (?)", (placed,))
+
+        if recorded is None or not update_database(self.folder / self.FILE, update, fresh=False):
+            update_database(self.folder / self.FILE, replace)
 
     def forget(self) -> None:
         """Drop the record, if there is one."""
@@ -265,18 +301,18 @@ class PageCache:
 
 def stored_units(rows: Iterable[Sequence[object]]) -> dict[str, StoredUnit]:
     """Return the units of a record's rows (``PageCache.rows``), by unit id, leaving out a row that is not
-    one (a damaged cache is only slower)."""
+    one (a damaged cache is only slower). A unit without pieces has them made again (see ``emit``)."""
     units: dict[str, StoredUnit] = {}
     for row in rows:
         try:
             unit, fingerprint, files, graph_key, pieces = row
             if type(unit) is not str or type(fingerprint) is not str or type(graph_key) is not str:
                 continue
-            if type(files) is str and type(pieces) is str:  # as the record keeps them
-                files, pieces = json.loads(files), json.loads(pieces)
+            if type(files) is str:  # as the record keeps them
+                files = json.loads(files)
             stored = tuple(_file(*f) for f in files)  # type: ignore[attr-defined]
-            placed = tuple(_piece(*p) for p in pieces)  # type: ignore[attr-defined]
-        except (TypeError, ValueError):
+            placed = tuple(_piece(*p) for p in pieces) if pieces is not None else ()  # type: ignore[attr-defined]
+        except (TypeError, ValueError, RecursionError):
             continue
         if unit != ASSEMBLED:  # a unit's files are in its kind's folder: never the index, an asset...
             folder = UNIT_FOLDERS.get(unit.split("\0", 1)[0])
@@ -288,40 +324,45 @@ def stored_units(rows: Iterable[Sequence[object]]) -> dict[str, StoredUnit]:
 
 def link_ahead(folder: Path, site: Path, staging: Path) -> bytes:
     """Hard-link into ``staging`` the files of every unit the last build recorded (in ``folder``) that
-    are still in ``site`` as it left them; return those units' rows, and the assembled files' row, as
-    JSON (``linked_ahead`` reads them): the record's rows, with their files and pieces as lists.
+    are still in ``site`` as it left them; return those units, and the assembled files' record, with the
+    ids of those whose files were copied (where links fail: their files' record is new), pickled for
+    ``linked_ahead``.
 
     This runs in a forked process while the build loads and validates the manifests (see
-    ``build``): which units are unchanged is known only then, which files are intact at once. A unit
-    whose files were copied (where links fail) has its files' new record in its row.
+    ``build``): which units are unchanged is known only then, which files are intact at once.
     """
-    rows: list[list[object]] = []
+    units: dict[str, StoredUnit] = {}
+    copied: list[str] = []
     for unit, stored in stored_units(PageCache(folder).rows()).items():
-        files = stored.files
         if unit != ASSEMBLED:
-            if not intact(site, files):
+            if not intact(site, stored.files):
                 continue
-            files = link_files(site, staging, files)
-        rows.append(
-            [unit, stored.fingerprint, [list(_fields(f)) for f in files], stored.graph_key, stored.pieces]
-        )
-    return json.dumps(rows).encode("ascii")  # escaped: any text, a lone surrogate too
+            files = link_files(site, staging, stored.files)
+            if files is not stored.files:
+                copied.append(unit)
+                stored = stored._replace(files=files)
+        units[unit] = stored
+    return pickle.dumps((units, copied), pickle.HIGHEST_PROTOCOL)
 
 
-def linked_ahead(data: bytes) -> dict[str, StoredUnit]:
-    """Return the units ``link_ahead`` linked (and the assembled files' record), by unit id; raise
-    ValueError if ``data`` is not what it returns."""
-    rows = json.loads(data)
-    if type(rows) is not list:
-        raise ValueError("not rows")
-    units = stored_units(rows)
-    if len(units) != len(rows):
-        raise ValueError("rows that are not units")
-    return units
+def linked_ahead(data: bytes) -> tuple[dict[str, StoredUnit], frozenset[str]]:
+    """Return the units ``link_ahead`` linked (and the assembled files' record), by unit id, and those
+    whose files it copied; raise ValueError if ``data`` is not what it returns.
+
+    ``data`` comes from a process this one forked, never from a file: it is as trusted as this process.
+    """
+    try:
+        units, copied = pickle.loads(data)
+    except Exception as exc:  # cut short or damaged in the pipe: anything unpickling raises
+        raise ValueError(f"not units: {exc!r}") from None
+    if type(units) is not dict or not all(type(u) is StoredUnit for u in units.values()):
+        raise ValueError("not units")
+    return units, frozenset(copied)
 
 
-def link_files(site: Path, staging: Path, files: Sequence[StoredFile]) -> tuple[StoredFile, ...]:
-    """Hard-link a unit's files from the previous site into the new one (copy them where links fail).
+def link_files(site: Path, staging: Path, files: tuple[StoredFile, ...]) -> tuple[StoredFile, ...]:
+    """Hard-link a unit's files from the previous site into the new one (copy them where links fail);
+    return their record: ``files`` itself where every one is linked.
 
     A link is the file itself, so its record (inode, size, time) stands as ``intact`` checked it.
     """
@@ -335,33 +376,44 @@ def link_files(site: Path, staging: Path, files: Sequence[StoredFile]) -> tuple[
             with open(source, "rb") as old:
                 digest, st = put_file(path, old.read())
             f = StoredFile(name, digest, f.page, st.st_ino, st.st_size, st.st_mtime_ns)
-        out.append(f if f.path == name else StoredFile(name, f.digest, f.page, f.inode, f.size, f.mtime_ns))
-    return tuple(out)
+        out.append(f if f.path == name else f._replace(path=name))
+    return files if all(a is b for a, b in zip(out, files, strict=True)) else tuple(out)
 
 
-def replace_table(path: Path, table: str, rows: Sequence[tuple[object, ...]]) -> None:
-    """Make ``rows`` the only rows of ``table`` ("name (columns)") in the SQLite file ``path``, at once.
+def update_database(path: Path, work: Callable[[sqlite3.Connection], None], fresh: bool = True) -> bool:
+    """Run ``work`` in one transaction on the SQLite file ``path``; return whether it was done.
 
     A cache that cannot be written only makes the next build slower: it is logged, not raised. A file
-    that is not a database any more is started again.
+    that is not a database any more is started again, if ``fresh`` (else the caller starts it again).
     """
-    name = table.split(" ", 1)[0]
-    marks = ", ".join("?" * len(rows[0])) if rows else ""
     for attempt in (1, 2):
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with contextlib.closing(sqlite3.connect(path, timeout=30)) as db, db:
-                db.execute(f"CREATE TABLE IF NOT EXISTS {table}")
-                db.execute(f"DELETE FROM {name}")
-                if rows:
-                    db.executemany(f"INSERT INTO {name} VALUES ({marks})", rows)
-            return
+                work(db)
+            return True
         except (OSError, sqlite3.Error) as exc:
             log.debug("%s not written: %s", path.name, exc)
-            if attempt == 2 or not isinstance(exc, sqlite3.DatabaseError):
-                return
+            if attempt == 2 or not fresh or not isinstance(exc, sqlite3.DatabaseError):
+                return False
             with contextlib.suppress(OSError):
                 path.unlink()  # not a database any more: start it again
+    return False
+
+
+def replace_table(path: Path, table: str, rows: Sequence[tuple[object, ...]]) -> None:
+    """Make ``rows`` the only rows of ``table`` ("name (columns)") in the SQLite file ``path``, at once
+    (see ``update_database``)."""
+    name = table.split(" ", 1)[0]
+    marks = ", ".join("?" * len(rows[0])) if rows else ""
+
+    def replace(db: sqlite3.Connection) -> None:
+        db.execute(f"CREATE TABLE IF NOT EXISTS {table}")
+        db.execute(f"DELETE FROM {name}")
+        if rows:
+            db.executemany(f"INSERT INTO {name} VALUES ({marks})", rows)
+
+    update_database(path, replace)
 
 
 def _file(
@@ -389,10 +441,6 @@ def _piece(file: object, offset: object, length: object) -> tuple[str, int, int]
     ):
         raise ValueError("not a piece")
     return file, offset, length
-
-
-def _fields(f: StoredFile) -> tuple[object, ...]:
-    return (f.path, f.digest, f.page, f.inode, f.size, f.mtime_ns)
 
 
 def intact(site: Path, files: Sequence[StoredFile]) -> bool:

@@ -68,8 +68,37 @@ class _Template(jinja2.Template):
         return template
 
 
-def environment(overrides: Path | None = None) -> jinja2.Environment:
-    """Return the environment that renders pages; templates in ``overrides`` win over ours."""
+class Compiled(jinja2.BytecodeCache):
+    """Templates' compiled code, by Jinja's key of each template, held in memory: what one process
+    compiled (``compile_all``) for another, forked from the same code, to take instead of compiling.
+
+    Jinja checks each one against its template's source as it loads it: a template changed meanwhile
+    is compiled again. Never read from a file: code is as trusted as where it comes from.
+    """
+
+    def __init__(self, codes: dict[str, bytes] | None = None) -> None:
+        self.codes = codes if codes is not None else {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        code = self.codes.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.codes[bucket.key] = bucket.bytecode_to_string()
+
+
+def compile_all(env: jinja2.Environment) -> None:
+    """Compile every page template of ``env`` (as a forked worker would use them); one that does not
+    compile is reported when a page uses it, if one does."""
+    for name in env.list_templates(filter_func=lambda n: n.endswith(".html")):
+        with suppress(jinja2.TemplateError):
+            env.get_template(name)
+
+
+def environment(overrides: Path | None = None, compiled: Compiled | None = None) -> jinja2.Environment:
+    """Return the environment that renders pages; templates in ``overrides`` win over ours. With
+    ``compiled``, templates are taken from it where it has them, and kept in it once compiled."""
     folders = [builtin_templates()]
     if overrides is not None:
         folders.insert(0, overrides)
@@ -81,6 +110,7 @@ def environment(overrides: Path | None = None) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         auto_reload=False,  # a build reads each template once: no stat() of every file on every page
+        bytecode_cache=compiled,
     )
     env.template_class = _Template
     return env

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import pickle
 import shutil
 import sqlite3
 from collections.abc import Callable
@@ -14,7 +16,7 @@ from factories import another_reportgen, pieces_made_here
 
 import reportgen.site as site_module
 from reportgen.build import BuildOptions, BuildResult, build, cache_folder
-from reportgen.incremental import PageCache
+from reportgen.incremental import ASSEMBLED, PageCache
 
 ACME = Path(__file__).resolve().parent.parent / "sample_manifests" / "acme"
 
@@ -252,6 +254,9 @@ def test_a_rebuild_takes_reused_units_pieces_of_the_report_from_the_last_one(
         ("no record of the files", True),
         ("offsets not numbers", False),  # the units' records are refused: they are rendered again
         ("negative offsets", False),
+        ("no pieces recorded", True),
+        ("pieces that are not JSON", True),
+        ("pieces that are not a mapping", True),
     ],
 )
 def test_pieces_that_cannot_be_taken_from_the_last_report_are_made_again(
@@ -271,18 +276,28 @@ def test_pieces_that_cannot_be_taken_from_the_last_report_are_made_again(
         (site / "report.json").write_bytes(text.replace(b'"runs"', b'"RUNS"'))
     elif damage == "report.json gone":
         (site / "report.json").unlink()
+    elif damage == "no record of the files":
+        with sqlite3.connect(record) as db:
+            db.execute("DELETE FROM units WHERE unit = ?", ("\0assembled",))
+    elif damage in ("no pieces recorded", "pieces that are not JSON", "pieces that are not a mapping"):
+        with sqlite3.connect(record) as db:
+            if damage == "no pieces recorded":
+                db.execute("DELETE FROM pieces")
+            else:
+                db.execute("UPDATE pieces SET data = ?", ("{not json" if "JSON" in damage else "[1, 2]",))
     else:
         forged = {
-            "offsets past the end": '[["report.json", 99999999, 10]]',
-            "offsets not numbers": '[["report.json", "0", 10]]',
-            "negative offsets": '[["report.json", -5, 10]]',
-            "no record of the files": None,
+            "offsets past the end": ["report.json", 99999999, 10],
+            "offsets not numbers": ["report.json", "0", 10],
+            "negative offsets": ["report.json", -5, 10],
         }[damage]
         with sqlite3.connect(record) as db:
-            if forged is None:
-                db.execute("DELETE FROM units WHERE unit = ?", ("\0assembled",))
-            else:
-                db.execute("UPDATE units SET pieces = ? WHERE unit LIKE 'run%'", (forged,))
+            (data,) = db.execute("SELECT data FROM pieces").fetchone()
+            pieces = json.loads(data)
+            for unit in pieces:
+                if unit.startswith("run"):
+                    pieces[unit] = [forged]
+            db.execute("UPDATE pieces SET data = ?", (json.dumps(pieces),))
     again = build([manifests], BuildOptions(output=site, jobs=2))
     assert again.written and again.reused_pages > 0 and again.jobs == 2
     assert bool(made) is made_here, made
@@ -337,8 +352,6 @@ def test_a_damaged_or_hostile_page_cache_is_ignored(manifests: Path, tmp_path: P
 def test_a_unit_record_claiming_files_it_cannot_have_is_not_reused(
     manifests: Path, tmp_path: Path, forged: str
 ) -> None:
-    import json
-
     site = tmp_path / "site"
     build([manifests], BuildOptions(output=site, jobs=2))
     before = tree(site)
@@ -462,7 +475,9 @@ def test_a_rebuild_whose_linking_ahead_fails_links_while_pages_render(
         if failure == "garbage":
             return rows[:-7]
         if failure == "a row not a unit":
-            return rows.replace(b'[["', b'[[1, 2], ["', 1)
+            units, copied = pickle.loads(rows)
+            units[next(iter(units))] = (1, 2)
+            return pickle.dumps((units, copied))
         raise OSError("no more links")
 
     monkeypatch.setattr(build_module, "link_ahead", half_then_fail)
@@ -531,3 +546,121 @@ def test_a_collection_rendered_again_shows_its_reused_versions_graphs(
     assert again.cached_graphs == len(versions) and again.graphs == cold.graphs
     if jobs == 1:
         assert drawn_again == sorted(versions)
+
+
+def recorded_rows(site: Path) -> dict[str, tuple[int, str, str, str]]:
+    """Return the page record's rows by unit: (rowid, fingerprint, files, graph key)."""
+    with sqlite3.connect(cache_folder(site) / PageCache.FILE) as db:
+        rows = db.execute("SELECT unit, rowid, fingerprint, files, graph_key FROM units").fetchall()
+    return {unit: (rowid, *rest) for unit, rowid, *rest in rows}
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_rebuild_writes_the_record_rows_of_the_units_it_rendered_only(
+    manifests: Path, tmp_path: Path, jobs: int
+) -> None:
+    site = tmp_path / "site"
+    first = build([manifests], BuildOptions(output=site, jobs=jobs))
+    before = recorded_rows(site)
+    append(manifests / "audit" / "2026-q2.yaml", ONE_MORE_ACTION)()
+    again = build([manifests], BuildOptions(output=site, jobs=jobs))
+    after = recorded_rows(site)
+    assert after.keys() == before.keys()
+    changed = {unit for unit in after if after[unit][1:] != before[unit][1:]}
+    rewritten = {unit for unit in after if after[unit][0] != before[unit][0]}  # a new row: a new rowid
+    assert rewritten == changed and ASSEMBLED in changed
+    assert 0 < len(changed) < len(after) and 0 < again.reused_pages < first.pages
+    # what was written is the whole record: the next build reuses every unit but the index and audit log
+    third = build([manifests], BuildOptions(output=site, jobs=jobs))
+    assert third.reused_pages == third.pages - 2
+    build([manifests], BuildOptions(output=tmp_path / "cold", cache=False))
+    assert tree(site) == tree(tmp_path / "cold")
+
+
+def test_a_record_in_the_earlier_format_is_started_again(manifests: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    build([manifests], BuildOptions(output=site, jobs=2))
+    record = cache_folder(site) / PageCache.FILE
+    with sqlite3.connect(record) as db:  # one table, each unit's pieces in its row
+        db.execute("DROP TABLE pieces")
+        db.execute("ALTER TABLE units ADD COLUMN pieces TEXT")
+        db.execute("UPDATE units SET pieces = '[]'")
+    again = build([manifests], BuildOptions(output=site, jobs=2))
+    assert again.written and again.reused_pages == 0
+    assert build([manifests], BuildOptions(output=site, jobs=2)).reused_pages == again.pages - 2
+    build([manifests], BuildOptions(output=tmp_path / "cold", cache=False))
+    assert tree(site) == tree(tmp_path / "cold")
+
+
+def test_files_copied_while_linking_ahead_are_recorded_as_copied(
+    manifests: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where a link fails the file is copied: a new inode, which the record must hold, or the next
+    build would find the file changed and render its unit again."""
+    import reportgen.incremental as incremental
+
+    site = tmp_path / "site"
+    build([manifests], BuildOptions(output=site, jobs=2))
+    real = incremental.link_file
+
+    def no_links_for_runs(source: str, path: str) -> None:
+        if "/runs/" in os.fspath(path):
+            raise OSError("too many links")
+        real(source, path)
+
+    monkeypatch.setattr(incremental, "link_file", no_links_for_runs)
+    again = build([manifests], BuildOptions(output=site, jobs=2))
+    run_page = next((site / "runs").glob("*.html"))
+    assert run_page.stat().st_nlink == 1  # a copy: the last site's file went with it
+    monkeypatch.undo()
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    third = build([manifests], BuildOptions(output=site, jobs=2))
+    assert third.reused_pages == again.reused_pages == third.pages - 2
+    assert run_page.stat().st_nlink == 1  # linked again from the copy: the old site is gone
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_rebuild_on_two_cores_takes_the_templates_compiled_while_the_manifests_load(
+    manifests: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    import jinja2
+
+    compiled: list[str] = []  # by this process: the other one's calls are its own
+    real = jinja2.Environment.compile
+
+    def spy(self: jinja2.Environment, source: Any, name: str | None = None, *args: Any, **kw: Any) -> Any:
+        compiled.append(str(name))
+        return real(self, source, name, *args, **kw)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", spy)
+    site = tmp_path / "site"
+    build([manifests], BuildOptions(output=site, jobs=jobs))
+    compiled.clear()
+    append(manifests / "audit" / "2026-q2.yaml", ONE_MORE_ACTION)()
+    again = build([manifests], BuildOptions(output=site, jobs=jobs))
+    assert again.written and again.jobs == jobs
+    assert bool(compiled) is (jobs == 1), compiled
+    build([manifests], BuildOptions(output=tmp_path / "cold", cache=False))
+    assert tree(site) == tree(tmp_path / "cold")
+
+
+def test_a_template_that_does_not_compile_fails_a_rebuild_on_two_cores_as_on_one(
+    manifests: Path, tmp_path: Path
+) -> None:
+    import jinja2
+
+    mine = tmp_path / "templates"
+    mine.mkdir()
+    site = tmp_path / "site"
+    build([manifests], BuildOptions(output=site, jobs=2, templates=mine))
+    before = tree(site)
+    (mine / "detail.html").write_text("{% extends 'base.html' %}{% block main %}{{ page.title {% endblock %}")
+    failures = []
+    for jobs in (2, 1):
+        with pytest.raises(jinja2.TemplateSyntaxError) as caught:
+            build([manifests], BuildOptions(output=site, jobs=jobs, templates=mine))
+        failures.append((caught.value.name, caught.value.lineno, caught.value.message))
+        assert tree(site) == before
+    assert (
+        failures[0] == failures[1] == ("detail.html", 1, "expected token 'end of print statement', got '{'")
+    )
