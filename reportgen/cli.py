@@ -34,6 +34,7 @@ from reportgen.load import load_paths
 from reportgen.render import DEFAULT_RENDERER, RENDERER_NAMES, RenderError, get_renderer, standalone_svg
 from reportgen.schema import schema_json
 from reportgen.spec import FormatError, check_url
+from reportgen.templating import TemplateError, template_problem
 from reportgen.validate import Validation, check_where_parsed, validate
 from reportgen.workers import collector_paused, cpu_count
 from reportgen.write import WriteError
@@ -372,6 +373,9 @@ def build_command(
         result = build(paths, options, progress)
     except (GraphFailure, WriteError, RenderError) as exc:
         click.echo(f"error: {exc}", err=True)
+        ctx.exit(EXIT_PROBLEMS)
+    except TemplateError as exc:  # one of --templates that does not compile, or fails on a page
+        click.echo(f"error: {template_problem(exc)}", err=True)
         ctx.exit(EXIT_PROBLEMS)
     except OSError as exc:  # a read-only or full disk, a folder that vanished: say so, no traceback
         where = f" {exc.filename}" if exc.filename else ""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import traceback
 from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import suppress
 from pathlib import Path
@@ -86,6 +88,27 @@ class Compiled(jinja2.BytecodeCache):
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         self.codes[bucket.key] = bucket.bytecode_to_string()
+
+
+TemplateError = jinja2.TemplateError
+
+
+def template_problem(exc: jinja2.TemplateError) -> str:
+    """Return what went wrong in a template and where: a syntax error's file and line, or the last line
+    of a template a page was rendering (in this process, or in a worker's traceback)."""
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        where = f"{exc.filename or exc.name}:{exc.lineno}"
+    else:
+        frames = [(f.f_code.co_filename, str(line)) for f, line in traceback.walk_tb(exc.__traceback__)]
+        remote = getattr(exc.__cause__, "tb", None)  # multiprocessing's text of a worker's traceback
+        if isinstance(remote, str):
+            frames += re.findall(r'File "([^"]+)", line (\d+)', remote)
+        lines = [
+            f"{file}:{line}" for file, line in frames if not file.endswith(".py") and not file.startswith("<")
+        ]
+        where = lines[-1] if lines else ""
+    message = exc.message or type(exc).__name__
+    return f"template {where}: {message}" if where else f"template: {message}"
 
 
 def compile_all(env: jinja2.Environment) -> None:

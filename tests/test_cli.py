@@ -230,3 +230,32 @@ def test_one_file_named_twice_is_checked_once(files: Path) -> None:
     result = run("validate", files / "clean.yaml", "clean.yaml")
     assert result.stdout == "1 file checked: no problems\n"
     assert result.exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "template, line, message",
+    [
+        (
+            "{% extends 'base.html' %}{% block content %}{{ page.title {% endblock %}",
+            1,
+            "expected token 'end of print statement', got '{'",
+        ),
+        (
+            "{% extends 'base.html' %}\n{% block content %}\n{{ page.nope }}\n{% endblock %}",
+            3,
+            "'reportgen.views.DetailPage object' has no attribute 'nope'",
+        ),
+    ],
+    ids=["does not compile", "fails on a page"],
+)
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_broken_template_exits_1_with_its_file_and_line_not_a_traceback(
+    tmp_path: Path, template: str, line: int, message: str, jobs: str
+) -> None:
+    mine = tmp_path / "templates"
+    mine.mkdir()
+    (mine / "detail.html").write_text(template, encoding="utf-8")
+    result = run("-q", "build", SAMPLES, "-o", tmp_path / "site", "--templates", mine, "--jobs", jobs)
+    assert result.exit_code == 1
+    assert result.stderr == f"error: template {mine / 'detail.html'}:{line}: {message}\n"
+    assert not (tmp_path / "site").exists()
