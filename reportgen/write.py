@@ -144,18 +144,23 @@ class SiteWriter:
     def write(self, relative: str, data: bytes | Iterable[bytes]) -> None:
         """Write one file of the site (its bytes, or its parts in turn); each path once, inside the site."""
         path, name = self._resolve(relative)
-        self._claim(name)
-        self._written[_fold(name)] = (name, put_file(path, data)[0])
+        key = self._claim(name)
+        self._written[key] = (name, put_file(path, data)[0])
 
     def adopt(self, relative: str, digest: str) -> None:
-        """Count a file another process wrote into the staging folder (see ``put_file``) as written."""
-        _, name = self._resolve(relative)
-        self._claim(name)
-        self._written[_fold(name)] = (name, digest)
+        """Count a file another process wrote into the staging folder (see ``put_file``) as written.
 
-    def _claim(self, name: str) -> None:
-        if _fold(name) in self._written:
+        Called for every file of a rebuild (32,000 at L), the linked ones too: as little as it can be.
+        """
+        name = _spelled(relative)
+        self._written[self._claim(name)] = (name, digest)
+
+    def _claim(self, name: str) -> str:
+        """Return the key of a path no file was written to yet; raise if one was."""
+        key = _fold(name)
+        if key in self._written:
             raise WriteError(f"two files of the site would be written to {name!r}")
+        return key
 
     def write_text(self, relative: str, text: str) -> None:
         """Write one text file of the site, as UTF-8."""
@@ -231,13 +236,19 @@ def staged_path(staging: str | os.PathLike[str], relative: str) -> tuple[str, st
     not ``Path`` objects: a build stages tens of thousands of files, and pathlib's parsing was most of
     the cost of hard-linking a rebuild's unchanged files.
     """
+    relative = _spelled(relative)
+    return os.path.join(staging, relative), relative
+
+
+def _spelled(relative: str) -> str:
+    """Return a site path's one spelling; refuse anything outside the site (see ``staged_path``)."""
     if _CANONICAL.fullmatch(relative) is None:  # "./", "//", a trailing "/"... or refused
         pure = PurePosixPath(relative)
         parts = pure.parts
         if pure.is_absolute() or ".." in parts or not parts or "\\" in relative or "\x00" in relative:
             raise WriteError(f"refusing to write outside the site: {relative!r}")
         relative = pure.as_posix()  # no "./", "//" or trailing "/"
-    return os.path.join(staging, relative), relative
+    return relative
 
 
 # A relative POSIX path already in its one spelling: parts that are neither empty, "." nor "..", and hold
@@ -284,6 +295,8 @@ _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | ge
 
 def _fold(name: str) -> str:
     """Return the key under which two names are one file on some file systems (case, normalisation)."""
+    if name.isascii():  # already in NFC
+        return name.lower()
     return unicodedata.normalize("NFC", name).lower()
 
 

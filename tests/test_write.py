@@ -75,11 +75,25 @@ def test_refuses_to_write_a_path_twice(writer: SiteWriter) -> None:
     assert writer.count == 1
 
 
-@pytest.mark.parametrize(("first", "second"), [("Page.html", "page.html"), ("Dir/a.html", "dir/a.html")])
-def test_refuses_paths_differing_only_in_case(writer: SiteWriter, first: str, second: str) -> None:
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("Page.html", "page.html"),
+        ("Dir/a.html", "dir/a.html"),
+        ("caf\u00e9.html", "cafe\u0301.html"),  # one name, composed and decomposed (macOS decomposes)
+        ("CAF\u00c9.html", "cafe\u0301.html"),
+    ],
+)
+@pytest.mark.parametrize("adopted", [False, True], ids=["written", "adopted"])
+def test_refuses_paths_differing_only_in_case(
+    writer: SiteWriter, first: str, second: str, adopted: bool
+) -> None:
     writer.write(first, b"one")
     with pytest.raises(WriteError, match="two files"):
-        writer.write(second, b"two")
+        if adopted:  # a file a worker wrote, or one linked from the last site
+            writer.adopt(second, "digest")
+        else:
+            writer.write(second, b"two")
     assert writer.count == 1
 
 
