@@ -20,7 +20,7 @@ import shutil
 import sys
 import tempfile
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 
@@ -171,12 +171,20 @@ class SiteWriter:
         """Return how many files were written."""
         return len(self._written)
 
-    def commit(self, meanwhile: Callable[[], None] | None = None, fork: bool = False) -> None:
+    def commit(
+        self,
+        meanwhile: Callable[[], None] | None = None,
+        fork: bool = False,
+        set_aside: Path | None = None,
+        leftovers: Sequence[Path] = (),
+    ) -> None:
         """Write the marker and SHA256SUMS, swap the staged site into place, and remove the previous one.
 
         ``meanwhile`` runs once the new site is in place, before the lock is released; with ``fork``,
         while another process removes the previous site (deleting the 32,000 files of a large one takes
-        as long as what a rebuild does after its swap).
+        as long as what a rebuild does after its swap). ``set_aside``: a new name (on the site's file
+        system) to move the previous site to instead, for a later build to remove; it is removed now if
+        it cannot be moved. ``leftovers``: what earlier builds set aside, removed with the previous site.
         """
         self.write(MARKER, MARKER_TEXT)
         lines = sorted(self._written.values())
@@ -195,15 +203,24 @@ class SiteWriter:
         else:
             os.replace(self.staging, self.target)
         self._committed = True
+        if old is not None and set_aside is not None:
+            try:
+                set_aside.parent.mkdir(parents=True, exist_ok=True)
+                os.rename(old, set_aside)
+                old = None
+            except OSError as exc:  # another file system, or the name is taken: removed now
+                log.debug("the previous site was not set aside: %s", exc)
+        removed = [*([old] if old is not None else []), *leftovers]
         removing = None
         try:
-            if old is not None and fork:
-                removing = fork_task(_removed, old)
+            if removed and fork:
+                removing = fork_task(_removed, removed)
             if meanwhile is not None:
                 meanwhile()
         finally:
-            if old is not None and (removing is None or removing.result() is None):
-                shutil.rmtree(old, ignore_errors=True)  # here, or what the other process left
+            if removed and (removing is None or removing.result() is None):
+                for folder in removed:  # here, or what the other process left
+                    shutil.rmtree(folder, ignore_errors=True)
             self._release()
         log.info("wrote %d files to %s", len(self._written), self.target)
 
@@ -223,8 +240,9 @@ class SiteWriter:
             self.abort()
 
 
-def _removed(folder: Path) -> bytes:
-    shutil.rmtree(folder)  # raises if anything is left: the caller then removes what it can
+def _removed(folders: Sequence[Path]) -> bytes:
+    for folder in folders:
+        shutil.rmtree(folder)  # raises if anything is left: the caller then removes what it can
     return b""
 
 

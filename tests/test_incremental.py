@@ -611,12 +611,13 @@ def test_files_copied_while_linking_ahead_are_recorded_as_copied(
     monkeypatch.setattr(incremental, "link_file", no_links_for_runs)
     again = build([manifests], BuildOptions(output=site, jobs=2))
     run_page = next((site / "runs").glob("*.html"))
-    assert run_page.stat().st_nlink == 1  # a copy: the last site's file went with it
+    copy = run_page.stat()
+    assert copy.st_nlink == 1  # a copy: no other site holds it
     monkeypatch.undo()
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
     third = build([manifests], BuildOptions(output=site, jobs=2))
     assert third.reused_pages == again.reused_pages == third.pages - 2
-    assert run_page.stat().st_nlink == 1  # linked again from the copy: the old site is gone
+    assert run_page.stat().st_ino == copy.st_ino  # linked from the copy, as the record says
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
@@ -664,3 +665,58 @@ def test_a_template_that_does_not_compile_fails_a_rebuild_on_two_cores_as_on_one
     assert (
         failures[0] == failures[1] == ("detail.html", 1, "expected token 'end of print statement', got '{'")
     )
+
+
+def set_aside(site: Path) -> list[Path]:
+    folder = cache_folder(site) / "set-aside"
+    return sorted(folder.iterdir()) if folder.is_dir() else []
+
+
+def test_a_rebuild_sets_the_last_site_aside_for_the_next_one_to_remove(
+    manifests: Path, tmp_path: Path
+) -> None:
+    site = tmp_path / "site"
+    build([manifests], BuildOptions(output=site, jobs=2))
+    assert set_aside(site) == []  # a first build: nothing to set aside
+    before = tree(site)
+    build([manifests], BuildOptions(output=site, jobs=2))
+    (first,) = set_aside(site)
+    assert tree(first) == before  # the last site, whole: its files are the new site's, linked
+    again = build([manifests], BuildOptions(output=site, jobs=2))
+    (second,) = set_aside(site)
+    assert second != first and not first.exists()  # removed by the linking process
+    assert again.reused_pages == again.pages - 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.cache", ".site.lock", "acme", "site"]
+    build([manifests], BuildOptions(output=tmp_path / "cold", cache=False))
+    assert tree(site) == tree(tmp_path / "cold")
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["on one process", "without the cache", "a change of every page", "where the name cannot be made"],
+)
+def test_a_build_that_does_not_set_the_last_site_aside_removes_it_and_what_was_set_aside(
+    manifests: Path, tmp_path: Path, how: str
+) -> None:
+    site = tmp_path / "site"
+    build([manifests], BuildOptions(output=site, jobs=2))
+    build([manifests], BuildOptions(output=site, jobs=2))
+    (earlier,) = set_aside(site)
+    options: dict[str, Any] = {"jobs": 2}
+    if how == "on one process":
+        options["jobs"] = 1
+    elif how == "without the cache":
+        options["cache"] = False
+    elif how == "a change of every page":
+        options["title"] = "Another title"
+    else:  # the linking process removes what is set aside; then a file takes the folder's name
+        options["jobs"] = 2
+        shutil.rmtree(earlier.parent)
+        earlier.parent.write_text("not a folder")
+    again = build([manifests], BuildOptions(output=site, **options))
+    assert again.written
+    assert set_aside(site) == [] and not earlier.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.cache", ".site.lock", "acme", "site"]
+    options["cache"] = False
+    build([manifests], BuildOptions(output=tmp_path / "cold", **options))
+    assert tree(site) == tree(tmp_path / "cold")

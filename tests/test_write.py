@@ -211,6 +211,37 @@ def test_commit_runs_meanwhile_holding_the_lock_while_the_previous_site_is_remov
     SiteWriter(target).abort()  # the lock is free
 
 
+@pytest.mark.parametrize("fork", [True, False])
+def test_commit_sets_the_previous_site_aside_and_removes_the_leftovers_given(
+    target: Path, tmp_path: Path, fork: bool
+) -> None:
+    first = SiteWriter(target)
+    first.write("index.html", b"old")
+    first.commit()
+    leftovers = [tmp_path / "aside" / name for name in ("1", "2")]
+    for folder in leftovers:
+        (folder / "pages").mkdir(parents=True)
+        (folder / "pages" / "p.html").write_bytes(b"older")
+    w = SiteWriter(target)
+    w.write("index.html", b"new")
+    w.commit(fork=fork, set_aside=tmp_path / "aside" / "3", leftovers=leftovers[:1])
+    assert snapshot(target)["index.html"] == b"new" and siblings(target) == []
+    assert sorted(p.name for p in (tmp_path / "aside").iterdir()) == ["2", "3"]
+    assert snapshot(tmp_path / "aside" / "3")["index.html"] == b"old"  # the previous site, whole
+
+
+def test_a_previous_site_that_cannot_be_set_aside_is_removed(target: Path, tmp_path: Path) -> None:
+    first = SiteWriter(target)
+    first.write("index.html", b"old")
+    first.commit()
+    (tmp_path / "taken").write_text("a file where the folder would go")
+    w = SiteWriter(target)
+    w.write("index.html", b"new")
+    w.commit(fork=True, set_aside=tmp_path / "taken" / "1")
+    assert snapshot(target)["index.html"] == b"new" and siblings(target) == []
+    assert (tmp_path / "taken").read_text() == "a file where the folder would go"
+
+
 def test_abort_after_commit_leaves_the_site(target: Path) -> None:
     w = SiteWriter(target)
     w.write("index.html", b"new")
