@@ -37,7 +37,7 @@ from reportgen.incremental import (
 )
 from reportgen.layout import LayoutOptions, Progress
 from reportgen.lineage import GraphOptions, NodeKey
-from reportgen.load import LoadResult, load_paths
+from reportgen.load import load_paths
 from reportgen.model import Organisation
 from reportgen.parsed import ParseCache
 from reportgen.paths import UNIT_FOLDERS, artifact_page, collection_page, run_page
@@ -119,19 +119,16 @@ def build(paths: Sequence[Path], options: BuildOptions, progress: Progress | Non
             loaded = load_paths(list(paths), parsed, jobs=jobs, check=check_where_parsed)
             clock.lap("load")
             validation = validate(loaded)
+            del loaded  # the files' entries (or documents), most of the memory: the model keeps what it needs
             clock.lap("validate")
             if _fails(validation, options.strict):
                 return BuildResult(validation, stages=tuple(clock.stages))
-            # The files' entries (or documents) are most of the memory, and the model keeps what it
-            # needs: freeing them took a tenth of a rebuild at L. _write_site frees them while workers
-            # render, or before the model moves. Nothing here may hold either.
             given = [validation]
-            spare = [loaded]
-            del validation, loaded
+            del validation  # _write_site may move the model into fresh memory: nothing here may hold it
             # The model lives until the build ends: no collection need walk it again, not even the one
-            # the collector would make as it resumes.
+            # the collector would start as it resumes (at L, 0.1 s of a rebuild).
             stack.enter_context(frozen_heap())
-        return _write_site(given, options, jobs, progress, clock, parsed, ahead, spare)
+        return _write_site(given, options, jobs, progress, clock, parsed, ahead)
 
 
 @dataclass(slots=True)
@@ -221,16 +218,13 @@ def _write_site(
     clock: _Clock,
     parsed: ParseCache,
     ahead: _Ahead | None = None,
-    spare: list[LoadResult] | None = None,
 ) -> BuildResult:
     """Draw, render and write the site of a valid organisation: the stages after validation.
 
     The validation is taken out of ``given``, the caller's only reference to it. ``jobs``: the
     processes the build may use, as loading used them. ``ahead``: the writer to write with, with the
-    last site's intact files linked into it (see ``_link_ahead``). ``spare``: what the caller no longer
-    needs (the loaded files), emptied while the workers render pages, or before the model moves.
+    last site's intact files linked into it (see ``_link_ahead``).
     """
-    spare = spare if spare is not None else []
     validation = given.pop()
     org = validation.organisation
     site = _site_info(org, options)
@@ -247,14 +241,11 @@ def _write_site(
             prints, reuse = _changes(org, site, options, work, layout, writer, ahead)
             gc.freeze()  # they live as long as the model: out of the collector's reach too (frozen_heap)
         same = reuse.units if reuse is not None else {}
-        if len(work) > FREE_WHILE_RENDERING_UP_TO:
-            spare.clear()  # before workers fork: see FREE_WHILE_RENDERING_UP_TO
         clock.lap("changes")
         if _moves_model(jobs, len(work) - len(same)):
             # Workers would copy the pages of the model they touch, scattered among what loading and
             # validation freed: move it into fresh memory first (see compact). Nothing may hold the old one.
             with collector_paused():
-                spare.clear()
                 moved = compact.dump(validation)
                 del validation, org, work
                 validation = compact.load(moved)
@@ -267,7 +258,6 @@ def _write_site(
 
         def meanwhile() -> None:  # the parent's share while workers render pages
             nonlocal other
-            _drop(spare)  # while the workers render: off the critical path (not counted as work)
             mark = time.perf_counter()
             for path, data in assets(options.templates):
                 writer.write(path, data)
@@ -343,25 +333,6 @@ def _write_site(
         ),
         reused_pages=sum(1 for i in rendered.reused for f in written[i] if f.page),
     )
-
-
-# The loaded files are freed while the workers render (off the critical path) in a site of at most this
-# many units. Workers forked while they are alive share their memory, and freeing it then copies what
-# is shared: at XL (85,000 units), the process tree of a rebuild peaked 750 MiB higher, over 2 GiB.
-FREE_WHILE_RENDERING_UP_TO = 25_000
-
-
-def _drop(spare: list[LoadResult]) -> None:
-    """Free the loaded files a file at a time, letting this process's other threads run between two.
-
-    Dropping them at once frees millions of objects in one call, which holds the interpreter's lock
-    throughout: at L, 0.13 s in which the worker pool's threads could hand no worker its next task.
-    """
-    while spare:
-        files = spare.pop().documents
-        while files:
-            files.pop()
-            time.sleep(0)  # gives the lock to a thread waiting for it
 
 
 def _changes(

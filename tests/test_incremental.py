@@ -720,17 +720,3 @@ def test_a_build_that_does_not_set_the_last_site_aside_removes_it_and_what_was_s
     options["cache"] = False
     build([manifests], BuildOptions(output=tmp_path / "cold", **options))
     assert tree(site) == tree(tmp_path / "cold")
-
-
-@pytest.mark.parametrize("freed", ["while workers render", "before workers fork"])
-def test_the_loaded_files_are_freed_before_or_while_workers_render_alike(
-    manifests: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, freed: str
-) -> None:
-    import reportgen.build as build_module
-
-    if freed == "before workers fork":  # as in a site of more units than this (XL's rebuild)
-        monkeypatch.setattr(build_module, "FREE_WHILE_RENDERING_UP_TO", 0)
-    reused = rebuild_matches_cold(
-        manifests, tmp_path, append(manifests / "audit" / "2026-q2.yaml", ONE_MORE_ACTION), jobs=2
-    )
-    assert reused > 0
