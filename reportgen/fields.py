@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -43,7 +44,7 @@ class Entry:
     order: int
     values: dict[str, Any] = field(default_factory=dict)
     locs: Mapping[str, Location] = field(default_factory=dict)  # where each field's value was written
-    item_locs: dict[str, tuple[Location, ...]] = field(default_factory=dict)
+    item_locs: Mapping[str, tuple[Location, ...]] = field(default_factory=dict)  # of a list's items
     invalid: set[str] = field(default_factory=set)  # fields written but rejected (already reported)
 
     @property
@@ -210,8 +211,12 @@ def encode_entries(documents: Sequence[Document], checked: CheckedFile) -> bytes
     Only a file checked without a problem is kept (raise ValueError otherwise, or for what JSON or UTF-8
     cannot hold). Each field is kept as it was written, with its place, so that restoring it runs the
     very parser that checked it: what a restored entry holds is what a parse would have given.
-    Compressed compact JSON: ``[values, [[entity, line, column, [field, line, column, value], ...], ...]]``
-    (``values`` is the documents' count of YAML values, for the set's budget).
+    Compressed compact JSON: ``[values, [[entity, fields, places, value, ...], ...]]``, where ``values``
+    is the documents' count of YAML values (for the set's budget), ``entity`` the entity's index in the
+    table (``spec.ENTITIES``), ``fields`` a bit per field of its table written (in the table's order, as
+    the values), a list's value the list of its items' values, and ``places`` the lines and columns of
+    the entry, then of each field written, each followed by those of its items if it is a list, as
+    decimal numbers separated by spaces: one text, not thousands of small objects to make and free.
     """
     if checked.diagnostics:
         raise ValueError("a file with a problem is not kept")
@@ -222,7 +227,7 @@ def encode_entries(documents: Sequence[Document], checked: CheckedFile) -> bytes
             assert section.value is None or isinstance(section.value, list), "checked without a problem"
             for item in section.value or ():
                 assert isinstance(item.value, dict), "checked without a problem: every item is a mapping"
-                rows.append([entity, item.loc.line, item.loc.column, *_written(entity, item.value)])
+                rows.append(_written(entity, item))
     if len(rows) != checked.items:
         raise ValueError("the entries are not those of the documents")
     data = [sum(doc.values for doc in documents), rows]
@@ -248,18 +253,27 @@ def _inflated(body: bytes) -> bytes:
     return text
 
 
-def _written(entity: str, fields: dict[str, Node]) -> Iterable[list[Any]]:
-    """Yield ``[field, line, column, value]`` for each field written in an entry, in the table's order."""
-    for spec in ENTITIES[entity]:
+def _written(entity: str, item: Node) -> list[Any]:
+    """Return an entry as the parse cache keeps it (see ``encode_entries``)."""
+    fields = item.value
+    assert isinstance(fields, dict), "checked without a problem: every item is a mapping"
+    mask, values = 0, []
+    places = [item.loc.line, item.loc.column]
+    for bit, spec in enumerate(ENTITIES[entity]):
         child = fields.get(spec.name)
         if child is None or child.value is None:
             continue
+        mask |= 1 << bit
+        places += (child.loc.line, child.loc.column)
         value: Any = child.value
         if spec.kind is Kind.MAPPING:
             value = child.plain()
         elif isinstance(value, list):
-            value = [[item.value, item.loc.line, item.loc.column] for item in value]
-        yield [spec.name, child.loc.line, child.loc.column, value]
+            for node in value:
+                places += (node.loc.line, node.loc.column)
+            value = [node.value for node in value]
+        values.append(value)
+    return [_ENTITY_INDEX[entity], mask, " ".join(map(str, places)), *values]
 
 
 def decode_entries(file: str, body: bytes) -> tuple[CheckedFile, int]:
@@ -267,38 +281,57 @@ def decode_entries(file: str, body: bytes) -> tuple[CheckedFile, int]:
     on anything else.
 
     Every field goes through the parser that checks it in a manifest (a cache is as untrusted as a
-    manifest): a value no manifest could hold, a field twice or out of the table's order, an unknown
-    entity or field, a required field missing, or a place that is not a pair of integers is refused.
-    A text is parsed once per field it is met in: a parser's result depends on the text alone.
+    manifest): a value no manifest could hold, an unknown entity or field, a required field missing, or
+    places that are not as many numbers as the entry needs are refused. What was written is parsed once
+    per field it is met in (a text, or a list's items): a parser's result depends on it alone. The
+    places of fields and of list items are made from the kept row when a diagnostic asks for one.
     """
     entries = _no_entries()
     reporter = Reporter()
-    parsed: list[dict[str, Any]] = [{} for _ in range(_SLOTS)]  # slot -> text -> its parsed value
+    parsed: list[dict[Any, Any]] = [{} for _ in range(_SLOTS)]  # slot -> what was written -> its value
     somewhere = Location(file)  # what a field's value is parsed at: its parser says where only on failing
     try:
         values, rows = json.loads(_inflated(body).decode("utf-8"))
         if type(values) is not int or values < 0 or type(rows) is not list:
             raise ValueError("not entries")
         for order, row in enumerate(rows):
-            entity, line, column = row[:3]
-            specs = _TABLE[entity]
-            entry = Entry(entity, _place(file, line, column), order, locs=_Places(file, row))
-            after = -1
-            for name, line, column, value in row[3:]:
-                place, spec, slot = specs[name]
-                if place <= after:
-                    raise ValueError("fields out of order")
-                after = place
-                if type(line) is not int or type(column) is not int:
-                    raise ValueError("not a place")
-                if type(value) is str:
-                    known = parsed[slot]
-                    result = known.get(value, _UNKNOWN)
-                    if result is _UNKNOWN:
-                        result = known[value] = _parse_field(spec, Node(value, somewhere), entry, reporter)
-                else:
-                    result = _restored(spec, value, somewhere, entry, reporter)
-                entry.values[name] = result
+            index, mask, places = row[0], row[1], row[2]
+            if type(index) is not int or not 0 <= index < len(_ENTITY_NAMES):
+                raise ValueError("not an entity")
+            entity = _ENTITY_NAMES[index]
+            table = _ROWS[entity]
+            if type(mask) is not int or not 0 <= mask < 1 << len(table) or type(places) is not str:
+                raise ValueError("not an entry")
+            entry = Entry(entity, somewhere, order)
+            got = entry.values
+            at, items = 3, 0
+            for bit, name, spec, slot in table:
+                if not mask & bit:
+                    continue
+                value = row[at]
+                at += 1
+                kind = type(value)
+                if kind is dict:  # a mapping's value, as written (kept as such, never parsed: plain data)
+                    got[name] = _restored(spec, value, somewhere, reporter)
+                    continue
+                if kind is list:
+                    items += len(value)
+                    key: Any = tuple(value)  # a list's items (unhashable ones are refused)
+                else:  # a text, or another scalar with its type (True and 1 are equal keys otherwise)
+                    key = value if kind is str else (kind, value)
+                known = parsed[slot]
+                result = known.get(key, _UNKNOWN)
+                if result is _UNKNOWN:
+                    result = known[key] = _restored(spec, value, somewhere, reporter)
+                got[name] = result
+            if at != len(row):
+                raise ValueError("values the fields do not account for")
+            if _NUMBERS.fullmatch(places) is None or places.count(" ") != 1 + 2 * (at - 3 + items):
+                raise ValueError("not the entry's places")
+            line, column = places.split(" ", 2)[:2]
+            entry.loc = Location(file, int(line), int(column))
+            entry.locs = kept = _Places(file, row, table)
+            entry.item_locs = _ItemPlaces(kept)
             if not entry.complete:
                 raise ValueError("a required field is missing")
             entries[entity].append(entry)
@@ -321,36 +354,85 @@ def _fields_table() -> tuple[dict[str, dict[str, tuple[int, Field, int]]], int]:
 
 _TABLE, _SLOTS = _fields_table()
 _UNKNOWN = object()
+_ENTITY_NAMES = tuple(ENTITIES)
+_ENTITY_INDEX = {name: n for n, name in enumerate(_ENTITY_NAMES)}
+# entity -> (its bit in a kept entry's fields, name, field, slot), in the table's order
+_ROWS = {
+    entity: tuple((1 << place, name, spec, slot) for name, (place, spec, slot) in fields.items())
+    for entity, fields in _TABLE.items()
+}
+_NUMBERS = re.compile(r"[0-9]+(?: [0-9]+)*")
 
 
 class _Places(Mapping[str, Location]):
-    """The places of a restored entry's fields, each made when asked for, from the entry's kept row
-    (``[entity, line, column, [field, line, column, value], ...]``, checked as it was restored).
+    """The places of a restored entry's fields, made from its kept row the first time a diagnostic asks
+    for one (``encode_entries``: the row was checked as it was restored, its places text too).
 
     Only diagnostics ask, and a set that restores is mostly valid: at L, making every place had been a
     third of restoring the entries (325,000 of them), and freeing them most of what follows validation.
-    Even a mapping of each field to its line and column was a tenth of restoring, and of freeing.
     """
 
-    __slots__ = ("_file", "_row")
+    __slots__ = ("_file", "_made", "_row", "_table")
 
-    def __init__(self, file: str, row: list[Any]) -> None:
-        self._file, self._row = file, row
+    def __init__(self, file: str, row: list[Any], table: tuple[tuple[int, str, Field, int], ...]) -> None:
+        self._file, self._row, self._table = file, row, table
+        self._made: tuple[dict[str, Location], dict[str, tuple[Location, ...]]] | None = None
+
+    def made(self) -> tuple[dict[str, Location], dict[str, tuple[Location, ...]]]:
+        """Return the places of the fields, and of the items of those that are lists."""
+        if self._made is None:
+            row, file = self._row, self._file
+            numbers = [int(n) for n in row[2].split(" ")]
+            fields: dict[str, Location] = {}
+            items: dict[str, tuple[Location, ...]] = {}
+            at, k = 3, 2
+            for bit, name, _, _ in self._table:
+                if not row[1] & bit:
+                    continue
+                fields[name] = Location(file, numbers[k], numbers[k + 1])
+                k += 2
+                if type(row[at]) is list:
+                    n = len(row[at])
+                    items[name] = tuple(
+                        Location(file, numbers[j], numbers[j + 1]) for j in range(k, k + 2 * n, 2)
+                    )
+                    k += 2 * n
+                at += 1
+            self._made = fields, items
+        return self._made
 
     def __getitem__(self, name: str) -> Location:
-        for written in self._row[3:]:
-            if written[0] == name:
-                return Location(self._file, written[1], written[2])
-        raise KeyError(name)
+        return self.made()[0][name]
 
     def __iter__(self) -> Iterator[str]:
-        return (written[0] for written in self._row[3:])
+        return iter(self.made()[0])
 
     def __len__(self) -> int:
-        return len(self._row) - 3
+        return len(self.made()[0])
 
     def __repr__(self) -> str:  # spelled as the dict of a checked entry
-        return repr(dict(self.items()))
+        return repr(self.made()[0])
+
+
+class _ItemPlaces(Mapping[str, tuple[Location, ...]]):
+    """The places of a restored entry's list items, by field (see ``_Places``)."""
+
+    __slots__ = ("_places",)
+
+    def __init__(self, places: _Places) -> None:
+        self._places = places
+
+    def __getitem__(self, name: str) -> tuple[Location, ...]:
+        return self._places.made()[1][name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._places.made()[1])
+
+    def __len__(self) -> int:
+        return len(self._places.made()[1])
+
+    def __repr__(self) -> str:
+        return repr(self._places.made()[1])
 
 
 def _place(file: str, line: Any, column: Any) -> Location:
@@ -359,19 +441,17 @@ def _place(file: str, line: Any, column: Any) -> Location:
     return Location(file, line, column)
 
 
-def _restored(spec: Field, value: Any, loc: Location, entry: Entry, reporter: Reporter) -> Any:
-    """Return a kept field's value (not a text) as its parser makes it, or raise _Invalid or ValueError."""
+def _restored(spec: Field, value: Any, loc: Location, reporter: Reporter) -> Any:
+    """Return a kept field's value as its parser makes it, or raise _Invalid or ValueError."""
     if spec.kind is Kind.MAPPING:  # plain data already: JSON holds nothing else
         if type(value) is not dict:
             raise ValueError("not a mapping")
         return value
-    if type(value) is list:
-        node = Node([Node(item, _place(loc.file, line, column)) for item, line, column in value], loc)
-    elif type(value) is dict:
+    if type(value) is dict:
         raise ValueError("a mapping where a manifest holds none")
-    else:
-        node = Node(value, loc)
-    return _parse_field(spec, node, entry, reporter)
+    if type(value) is list:
+        value = [Node(item, loc) for item in value]
+    return _parse_field(spec, Node(value, loc), None, reporter)
 
 
 def check_documents(
@@ -466,7 +546,8 @@ def _check_entry(entity: str, node: Node, order: int, reporter: Reporter) -> Ent
     return entry
 
 
-def _parse_field(spec: Field, node: Node, entry: Entry, reporter: Reporter) -> Any:
+def _parse_field(spec: Field, node: Node, entry: Entry | None, reporter: Reporter) -> Any:
+    """Return a field's value parsed, noting its list items' places in ``entry`` (None: not noted)."""
     if spec.kind is Kind.ENUM:
         text = _string(node)
         if text not in spec.choices:
@@ -489,5 +570,6 @@ def _parse_field(spec: Field, node: Node, entry: Entry, reporter: Reporter) -> A
             locs.append(child.loc)
         except _Invalid as exc:
             reporter.report(exc.code, f"{spec.name}: {exc}", exc.loc)
-    entry.item_locs[spec.name] = tuple(locs)
+    if entry is not None:
+        entry.item_locs[spec.name] = tuple(locs)  # type: ignore[index]  # a checked entry's is a dict
     return tuple(items)

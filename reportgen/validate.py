@@ -201,17 +201,17 @@ def _refs(
 ) -> tuple[ArtifactRef, ...]:
     """Return the declared refs of a run's list field, reporting dangling and repeated ones."""
     kept: dict[ArtifactRef, None] = {}
-    for ref, loc in zip(e.get(field, ()), e.item_locs.get(field, ()), strict=True):
+    for n, ref in enumerate(e.get(field, ())):
         if ref in broken:
             continue
         if ref not in artifacts:
             reporter.report(
                 "RG205",
                 f"{field}: {ref} is not a declared artifact version{near_versions(ref, artifacts)}",
-                loc,
+                e.item_locs[field][n],  # made when asked for, in a restored entry
             )
         elif ref in kept:
-            reporter.report("RG211", f"{field}: {ref} is listed twice", loc)
+            reporter.report("RG211", f"{field}: {ref} is listed twice", e.item_locs[field][n])
         else:
             kept[ref] = None
     return tuple(kept)

@@ -227,8 +227,23 @@ def _filled(folder: Path, manifests: Path) -> ParseCache:
     return cache
 
 
-RUN = '["runs",2,3,["id",2,7,"r-1"]'  # a run entry as kept, its closing bracket left out
-GOOD = f"[1, [{RUN}]]]"  # what restores: each forged case below differs from it in one thing
+# Entries as the parse cache keeps them (fields.encode_entries): [entity, fields, places, value, ...].
+RUNS, ARTIFACTS = 3, 2  # the entities' places in spec.ENTITIES
+ID, STATE, CREATED_AT, CONFIG, INPUTS, URL = (1 << n for n in (0, 6, 8, 11, 13, 15))  # bits of a run's
+
+
+def kept(*rows: list[Any]) -> str:
+    return json.dumps([1, list(rows)])
+
+
+RUN: list[Any] = [RUNS, ID, "2 3 2 7", "r-1"]  # a run entry as kept: at line 2, its id at 2:7
+GOOD = kept(RUN)  # what restores: each forged case below differs from it in one thing
+
+
+def run_with(bit: int, value: Any, places: str = "2 9") -> str:
+    return kept([RUNS, ID | bit, "2 3 2 7 " + places, "r-1", value])
+
+
 FORGED = [
     "not json",
     "[]]",
@@ -238,27 +253,37 @@ FORGED = [
     "[-1, []]",
     "[1, {}]",
     "[1, [[]]]",
-    f"[1, [{RUN},[]]]]",  # a field that is not a field
-    f'[1, [{RUN},["id",2,7,"r-2"]]]]',  # a field twice
-    '[1, [["runs",2,3,["name",2,7,"n"],["id",2,7,"r-1"]]]]',  # fields out of the table's order
-    '[1, [["runs",2,3,["name",2,7,"n"]]]]',  # a required field missing
-    '[1, [["ghosts",2,3,["id",2,7,"r-1"]]]]',  # an entity that is not one
-    f'[1, [{RUN},["colour",2,7,"red"]]]]',  # a field the entity does not have
-    '[1, [["runs","2",3,["id",2,7,"r-1"]]]]',  # a place that is not a number
-    '[1, [["runs",2,3,["id",2.5,7,"r-1"]]]]',
-    '[1, [["runs",2,3,["id",2,7,"r\\u0007"]]]]',  # a name no manifest may hold (a control character)
-    '[1, [["runs",2,3,["id",2,7,7]]]]',  # a number where a manifest must hold text
-    '[1, [["runs",2,3,["id",2,7,{"a":1}]]]]',  # a mapping where a manifest must hold text
-    '[1, [["runs",2,3,["id",2,7,["r"]]]]]',  # a list where a manifest must hold text
-    f'[1, [{RUN},["url",2,7,"javascript:alert(1)"]]]]',  # a link a manifest may not make
-    f'[1, [{RUN},["created_at",2,7,"2026-01-02T03:04:05"]]]]',  # a time without its zone
-    f'[1, [{RUN},["state",2,7,"sleeping"]]]]',  # not one of the choices
-    f'[1, [{RUN},["config",2,7,[1]]]]]',  # a list where a manifest holds a mapping
-    f'[1, [{RUN},["inputs",2,7,"a:v1"]]]]',  # text where a manifest holds a list
-    f'[1, [{RUN},["inputs",2,7,[["a:v1",2,8],["b",2,9]]]]]]',  # a bad item of a list
-    f'[1, [{RUN},["inputs",2,7,[["a:v1",2]]]]]]',  # an item without its place
-    '[1, [["artifacts",2,3,["name",2,7,"a"],["version",2,7,true],["type",2,7,"t"]]]]',  # a boolean
-    '[1, [["artifacts",2,3,["name",2,7,"a"],["version",2,7,0],["type",2,7,"t"],["size",2,7,-1]]]]',
+    '[1, ["x"]]',  # an entry that is not a list
+    kept([9, ID, "2 3 2 7", "r-1"]),  # an entity that is not one
+    kept([-1, ID, "2 3 2 7", "r-1"]),
+    kept(["runs", ID, "2 3 2 7", "r-1"]),
+    kept([RUNS, ID | 1 << 16, "2 3 2 7", "r-1"]),  # a field the entity does not have
+    kept([RUNS, -1, "2 3 2 7", "r-1"]),
+    kept([RUNS, "1", "2 3 2 7", "r-1"]),
+    kept([*RUN, "more"]),  # a value no field accounts for
+    kept([RUNS, ID | 2, "2 3 2 7 2 9", "r-1"]),  # a field without its value
+    kept([RUNS, 2, "2 3 2 7", "n"]),  # a required field missing
+    kept([RUNS, ID, 2327, "r-1"]),  # places that are not text
+    kept([RUNS, ID, "2 3 2 x", "r-1"]),  # a place that is not a number
+    kept([RUNS, ID, "2 3 -2 7", "r-1"]),
+    kept([RUNS, ID, "2 3 2.5 7", "r-1"]),
+    kept([RUNS, ID, "2 3  2 7", "r-1"]),
+    kept([RUNS, ID, "2 3 2", "r-1"]),  # too few places
+    kept([RUNS, ID, "2 3 2 7 2 8", "r-1"]),  # too many
+    kept([RUNS, ID, "2 3 2 7", "r\u0007"]),  # a name no manifest may hold (a control character)
+    kept([RUNS, ID, "2 3 2 7", 7]),  # a number where a manifest must hold text
+    kept([RUNS, ID, "2 3 2 7", {"a": 1}]),  # a mapping where a manifest must hold text
+    kept([RUNS, ID, "2 3 2 7 2 8", ["r"]]),  # a list where a manifest must hold text
+    run_with(URL, "javascript:alert(1)"),  # a link a manifest may not make
+    run_with(CREATED_AT, "2026-01-02T03:04:05"),  # a time without its zone
+    run_with(STATE, "sleeping"),  # not one of the choices
+    run_with(CONFIG, [1], "2 9 2 10"),  # a list where a manifest holds a mapping
+    run_with(INPUTS, "a:v1"),  # text where a manifest holds a list
+    run_with(INPUTS, ["a:v1", "b"], "2 9 2 10 2 11"),  # a bad item of a list
+    run_with(INPUTS, [["a:v1"]], "2 9 2 10"),  # an item that is a list
+    run_with(INPUTS, ["a:v1"], "2 9"),  # an item without its place
+    kept([ARTIFACTS, 7, "2 3 2 7 2 8 2 9", "a", True, "t"]),  # a boolean where a version goes
+    kept([ARTIFACTS, 7 | 1 << 5, "2 3 2 7 2 8 2 9 2 10", "a", 0, "t", -1]),  # a size below zero
     "[" * 5000 + "]" * 5000,
     b"not zlib",  # as stored, not compressed
     zlib.compress(b"\xff\xfe[]"),  # not UTF-8
