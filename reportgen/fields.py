@@ -361,7 +361,7 @@ _ROWS = {
     entity: tuple((1 << place, name, spec, slot) for name, (place, spec, slot) in fields.items())
     for entity, fields in _TABLE.items()
 }
-_NUMBERS = re.compile(r"[0-9]+(?: [0-9]+)*")
+_NUMBERS = re.compile(r"[0-9]{1,9}(?: [0-9]{1,9})*")  # lines and columns: no file has a billion
 
 
 class _Places(Mapping[str, Location]):

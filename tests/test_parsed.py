@@ -268,6 +268,7 @@ FORGED = [
     kept([RUNS, ID, "2 3 -2 7", "r-1"]),
     kept([RUNS, ID, "2 3 2.5 7", "r-1"]),
     kept([RUNS, ID, "2 3  2 7", "r-1"]),
+    kept([RUNS, ID, "2 3 2 " + "7" * 5000, "r-1"]),  # a number too long for int() to read
     kept([RUNS, ID, "2 3 2", "r-1"]),  # too few places
     kept([RUNS, ID, "2 3 2 7 2 8", "r-1"]),  # too many
     kept([RUNS, ID, "2 3 2 7", "r\u0007"]),  # a name no manifest may hold (a control character)
