@@ -289,7 +289,7 @@ def _write_site(
             writer.write("sitemap.xml", _sitemap(site.base_url, page_paths))
         clock.lap("render")
 
-        def keep_records() -> None:  # for the next build, while the previous site is removed
+        def keep_records() -> None:  # for the next build, while the previous site is removed (or set aside)
             with collector_paused():  # tens of thousands of new objects, none in a cycle
                 cache.save(
                     _records(org, work, prints, rendered, rendered.reused),
