@@ -435,12 +435,6 @@ class _ItemPlaces(Mapping[str, tuple[Location, ...]]):
         return repr(self._places.made()[1])
 
 
-def _place(file: str, line: Any, column: Any) -> Location:
-    if type(line) is not int or type(column) is not int:
-        raise ValueError("not a place")
-    return Location(file, line, column)
-
-
 def _restored(spec: Field, value: Any, loc: Location, reporter: Reporter) -> Any:
     """Return a kept field's value as its parser makes it, or raise _Invalid or ValueError."""
     if spec.kind is Kind.MAPPING:  # plain data already: JSON holds nothing else
