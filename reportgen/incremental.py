@@ -29,7 +29,6 @@ import hashlib
 import json
 import logging
 import os
-import pickle
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -322,11 +321,13 @@ def stored_units(rows: Iterable[Sequence[object]]) -> dict[str, StoredUnit]:
     return units
 
 
-def link_ahead(folder: Path, site: Path, staging: Path) -> bytes:
+Linked = tuple[dict[str, StoredUnit], list[str]]  # what ``link_ahead`` returns
+
+
+def link_ahead(folder: Path, site: Path, staging: Path) -> Linked:
     """Hard-link into ``staging`` the files of every unit the last build recorded (in ``folder``) that
     are still in ``site`` as it left them; return those units, and the assembled files' record, with the
-    ids of those whose files were copied (where links fail: their files' record is new), pickled for
-    ``linked_ahead``.
+    ids of those whose files were copied (where links fail: their files' record is new).
 
     This runs in a forked process while the build loads and validates the manifests (see
     ``build``): which units are unchanged is known only then, which files are intact at once.
@@ -342,22 +343,24 @@ def link_ahead(folder: Path, site: Path, staging: Path) -> bytes:
                 copied.append(unit)
                 stored = stored._replace(files=files)
         units[unit] = stored
-    return pickle.dumps((units, copied), pickle.HIGHEST_PROTOCOL)
+    return units, copied
 
 
-def linked_ahead(data: bytes) -> tuple[dict[str, StoredUnit], frozenset[str]]:
+def linked_ahead(linked: object) -> tuple[dict[str, StoredUnit], frozenset[str]]:
     """Return the units ``link_ahead`` linked (and the assembled files' record), by unit id, and those
-    whose files it copied; raise ValueError if ``data`` is not what it returns.
+    whose files it copied, from what it returned; raise ValueError if ``linked`` is not that.
 
-    ``data`` comes from a process this one forked, never from a file: it is as trusted as this process.
+    It comes from a process this one forked, never from a file: it is as trusted as this process.
     """
     try:
-        units, copied = pickle.loads(data)
-    except Exception as exc:  # cut short or damaged in the pipe: anything unpickling raises
+        units: object
+        copied: object
+        units, copied = linked  # type: ignore[misc]
+        if type(units) is not dict or not all(type(u) is StoredUnit for u in units.values()):
+            raise ValueError("not units")
+        return units, frozenset(copied)  # type: ignore[call-overload]
+    except TypeError as exc:  # not a pair, or ids that cannot be a set
         raise ValueError(f"not units: {exc!r}") from None
-    if type(units) is not dict or not all(type(u) is StoredUnit for u in units.values()):
-        raise ValueError("not units")
-    return units, frozenset(copied)
 
 
 def link_files(site: Path, staging: Path, files: tuple[StoredFile, ...]) -> tuple[StoredFile, ...]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import shutil
 import sqlite3
 from collections.abc import Callable
@@ -468,19 +467,24 @@ def test_a_rebuild_whose_linking_ahead_fails_links_while_pages_render(
     import reportgen.build as build_module
     from reportgen.incremental import link_ahead
 
-    def half_then_fail(folder: Path, site: Path, staging: Path) -> bytes:
-        rows = link_ahead(folder, site, staging)  # every file linked: the parent must remove them
+    def half_then_fail(folder: Path, site: Path, staging: Path) -> Any:
+        units, copied = link_ahead(folder, site, staging)  # every file linked: the parent must remove them
         if failure == "killed":
             os.kill(os.getpid(), signal.SIGKILL)
-        if failure == "garbage":
-            return rows[:-7]
         if failure == "a row not a unit":
-            units, copied = pickle.loads(rows)
             units[next(iter(units))] = (1, 2)
-            return pickle.dumps((units, copied))
+            return units, copied
         raise OSError("no more links")
 
-    monkeypatch.setattr(build_module, "link_ahead", half_then_fail)
+    real = build_module._ahead
+
+    def cut_short(*args: Any) -> bytes:  # what the process sends, cut short in the pipe
+        return real(*args)[:-7]
+
+    if failure == "garbage":
+        monkeypatch.setattr(build_module, "_ahead", cut_short)
+    else:
+        monkeypatch.setattr(build_module, "link_ahead", half_then_fail)
     linked = linked_here(monkeypatch)
     reused = rebuild_matches_cold(
         manifests, tmp_path, append(manifests / "audit" / "2026-q2.yaml", ONE_MORE_ACTION), jobs=2
