@@ -104,6 +104,33 @@ def test_a_user_page_template_may_use_the_macros_base_imports(tmp_path: Path) ->
     assert '<p class="mine"><span class="badges"><span class="badge badge-kind">' in run_page
 
 
+@pytest.mark.parametrize(
+    "call, linked",
+    [("ui.rows(page.rows, page.root)", True), ("ui.rows(page.rows)", False)],
+    ids=["with root", "without root"],
+)
+def test_the_row_macros_take_the_page_root_and_fail_without_it(
+    tmp_path: Path, call: str, linked: bool
+) -> None:
+    """The macros are imported without context: a site link needs the root passed, or the build fails."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "detail.html").write_text(
+        '{% extends "base.html" %}{% import "_rows.html" as ui %}'
+        f'{{% block content %}}<div class="mine">{{{{ {call} }}}}</div>{{% endblock %}}'
+    )
+    options = BuildOptions(output=tmp_path / "site", templates=mine, jobs=1)
+    if not linked:
+        with pytest.raises(jinja2.TemplateError, match="parameter 'root' was not provided"):
+            build([ZOO], options)
+        return
+    assert build([ZOO], options).written
+    page = next((tmp_path / "site" / "artifacts").rglob("*.html")).read_text()
+    mine_part = page.split('<div class="mine">', 1)[1].split("</dl></div>", 1)[0]
+    assert "Logged by" in mine_part
+    assert '<a href="../../runs/' in mine_part  # the run that logged it, linked from two folders down
+
+
 def test_a_streamed_page_is_written_in_parts_as_it_renders(monkeypatch: pytest.MonkeyPatch) -> None:
     env = jinja2.Environment(
         loader=jinja2.DictLoader(
