@@ -82,7 +82,8 @@ _MONTHS = (
 _INDEX = Link("Index", "index.html")
 _AUDIT = Link("Audit log", "audit.html")
 _HREF = 'xlink:href="'
-_TITLE = re.compile(r"<title>(g&#45;n\d+)</title>")
+# A node's <title> (its id, as Graphviz escapes it) or an edge's (its tail's id, "->", its head's id).
+_TITLE = re.compile(r"<title>(g&#45;n\d+)(?:&#45;&gt;(g&#45;n\d+))?</title>")
 # Badges are few (types, states, tags, aliases) and shown on page after page: make each once.
 _badge: Callable[..., Badge] = lru_cache(maxsize=1 << 12)(Badge)
 _DELETED = Badge("deleted", "state", tone="muted")
@@ -163,12 +164,20 @@ def name_svg_titles(svg: str, org: Organisation, graph: LineageGraph) -> str:
 
     Graphviz titles a node by its DOT id; screen readers and hover text should say its name.
     """
-    ids = {v: node_id.replace("-", "&#45;") for v, node_id in vertex_ids(graph, GRAPH_ID_PREFIX).items()}
-    titles = {node_id: html.escape(vertex_title(org, v), quote=False) for v, node_id in ids.items()}
-    for a, b in graph.edges:
-        edge = f"<title>{ids[a]}&#45;&gt;{ids[b]}</title>"
-        svg = svg.replace(edge, f"<title>{titles[ids[a]]} → {titles[ids[b]]}</title>", 1)
-    return _TITLE.sub(lambda m: f"<title>{titles.get(m.group(1), m.group(1))}</title>", svg)
+    titles = {
+        node_id.replace("-", "&#45;"): html.escape(vertex_title(org, v), quote=False)
+        for v, node_id in vertex_ids(graph, GRAPH_ID_PREFIX).items()
+    }
+
+    def named(match: re.Match[str]) -> str:  # one pass over the SVG, not one a node and one an edge
+        tail, head = match.group(1, 2)
+        if head is None:
+            return f"<title>{titles.get(tail, tail)}</title>"
+        if tail in titles and head in titles:
+            return f"<title>{titles[tail]} → {titles[head]}</title>"
+        return match.group(0)
+
+    return _TITLE.sub(named, svg)
 
 
 def node_title(org: Organisation, key: NodeKey) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
@@ -9,10 +10,21 @@ import pytest
 
 import reportgen.site as site_module
 from reportgen.build import BuildOptions, _site_info
+from reportgen.layout import graph_source
 from reportgen.lineage import GraphOptions, NodeKey, neighbourhood
 from reportgen.load import load_paths
 from reportgen.model import EventKind, Organisation
-from reportgen.site import DrawnGraph, Planner, audit_months, month_name, relink, units, vertex_title
+from reportgen.render import get_renderer
+from reportgen.site import (
+    DrawnGraph,
+    Planner,
+    audit_months,
+    month_name,
+    name_svg_titles,
+    relink,
+    units,
+    vertex_title,
+)
 from reportgen.spec import format_utc
 from reportgen.timeline import newest_first, timeline
 from reportgen.validate import validate
@@ -155,3 +167,22 @@ _OLD_HREF = re.compile(r'xlink:href="(?![#])')
 def test_relink_prefixes_every_link_but_anchors(svg: str, root: str) -> None:
     expected = _OLD_HREF.sub(f'xlink:href="{root}', svg) if root else svg
     assert relink(svg, root) == expected
+
+
+def test_svg_titles_name_nodes_and_edges(org: Organisation) -> None:
+    """Every node's and edge's <title> names it (escaped) instead of Graphviz's generated id."""
+    named = 0
+    for key in [
+        *list(NodeKey.of_artifact(ref) for ref in org.artifacts)[:6],
+        NodeKey.of_run(next(iter(org.runs))),
+    ]:
+        graph, _, dot = graph_source(org, key, GraphOptions())
+        svg = get_renderer().render_svg(dot, graph=str(key))
+        titled = name_svg_titles(svg, org, graph)
+        found = re.findall(r"<title>([^<]*)</title>", titled)
+        names = {v: html.escape(vertex_title(org, v), quote=False) for v in graph.vertices}
+        edges = [f"{names[a]} → {names[b]}" for a, b in graph.edges]
+        assert sorted(found[1:]) == sorted([*names.values(), *edges])  # the first is the graph's own
+        assert not any("g&#45;n" in title for title in found)
+        named += len(edges)
+    assert named > 0
