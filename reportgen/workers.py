@@ -140,6 +140,9 @@ def _start_worker() -> None:
     killed outright must not leave workers writing on (Linux: PR_SET_PDEATHSIG).
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # also drops a Ctrl-C held back during the fork
+    # A worker makes many short-lived objects and few reference cycles: at the default of a young
+    # collection every 700 allocations, its collections took a twentieth of its time (see _YOUNG).
+    gc.set_threshold(_YOUNG, *gc.get_threshold()[1:])
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     if sys.platform == "linux":
         with contextlib.suppress(OSError, AttributeError):
@@ -147,6 +150,10 @@ def _start_worker() -> None:
 
 
 _PR_SET_PDEATHSIG = 1
+# Allocations between a worker's young collections. Rendering L's pages, each worker spent 0.7 s of its
+# 13 s in the collector at 700 (the default), and 0.2 s at 10,000. Pages do leave a few cycles (about
+# nine objects a unit): they are still collected, only in fewer, larger batches.
+_YOUNG = 10_000
 
 
 class Forked:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from pathlib import Path
@@ -46,6 +47,19 @@ def test_a_pool_left_normally_runs_every_task(tmp_path: Path, monkeypatch: pytes
     with fork_pool(2) as pool:
         assert list(pool.imap(_task, [0, 1, 2, 4, 5])) == [0, 1, 2, 4, 5]
     assert workers._STOPPED is None
+
+
+def _thresholds(_: int) -> tuple[int, ...]:
+    return gc.get_threshold()
+
+
+def test_workers_collect_young_objects_less_often_and_leave_the_parent_as_it_was() -> None:
+    before = gc.get_threshold()
+    with fork_pool(2) as pool:
+        found = set(pool.imap(_thresholds, range(4)))
+    assert found == {(workers._YOUNG, *before[1:])}
+    assert before[0] < workers._YOUNG
+    assert gc.get_threshold() == before
 
 
 def _returns(text: str) -> bytes:
