@@ -9,7 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from reportgen.write import MARKER, MARKER_TEXT, SUMS, SiteWriter, WriteError, _exchange, staged_path
+import reportgen.write as write_module
+from reportgen.write import (
+    MARKER,
+    MARKER_TEXT,
+    SUMS,
+    SiteWriter,
+    WriteError,
+    _exchange,
+    put_file,
+    staged_path,
+)
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -398,3 +408,20 @@ def test_staged_paths_have_one_spelling(tmp_path: Path, relative: str, staged: s
 def test_staged_paths_never_leave_the_site(tmp_path: Path, relative: str) -> None:
     with pytest.raises(WriteError, match="outside the site"):
         staged_path(tmp_path, relative)
+
+
+@pytest.mark.parametrize("data", [b"", b"one part", [b"first ", b"", "second ✓".encode(), b"x" * 70_000]])
+def test_put_file_writes_every_byte_even_when_a_write_takes_only_some(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: bytes | list[bytes]
+) -> None:
+    real = os.write
+    monkeypatch.setattr(write_module.os, "write", lambda fd, part: real(fd, bytes(part[:7])))
+    path = tmp_path / "f.bin"
+    digest, status = put_file(path, data if isinstance(data, bytes) else iter(data))
+    whole = data if isinstance(data, bytes) else b"".join(data)
+    assert path.read_bytes() == whole
+    assert digest == hashlib.sha256(whole).hexdigest()
+    assert (status.st_size, status.st_ino) == (len(whole), path.stat().st_ino)
+    with pytest.raises(FileExistsError):  # never through a file already there
+        put_file(path, b"again")
+    assert path.read_bytes() == whole
