@@ -82,6 +82,7 @@ _MONTHS = (
 _INDEX = Link("Index", "index.html")
 _AUDIT = Link("Audit log", "audit.html")
 _HREF = 'xlink:href="'
+_SITE_HREF = re.compile(_HREF + "(?!#)")  # a link but an anchor
 # A node's <title> (its id, as Graphviz escapes it) or an edge's (its tail's id, "->", its head's id).
 _TITLE = re.compile(r"<title>(g&#45;n\d+)(?:&#45;&gt;(g&#45;n\d+))?</title>")
 # Badges are few (types, states, tags, aliases) and shown on page after page: make each once.
@@ -150,8 +151,8 @@ def relink(svg: str, root: str) -> str:
     """
     if not root:
         return svg
-    head, *links = svg.split(_HREF)
-    return head + "".join(_HREF + (link if link.startswith("#") else root + link) for link in links)
+    # One pass in C. A root is "../" repeated; were it to hold a backslash, the replacement would read it.
+    return _SITE_HREF.sub(_HREF + root.replace("\\", "\\\\"), svg)
 
 
 def vertex_title(org: Organisation, vertex: Vertex) -> str:
