@@ -51,7 +51,7 @@ from reportgen.site import DrawnGraph, Planner, Unit, relink, root_of, unit_page
 from reportgen.templating import compile_all, render_page, stream_page
 from reportgen.timeline import events_csv, events_json
 from reportgen.views import Site
-from reportgen.workers import can_fork, cpu_count, fork_pool
+from reportgen.workers import can_fork, cpu_count, fork_pool, young_collections_spaced
 from reportgen.write import WriteError, put_file, staged_path
 
 log = logging.getLogger(__name__)
@@ -365,7 +365,7 @@ def emit_pages(
     rendered = Rendered([], {}, EmitStats(jobs=jobs if forked else 1))
     collect = _Collector(done, rendered, layout.keep_going, len(todo), progress, len(extra))
     if not forked:
-        with _alongside(link):
+        with _alongside(link), young_collections_spaced():
             if meanwhile is not None:
                 meanwhile()
             collect([_make_extra(job, range(len(extra)))])

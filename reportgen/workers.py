@@ -44,6 +44,26 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+@contextlib.contextmanager
+def young_collections_spaced() -> Iterator[None]:
+    """Run the cycle collector's young collections every ``_YOUNG`` allocations, not every 700.
+
+    Rendering pages makes many short-lived objects and few reference cycles: at the default, the
+    collections took a twentieth of the time. Forked workers collect so for good (``fork_pool``).
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(_YOUNG, *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
+# Allocations between young collections while pages render. Rendering L's pages, each worker spent 0.7 s
+# of its 13 s in the collector at 700 (the default), and 0.2 s at 10,000. Pages do leave a few cycles
+# (about nine objects a unit): they are still collected, only in fewer, larger batches.
+_YOUNG = 10_000
+
 _FROZEN = 0  # how many frozen_heap blocks are open: the outermost one thaws the heap
 
 
@@ -134,15 +154,14 @@ def _unless_stopped(func: Callable[[A], R], item: A) -> R | None:
 
 
 def _start_worker() -> None:
-    """Ctrl-C is the parent's to handle, and a worker dies with the parent.
+    """Ctrl-C is the parent's to handle, a worker dies with the parent, and its young collections are
+    spaced (see ``young_collections_spaced``).
 
     Workers must not die mid-task on Ctrl-C (the parent stops the pool and the build); and a build
     killed outright must not leave workers writing on (Linux: PR_SET_PDEATHSIG).
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # also drops a Ctrl-C held back during the fork
-    # A worker makes many short-lived objects and few reference cycles: at the default of a young
-    # collection every 700 allocations, its collections took a twentieth of its time (see _YOUNG).
-    gc.set_threshold(_YOUNG, *gc.get_threshold()[1:])
+    gc.set_threshold(_YOUNG, *gc.get_threshold()[1:])  # for good: see young_collections_spaced
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     if sys.platform == "linux":
         with contextlib.suppress(OSError, AttributeError):
@@ -150,10 +169,6 @@ def _start_worker() -> None:
 
 
 _PR_SET_PDEATHSIG = 1
-# Allocations between a worker's young collections. Rendering L's pages, each worker spent 0.7 s of its
-# 13 s in the collector at 700 (the default), and 0.2 s at 10,000. Pages do leave a few cycles (about
-# nine objects a unit): they are still collected, only in fewer, larger batches.
-_YOUNG = 10_000
 
 
 class Forked:

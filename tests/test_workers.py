@@ -62,6 +62,14 @@ def test_workers_collect_young_objects_less_often_and_leave_the_parent_as_it_was
     assert gc.get_threshold() == before
 
 
+def test_young_collections_are_spaced_in_a_block_and_as_before_after_it() -> None:
+    before = gc.get_threshold()
+    with pytest.raises(RuntimeError), workers.young_collections_spaced():
+        assert gc.get_threshold() == (workers._YOUNG, *before[1:])
+        raise RuntimeError
+    assert gc.get_threshold() == before
+
+
 def _returns(text: str) -> bytes:
     return text.encode() * 100_000  # more than a pipe holds: the child waits for the parent to read
 
