@@ -17,7 +17,9 @@ For each size it generates a manifest set (benchmarks/generate.py), then, each i
 * a **rebuild with nothing changed**, and a **rebuild after one more action** (an alias added to the newest
   version of a collection, in a new manifest file), and with ``--check`` a cold build of the changed set
   to compare with byte for byte;
-* with ``--jobs-one``, a cold build on one process, for the speed-up from all cores.
+* with ``--jobs-one``, a cold build on one process, for the speed-up from all cores; with ``--pairs N``
+  as well, N more pairs of cold builds, one process then every core, each pair in turn: the speed-up is
+  then the median of the pairs' ratios too (one pair is at the mercy of the machine's slow spells).
 
 Figures are seconds of wall time on this machine, which is shared and noisy: compare them as ratios
 within one run. Baselines (b) and (c) are in benchmarks/bench_baselines.py.
@@ -30,6 +32,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -198,7 +201,15 @@ def same_tree(a: Path, b: Path) -> bool:
     return files(a) == files(b)
 
 
-def run(size: str, workdir: Path, sites: Path, jobs_one: bool, check: bool) -> dict[str, Any]:
+def _cold(source: Path, site: Path, jobs: int = 0) -> float:
+    """Return the seconds of a cold build of ``source`` into ``site``, removed afterwards with its cache."""
+    seconds = float(_build(source, site, jobs=jobs)["seconds"])
+    shutil.rmtree(site)
+    shutil.rmtree(site.with_name(f".{site.name}.cache"))
+    return seconds
+
+
+def run(size: str, workdir: Path, sites: Path, jobs_one: bool, check: bool, pairs: int = 0) -> dict[str, Any]:
     """Generate the organisation of ``size`` and measure it."""
     source = workdir / f"manifests-{size}"
     subprocess.run(
@@ -214,6 +225,10 @@ def run(size: str, workdir: Path, sites: Path, jobs_one: bool, check: bool) -> d
         r["cold_one_job"] = _build(source, sites / f"site-{size}-1", jobs=1)  # as the cold build, on one
         shutil.rmtree(sites / f"site-{size}-1")
         shutil.rmtree(sites / f".site-{size}-1.cache")
+        r["pairs"] = [
+            (_cold(source, sites / f"site-{size}-1", 1), _cold(source, sites / f"site-{size}-n"))
+            for _ in range(pairs)
+        ]
     r["rebuild_same"] = _build(source, site)
     _child(_ONE_MORE_ACTION, source)
     r["rebuild_one"] = _build(source, site)
@@ -223,6 +238,7 @@ def run(size: str, workdir: Path, sites: Path, jobs_one: bool, check: bool) -> d
         r["identical"] = same_tree(site, cold)
         shutil.rmtree(cold)
     shutil.rmtree(site)
+    shutil.rmtree(site.with_name(f".{site.name}.cache"))  # on a RAM file system, memory the next size needs
     return r
 
 
@@ -243,7 +259,7 @@ def _row(r: dict[str, Any]) -> str:
         f"{r['layout_alone']:.1f}",
         f"{cold['seconds'] / (r['layout_alone'] / cores):.1f}x (bar {bar:.1f} s)",
         f"{r['file_creation']:.1f}",
-        f"{r['cold_one_job']['seconds'] / cold['seconds']:.2f}x" if "cold_one_job" in r else "",
+        _speedup(r),
         f"{r['rebuild_same']['seconds']:.1f}",
         f"{r['rebuild_one']['seconds']:.1f} ({r['rebuild_one']['seconds'] / cold['seconds']:.0%})",
         {True: "yes", False: "**no**"}.get(r.get("identical"), ""),  # type: ignore[arg-type]
@@ -251,6 +267,17 @@ def _row(r: dict[str, Any]) -> str:
         f"{cold['bytes'] / 1e6:,.0f}",
     ]
     return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def _speedup(r: dict[str, Any]) -> str:
+    """Return the speed-up of the cold build from one process to every core, and that of the pairs."""
+    if "cold_one_job" not in r:
+        return ""
+    text = f"{r['cold_one_job']['seconds'] / r['cold']['seconds']:.2f}x"
+    if r.get("pairs"):
+        ratios = [one / every for one, every in r["pairs"]]
+        text += f"; pairs {statistics.median(ratios):.2f}x ({', '.join(f'{x:.2f}' for x in ratios)})"
+    return text
 
 
 HEADER = (
@@ -267,6 +294,9 @@ def main() -> None:
     )
     parser.add_argument("--sizes", nargs="+", default=["S", "M"], choices=["S", "M", "L", "XL"])
     parser.add_argument("--jobs-one", action="store_true", help="also time a cold build on one process")
+    parser.add_argument(
+        "--pairs", type=int, default=0, metavar="N", help="with --jobs-one: N more pairs of cold builds"
+    )
     parser.add_argument("--check", action="store_true", help="compare the rebuild with a cold build")
     parser.add_argument("--output-on", type=Path, help="write the sites under this folder (e.g. a tmpfs)")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
@@ -282,7 +312,7 @@ def main() -> None:
         sites = Path(tempfile.mkdtemp(dir=args.output_on)) if args.output_on else Path(tmp)
         try:
             for size in args.sizes:
-                results.append(run(size, Path(tmp), sites, args.jobs_one, args.check))
+                results.append(run(size, Path(tmp), sites, args.jobs_one, args.check, args.pairs))
                 print(_row(results[-1]), flush=True)
         finally:
             if args.output_on:

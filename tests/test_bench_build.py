@@ -1,0 +1,51 @@
+"""The build benchmark runs end to end on the smallest organisation and reports what it measured."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_build.py"
+
+
+@pytest.fixture(scope="module")
+def bench() -> Iterator[ModuleType]:
+    spec = importlib.util.spec_from_file_location("bench_build", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        del sys.modules[spec.name]
+
+
+def test_a_run_measures_builds_rebuilds_and_pairs_and_leaves_no_site(
+    bench: ModuleType, tmp_path: Path
+) -> None:
+    sites = tmp_path / "sites"
+    sites.mkdir()
+    r = bench.run("S", tmp_path, sites, jobs_one=True, check=True, pairs=2)
+    assert r["cold"]["pages"] > 100 and r["cold"]["graphs"] > 50
+    assert r["rebuild_one"]["reused"] > 0 and r["identical"] is True
+    assert r["cold_one_job"]["jobs"] == 1
+    assert len(r["pairs"]) == 2 and all(one > 0 and every > 0 for one, every in r["pairs"])
+    left = sorted(p.name for p in sites.iterdir())
+    assert left and all(name.endswith(".lock") for name in left)  # every site and cache: gone (not locks)
+    row = bench._row(r)
+    assert row.startswith("| S | ") and row.count("|") == bench.HEADER.count("|")
+    assert "; pairs " in row
+
+
+def test_the_speed_up_is_the_median_of_the_pairs_beside_the_single_run(bench: ModuleType) -> None:
+    r = {"cold": {"seconds": 10.0}, "cold_one_job": {"seconds": 17.0}}
+    assert bench._speedup(r) == "1.70x"
+    r["pairs"] = [(18.0, 10.0), (9.0, 10.0), (17.5, 10.0)]
+    assert bench._speedup(r) == "1.70x; pairs 1.75x (1.80, 0.90, 1.75)"
+    assert bench._speedup({"cold": {"seconds": 1.0}}) == ""
