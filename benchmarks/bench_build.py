@@ -225,10 +225,6 @@ def run(size: str, workdir: Path, sites: Path, jobs_one: bool, check: bool, pair
         r["cold_one_job"] = _build(source, sites / f"site-{size}-1", jobs=1)  # as the cold build, on one
         shutil.rmtree(sites / f"site-{size}-1")
         shutil.rmtree(sites / f".site-{size}-1.cache")
-        r["pairs"] = [
-            (_cold(source, sites / f"site-{size}-1", 1), _cold(source, sites / f"site-{size}-n"))
-            for _ in range(pairs)
-        ]
     r["rebuild_same"] = _build(source, site)
     _child(_ONE_MORE_ACTION, source)
     r["rebuild_one"] = _build(source, site)
@@ -239,6 +235,11 @@ def run(size: str, workdir: Path, sites: Path, jobs_one: bool, check: bool, pair
         shutil.rmtree(cold)
     shutil.rmtree(site)
     shutil.rmtree(site.with_name(f".{site.name}.cache"))  # on a RAM file system, memory the next size needs
+    if jobs_one:  # last: the rebuilds follow the cold build, as they always have
+        r["pairs"] = [
+            (_cold(source, sites / f"site-{size}-1", 1), _cold(source, sites / f"site-{size}-n"))
+            for _ in range(pairs)
+        ]
     return r
 
 
