@@ -7,7 +7,9 @@ written to disk with :func:`write_manifest` for the command-line tests.
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
+import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -279,3 +281,20 @@ def pieces_made_here(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(emit_module, "unit_pieces", counted)
     return made
+
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def benchmark_module(name: str) -> Iterator[Any]:
+    """Yield the benchmark script ``benchmarks/<name>.py`` loaded as a module, and forget it afterwards
+    (a pytest fixture's body: ``yield from benchmark_module("bench_build")``)."""
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        del sys.modules[spec.name]

@@ -2,35 +2,23 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+from factories import benchmark_module
 
 pytest.importorskip("pydot")
 pytest.importorskip("prov.dot", reason="prov's Graphviz export needs prov[dot] (pip install -e '.[bench]')")
 if shutil.which("dot") is None:
     pytest.skip("Graphviz's dot is not on PATH", allow_module_level=True)
 
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_baselines.py"
-
 
 @pytest.fixture(scope="module")
 def bench() -> Iterator[ModuleType]:
-    spec = importlib.util.spec_from_file_location("bench_baselines", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    try:
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        del sys.modules[spec.name]
+    yield from benchmark_module("bench_baselines")
 
 
 @pytest.fixture(scope="module")
