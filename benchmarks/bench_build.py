@@ -18,8 +18,9 @@ For each size it generates a manifest set (benchmarks/generate.py), then, each i
   version of a collection, in a new manifest file), and with ``--check`` a cold build of the changed set
   to compare with byte for byte;
 * with ``--jobs-one``, a cold build on one process, for the speed-up from all cores; with ``--pairs N``
-  as well, N more pairs of cold builds, one process then every core, each pair in turn: the speed-up is
-  then the median of the pairs' ratios too (one pair is at the mercy of the machine's slow spells).
+  as well, last (of the set with the one more action), N more pairs of cold builds, one process then
+  every core, each pair in turn: the speed-up is then the median of the pairs' ratios too (one pair is
+  at the mercy of the machine's slow spells).
 
 Figures are seconds of wall time on this machine, which is shared and noisy: compare them as ratios
 within one run. Baselines (b) and (c) are in benchmarks/bench_baselines.py.
