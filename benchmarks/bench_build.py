@@ -202,12 +202,17 @@ def same_tree(a: Path, b: Path) -> bool:
     return files(a) == files(b)
 
 
-def _cold(source: Path, site: Path, jobs: int = 0) -> float:
-    """Return the seconds of a cold build of ``source`` into ``site``, removed afterwards with its cache."""
-    seconds = float(_build(source, site, jobs=jobs)["seconds"])
+def _remove(site: Path) -> None:
+    """Remove a site and its cache: on a RAM file system, memory the next build needs."""
     shutil.rmtree(site)
     shutil.rmtree(site.with_name(f".{site.name}.cache"))
-    return seconds
+
+
+def _cold(source: Path, site: Path, jobs: int = 0) -> dict[str, Any]:
+    """Return the figures of a cold build of ``source`` into ``site``, removed afterwards (``_remove``)."""
+    figures = _build(source, site, jobs=jobs)
+    _remove(site)
+    return figures
 
 
 def run(size: str, workdir: Path, sites: Path, jobs_one: bool, check: bool, pairs: int = 0) -> dict[str, Any]:
@@ -223,9 +228,7 @@ def run(size: str, workdir: Path, sites: Path, jobs_one: bool, check: bool, pair
     r["layout_alone"] = _child(_LAYOUT_ALONE, source)["seconds"]
     r["file_creation"] = file_creation_seconds(sites, r["cold"]["files"])
     if jobs_one:
-        r["cold_one_job"] = _build(source, sites / f"site-{size}-1", jobs=1)  # as the cold build, on one
-        shutil.rmtree(sites / f"site-{size}-1")
-        shutil.rmtree(sites / f".site-{size}-1.cache")
+        r["cold_one_job"] = _cold(source, sites / f"site-{size}-1", jobs=1)  # as the cold build, on one
     r["rebuild_same"] = _build(source, site)
     _child(_ONE_MORE_ACTION, source)
     r["rebuild_one"] = _build(source, site)
@@ -234,11 +237,13 @@ def run(size: str, workdir: Path, sites: Path, jobs_one: bool, check: bool, pair
         r["cold_after"] = _build(source, cold, cache=False)
         r["identical"] = same_tree(site, cold)
         shutil.rmtree(cold)
-    shutil.rmtree(site)
-    shutil.rmtree(site.with_name(f".{site.name}.cache"))  # on a RAM file system, memory the next size needs
+    _remove(site)
     if jobs_one:  # last: the rebuilds follow the cold build, as they always have
         r["pairs"] = [
-            (_cold(source, sites / f"site-{size}-1", 1), _cold(source, sites / f"site-{size}-n"))
+            (
+                _cold(source, sites / f"site-{size}-1", 1)["seconds"],
+                _cold(source, sites / f"site-{size}-n")["seconds"],
+            )
             for _ in range(pairs)
         ]
     return r
