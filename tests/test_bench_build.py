@@ -25,6 +25,11 @@ def test_a_run_measures_builds_rebuilds_and_pairs_and_leaves_no_site(
     assert r["rebuild_one"]["reused"] > 0 and r["identical"] is True
     assert r["cold_one_job"]["jobs"] == 1
     assert len(r["pairs"]) == 2 and all(one > 0 and every > 0 for one, every in r["pairs"])
+    # The CPU of the whole tree counts the workers': on more than one core, more than the build process's own.
+    cold = r["cold"]
+    assert cold["work"]["layout"] > 0 and cold["cpu"] >= cold["cpu_own"] > 0
+    if cold["jobs"] > 1:
+        assert cold["cpu"] > cold["cpu_own"]
     left = sorted(p.name for p in sites.iterdir())
     assert left and all(name.endswith(".lock") for name in left)  # every site and cache: gone (not locks)
     row = bench._row(r)
@@ -38,3 +43,10 @@ def test_the_speed_up_is_the_median_of_the_pairs_beside_the_single_run(bench: Mo
     r["pairs"] = [(18.0, 10.0), (9.0, 10.0), (17.5, 10.0)]
     assert bench._speedup(r) == "1.70x; pairs 1.75x (1.80, 0.90, 1.75)"
     assert bench._speedup({"cold": {"seconds": 1.0}}) == ""
+
+
+def test_the_cpu_besides_layout_is_set_against_layout(bench: ModuleType) -> None:
+    build = {"cpu": 30.0, "work": {"layout": 12.0}}
+    assert bench._besides_layout(build) == "30.0 / 18.0 (1.50x)"
+    assert bench._besides_layout({"work": {"layout": 12.0}}) == ""  # figures from before it was measured
+    assert bench._besides_layout({"cpu": 1.0, "work": {}}) == ""  # nothing was laid out
