@@ -23,6 +23,7 @@ def test_a_run_measures_builds_rebuilds_and_pairs_and_leaves_no_site(
     r = bench.run("S", tmp_path, sites, jobs_one=True, check=True, pairs=2)
     assert r["cold"]["pages"] > 100 and r["cold"]["graphs"] > 50
     assert r["rebuild_one"]["reused"] > 0 and r["identical"] is True
+    assert r["layout_alone"] > 0 and r["layout_alone_every_core"] > 0
     assert r["cold_one_job"]["jobs"] == 1
     assert len(r["pairs"]) == 2 and all(one > 0 and every > 0 for one, every in r["pairs"])
     # The CPU of the whole tree counts the workers': on more than one core, more than the build process's own.
@@ -50,3 +51,8 @@ def test_the_cpu_besides_layout_is_set_against_layout(bench: ModuleType) -> None
     assert bench._besides_layout(build) == "30.0 / 18.0 (1.50x)"
     assert bench._besides_layout({"work": {"layout": 12.0}}) == ""  # figures from before it was measured
     assert bench._besides_layout({"cpu": 1.0, "work": {}}) == ""  # nothing was laid out
+
+
+def test_layout_alone_on_every_core_is_set_against_layout_alone(bench: ModuleType) -> None:
+    assert bench._layout_speedup({"layout_alone": 12.0, "layout_alone_every_core": 7.5}) == "7.5 (1.60x)"
+    assert bench._layout_speedup({"layout_alone": 12.0}) == ""  # figures from before it was measured
