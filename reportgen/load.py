@@ -33,8 +33,12 @@ log = logging.getLogger(__name__)
 
 try:  # libyaml is several times faster; fall back quietly where it is not compiled in.
     from yaml import CSafeLoader as _SafeLoader
+
+    _LIBYAML = True
 except ImportError:  # pragma: no cover - depends on the PyYAML build
     from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
+    _LIBYAML = False
 
 
 class _Loader(_SafeLoader):
@@ -544,7 +548,7 @@ def load_bytes(data: bytes, name: str, reporter: Reporter, budget: int | None = 
         reporter.report("RG003", problem.replace("\n", " "), Location(name, line, col))
         return []
     except yaml.reader.ReaderError as exc:
-        line, col = _line_col(text, exc.position)
+        line, col = _line_col(text, _reader_position(text, exc.position))
         reason = (
             f"unacceptable character #x{exc.character:04x}: {exc.reason}"
             if isinstance(exc.character, int)
@@ -601,6 +605,14 @@ def _is_empty_document(node: yaml.Node) -> bool:
         and node.value == ""
         and node.start_mark.index == node.end_mark.index
     )
+
+
+def _reader_position(text: str, position: int) -> int:
+    """Return the index in ``text`` of a reader error's position: libyaml counts it in bytes of the text
+    encoded as UTF-8 (PyYAML hands it the text so), PyYAML's own reader in characters."""
+    if not _LIBYAML:  # pragma: no cover - depends on the PyYAML build
+        return position
+    return len(text.encode("utf-8")[:position].decode("utf-8", "ignore"))
 
 
 def _line_col(text: str, position: int) -> tuple[int, int]:
