@@ -1,11 +1,10 @@
 """The command's entry point: import the command line (a fifth of a second) with Ctrl-C handled.
 
 The console script and ``python -m reportgen`` start here. Importing ``reportgen.cli`` loads click,
-Jinja2, PyYAML and the rest; a Ctrl-C in that time would otherwise print a traceback. This module and
-the package's ``__init__`` import nothing heavy, so that window is as short as it can be.
+Jinja2, PyYAML and the rest; a Ctrl-C in that time would otherwise print a traceback. Python imports
+the package's ``__init__`` and this module before ``main`` can catch one: they import nothing but
+``sys`` (already loaded), so that window is as short as it can be.
 """
-
-from __future__ import annotations
 
 import sys
 
