@@ -6,7 +6,7 @@
 __version__ = "0.1.0"
 FORMAT_VERSION = 1
 
-_DIGEST: list[str] = []  # source_digest's result, once worked out
+_DIGESTS: dict[str, str] = {}  # source_digest's results, by the package's ``__file__``
 
 
 def source_digest() -> str:
@@ -15,12 +15,13 @@ def source_digest() -> str:
     What the caches beside a site keep is salted with it, not only with the version: a development
     checkout changes code without changing the version, and must never reuse what other code made.
     """
-    if not _DIGEST:
+    digest = _DIGESTS.get(__file__)
+    if digest is None:
         import hashlib
         from pathlib import Path
 
         files = hashlib.blake2b(digest_size=20)
         for source in sorted(Path(__file__).parent.glob("*.py")):
             files.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
-        _DIGEST.append(files.hexdigest())
-    return _DIGEST[0]
+        digest = _DIGESTS[__file__] = files.hexdigest()
+    return digest
