@@ -57,6 +57,7 @@ from reportgen.views import (
     Site,
     Timeline,
     VersionRow,
+    VersionWindow,
 )
 
 GRAPH_ID_PREFIX = "g-n"
@@ -65,6 +66,11 @@ RECENT_ACTIONS = 25
 # which audit.html lists: at L, 22,000 actions made a 22 MB page that browsers were slow to open, and a
 # rebuild after one more action rendered all of it again (now it renders that action's month).
 AUDIT_PAGE_LIMIT = 2_000
+# A version page of a collection with more versions than this lists, in its selector and its versions table,
+# only the block of this many that holds it (v0-v49, v50-v99, ...: the versions table's page size), with
+# links to the blocks before and after it; the collection page lists them all. Each of a collection's
+# version pages had listed every version: 1,000 versions made 543 MB of HTML, growing with their square.
+VERSION_WINDOW = 50
 _MONTHS = (
     "January",
     "February",
@@ -193,7 +199,7 @@ class _CollectionParts:
     rows: tuple[VersionRow, ...]
     selector: tuple[Link, ...]
     timeline: Timeline
-    events: tuple[tuple[AuditEvent, EventView], ...]  # the collection's events, newest first
+    by_version: Mapping[int, tuple[EventView, ...]]  # each version's events, newest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,7 +400,12 @@ class Planner:
             c = history.collection
             base = collection_page(c.registry, c.name)
             stem = base.removesuffix(".html")
-            events = tuple((e, self.event_view(e)) for e in newest_first(history.events))
+            events = [(e, self.event_view(e)) for e in newest_first(history.events)]
+            by_version: dict[int, list[EventView]] = {}
+            for e, view in events:  # an alias moved from one version to another is an event of both
+                by_version.setdefault(e.version, []).append(view)
+                if e.previous_version is not None and e.previous_version != e.version:
+                    by_version.setdefault(e.previous_version, []).append(view)
             parts = _CollectionParts(
                 base=base,
                 card=render_markdown(c.description),
@@ -407,7 +418,7 @@ class Planner:
                     for v in reversed(history.versions)
                 ),
                 timeline=timeline_of([v for _, v in events], f"{stem}.history.csv", f"{stem}.history.json"),
-                events=events,
+                by_version={number: tuple(views) for number, views in by_version.items()},
             )
             self._parts = {key: parts}  # pages are planned collection by collection: keep one
         return parts
@@ -429,15 +440,16 @@ class Planner:
         title = c.full_name
         crumbs: tuple[Link, ...] = (Link(c.registry, f"index.html#{registry_anchor(c.registry)}"),)
         history_view = parts.timeline
+        versions, selector, window = parts.rows, parts.selector, None
         if version_page and selected is not None:
             path = collection_version_page(c.registry, c.name, selected)
             title = f"{c.full_name}:v{selected}"
             crumbs += (Link(c.name, parts.base),)
             history_view = timeline_of(
-                [v for e, v in parts.events if selected in (e.version, e.previous_version)],
-                parts.timeline.csv,
-                parts.timeline.json,
+                parts.by_version.get(selected, ()), parts.timeline.csv, parts.timeline.json
             )
+            if len(history.versions) > VERSION_WINDOW:
+                versions, selector, window = self.version_window(history, parts, selected)
         graph = None
         selected_rows: tuple[Row, ...] = ()
         if selected is not None and history.versions:
@@ -451,8 +463,8 @@ class Planner:
             type=c.type,
             card=parts.card,
             tags=tuple(_badge(t) for t in c.tags),
-            versions=parts.rows,
-            selector=parts.selector,
+            versions=versions,
+            selector=selector,
             selected=selected,
             selected_href=("" if selected is None else collection_version_page(c.registry, c.name, selected)),
             selected_rows=selected_rows,
@@ -460,7 +472,27 @@ class Planner:
             timeline=history_view,
             is_version_page=version_page,
             collection_href=parts.base,
+            window=window,
         )
+
+    def version_window(
+        self, history: CollectionHistory, parts: _CollectionParts, number: int
+    ) -> tuple[tuple[VersionRow, ...], tuple[Link, ...], VersionWindow]:
+        """Return the rows and the selector's links of the block of versions that holds ``number`` (see
+        ``VERSION_WINDOW``), newest first as the collection page lists them, and the block."""
+        c = history.collection
+        total = len(history.versions)
+        first = number - number % VERSION_WINDOW
+        last = min(first + VERSION_WINDOW, total) - 1
+        newer = older = None
+        if last < total - 1:
+            text = f"v{last + 1}–v{min(last + VERSION_WINDOW, total - 1)}"
+            newer = Link(text, collection_version_page(c.registry, c.name, last + 1))
+        if first > 0:
+            text = f"v{first - VERSION_WINDOW}–v{first - 1}"
+            older = Link(text, collection_version_page(c.registry, c.name, first - 1))
+        block = slice(total - 1 - last, total - first)  # version v is at total - 1 - v, newest first
+        return parts.rows[block], parts.selector[block], VersionWindow(first, last, total, newer, older)
 
     def version_row(self, history: CollectionHistory, number: int) -> VersionRow:
         c = history.collection

@@ -189,6 +189,19 @@ class IndexPage(Page):
 
 
 @dataclass(frozen=True, slots=True)
+class VersionWindow:
+    """The block of versions a version page of a long collection lists (``site.VERSION_WINDOW``): the
+    collection page lists them all; ``newer`` and ``older`` lead to the nearest version of the blocks
+    after and before it, if any, as an audit log's months lead to each other."""
+
+    first: int
+    last: int
+    total: int
+    newer: Link | None = None
+    older: Link | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CollectionPage(Page):
     """A collection, or one of its versions when ``selected`` is set by a version page."""
 
@@ -197,8 +210,8 @@ class CollectionPage(Page):
     type: str = ""
     card: Markup = field(default_factory=Markup)
     tags: tuple[Badge, ...] = ()
-    versions: tuple[VersionRow, ...] = ()
-    selector: tuple[Link, ...] = ()  # one per version, to its own page
+    versions: tuple[VersionRow, ...] = ()  # newest first; on a version page, only its window's
+    selector: tuple[Link, ...] = ()  # one per version (only its window's), to its own page
     selected: int | None = None  # the version whose lineage is shown
     selected_href: str = ""  # site path of the selected version's own page
     selected_rows: tuple[Row, ...] = ()
@@ -206,6 +219,7 @@ class CollectionPage(Page):
     timeline: Timeline | None = None
     is_version_page: bool = False
     collection_href: str = ""
+    window: VersionWindow | None = None  # a version page of a collection too long to list whole
 
 
 @dataclass(frozen=True, slots=True)

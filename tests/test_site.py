@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from factories import artifact, org_from_dict
 
 import reportgen.site as site_module
 from reportgen.build import BuildOptions, _site_info
@@ -14,8 +15,10 @@ from reportgen.layout import graph_source
 from reportgen.lineage import GraphOptions, NodeKey, neighbourhood
 from reportgen.load import load_paths
 from reportgen.model import EventKind, Organisation
+from reportgen.paths import collection_version_page
 from reportgen.render import get_renderer
 from reportgen.site import (
+    VERSION_WINDOW,
     DrawnGraph,
     Planner,
     audit_months,
@@ -186,3 +189,80 @@ def test_svg_titles_name_nodes_and_edges(org: Organisation) -> None:
         assert not any("g&#45;n" in title for title in found)
         named += len(edges)
     assert named > 0
+
+
+def _long_collection(versions: int) -> Organisation:
+    """One collection with ``versions`` versions, linked in turn; every tenth gets `production`."""
+    actions: list[dict[str, object]] = []
+    for n in range(versions):
+        day = f"2025-{1 + n // 28 % 12:02d}-{1 + n % 28:02d}T{n // 336:02d}:00:00Z"
+        actions.append(
+            {
+                "at": day,
+                "user": "ci",
+                "action": "link",
+                "collection": "model/nightly",
+                "artifact": f"nightly:v{n}",
+            }
+        )
+        if n % 10 == 0:
+            actions.append(
+                {
+                    "at": day.replace(":00:00Z", ":30:00Z"),
+                    "user": "ana",
+                    "action": "add_alias",
+                    "collection": "model/nightly",
+                    "version": f"v{n}",
+                    "alias": "production",
+                }
+            )
+    return org_from_dict(
+        {
+            "registries": [{"name": "model"}],
+            "collections": [{"registry": "model", "name": "nightly", "type": "model"}],
+            "artifacts": [artifact("nightly", n, "model") for n in range(versions)],
+            "actions": actions,
+        }
+    )
+
+
+@pytest.mark.parametrize("versions", [1, VERSION_WINDOW, VERSION_WINDOW + 1, 2 * VERSION_WINDOW + 7])
+def test_version_pages_of_a_long_collection_list_the_block_that_holds_them(versions: int) -> None:
+    """A version page lists (selector, versions table) its block of VERSION_WINDOW versions, newest first,
+    with links to the nearest versions of the blocks around it; the collection page lists every version."""
+    org = _long_collection(versions)
+    history = org.collections["model/nightly"]
+    plan = planner(org, {})
+    whole = plan.collection(history)
+    assert whole.window is None
+    assert [link.text for link in whole.selector] == [f"v{n}" for n in reversed(range(versions))]
+    assert [row.version.text for row in whole.versions] == [f"v{n}" for n in reversed(range(versions))]
+    for n in range(versions):
+        page = plan.collection(history, n)
+        assert page.timeline is not None  # the actions on its version, whatever its block
+        mine = (e for e in history.events if n in (e.version, e.previous_version))
+        assert page.timeline == timeline(org, mine, page.timeline.csv, page.timeline.json)
+        if versions <= VERSION_WINDOW:
+            assert page.window is None
+            assert (page.selector, page.versions) == (whole.selector, whole.versions)
+            continue
+        first = n - n % VERSION_WINDOW
+        last = min(first + VERSION_WINDOW, versions) - 1
+        block = [f"v{k}" for k in range(last, first - 1, -1)]
+        assert [link.text for link in page.selector] == block
+        assert [row.version.text for row in page.versions] == block
+        assert page.versions == tuple(r for r in whole.versions if r.version.text in block)
+        window = page.window
+        assert window is not None and (window.first, window.last, window.total) == (first, last, versions)
+        if first == 0:
+            assert window.older is None
+        else:
+            assert window.older is not None
+            assert window.older.text == f"v{first - VERSION_WINDOW}–v{first - 1}"
+            assert window.older.href == collection_version_page("model", "nightly", first - 1)
+        if last == versions - 1:
+            assert window.newer is None
+        else:
+            assert window.newer is not None
+            assert window.newer.text == f"v{last + 1}–v{min(last + VERSION_WINDOW, versions - 1)}"
+            assert window.newer.href == collection_version_page("model", "nightly", last + 1)

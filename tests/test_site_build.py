@@ -356,6 +356,19 @@ def paged_site(tmp_path_factory: pytest.TempPathFactory) -> Site:
     return Site(out, result)
 
 
+@pytest.fixture(scope="module")
+def windowed_site(tmp_path_factory: pytest.TempPathFactory) -> Site:
+    """The sample manifests built with blocks of two versions: the version pages of a collection with
+    more list only the block that holds them (as those of a collection of over 50 versions do)."""
+    out = tmp_path_factory.mktemp("windowed") / "site"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("SOURCE_DATE_EPOCH", raising=False)  # as the site, to compare them
+        mp.setattr(site_module, "VERSION_WINDOW", 2)
+        result = api_build([SAMPLES], out)
+    assert result.written
+    return Site(out, result)
+
+
 # ------------------------------------------------------------------------------------ 1. end to end
 
 
@@ -383,7 +396,7 @@ def test_the_build_reports_what_it_wrote(site: Site) -> None:
         assert run_page(run_id) in site.files()
 
 
-@pytest.mark.parametrize("which", ["site", "base_site", "paged_site"])
+@pytest.mark.parametrize("which", ["site", "base_site", "paged_site", "windowed_site"])
 def test_every_link_resolves_to_a_file_in_the_site(which: str, request: pytest.FixtureRequest) -> None:
     built: Site = request.getfixturevalue(which)
     report = built.links
@@ -508,6 +521,88 @@ def test_a_long_audit_log_has_a_page_a_month_and_every_action_on_one(site: Site,
     assert same and all(site.read(f) == paged_site.read(f) for f in same)
     for name in ("audit.csv", "audit.json"):
         assert site.read(name) == paged_site.read(name)
+
+
+def test_version_pages_of_a_long_collection_list_their_block(site: Site, windowed_site: Site) -> None:
+    """With blocks of two versions, each version page of a longer collection lists its block in its
+    selector and versions table, newest first, and leads to the blocks around it and to every version;
+    every other page is the site's."""
+    windowed = set()
+    for history in windowed_site.org.collections.values():
+        c = history.collection
+        total = len(history.versions)
+        if total <= 2:
+            continue
+        for v in history.versions:
+            page = collection_version_page(c.registry, c.name, v.version)
+            windowed.add(page)
+            doc = windowed_site.doc(page)
+            first = v.version - v.version % 2
+            last = min(first + 2, total) - 1
+            block = [f"v{k}" for k in range(last, first - 1, -1)]
+            selector = next(n for n in doc.iter("nav") if "data-version-selector" in n.attrs)
+            assert [a.text().strip().removesuffix(" (unlinked)") for a in selector.iter("a")] == block
+            table = next(t for t in doc.iter("table") if t.has_class("versions-table"))
+            rows = [r for r in table.iter("tr") if r.parent is not None and r.parent.tag == "tbody"]
+            assert [next(r.iter("a")).text() for r in rows] == block
+            assert next(table.iter("caption")).text() == f"Versions of {c.name}: v{first}–v{last} of {total}"
+            navs = [n for n in doc.iter("nav") if n.has_class("version-nav")]
+            assert [n.attrs["aria-label"] for n in navs] == [
+                f"Blocks of versions of {c.name}",
+                f"More versions of {c.name}",
+            ]
+            expected = {f"All {total} versions": f"../../../{collection_page(c.registry, c.name)}#versions-h"}
+            if last < total - 1:
+                newer = collection_version_page(c.registry, c.name, last + 1)
+                expected[f"Newer: v{last + 1}–v{min(last + 2, total - 1)}"] = f"../../../{newer}"
+            if first > 0:
+                older = collection_version_page(c.registry, c.name, first - 1)
+                expected[f"Older: v{first - 2}–v{first - 1}"] = f"../../../{older}"
+            for nav in navs:
+                assert {a.text(): a.attrs["href"] for a in nav.iter("a")} == expected
+                assert next(nav.iter("p")).text() == (
+                    f"Versions v{first}–v{last} of {total} are listed on this page."
+                )
+    assert len(windowed) > 10
+    same = [f for f in site.files() if f not in windowed and f != "SHA256SUMS"]
+    assert set(same) | windowed | {"SHA256SUMS"} == set(windowed_site.files())
+    assert all(site.read(f) == windowed_site.read(f) for f in same)
+
+
+def test_a_collection_s_pages_grow_linearly_with_its_versions(tmp_path: Path) -> None:
+    """A collection's version pages list a block of versions, not all of them: twice the versions make
+    about twice the bytes, where listing every version on every page made four times as many."""
+    sizes = []
+    for versions in (40, 80):
+        manifest = {
+            "registries": [{"name": "model"}],
+            "collections": [{"registry": "model", "name": "nightly", "type": "model"}],
+            "artifacts": [
+                {"name": "nightly", "version": f"v{n}", "type": "model", "digest": f"sha256:{n:064x}"}
+                for n in range(versions)
+            ],
+            "actions": [
+                {
+                    "at": f"2025-{1 + n // 28:02d}-{1 + n % 28:02d}T00:00:00Z",
+                    "user": "ci",
+                    "action": "link",
+                    "collection": "model/nightly",
+                    "artifact": f"nightly:v{n}",
+                }
+                for n in range(versions)
+            ],
+        }
+        source = tmp_path / f"m{versions}"
+        source.mkdir()
+        (source / "m.yaml").write_text(json.dumps(manifest), encoding="utf-8")
+        out = tmp_path / f"site{versions}"
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(site_module, "VERSION_WINDOW", 10)
+            assert api_build([source], out).written
+        pages = list((out / "collections" / "model" / "nightly").glob("v*.html"))
+        assert len(pages) == versions
+        sizes.append(sum(p.stat().st_size for p in pages))
+    assert 1.9 < sizes[1] / sizes[0] < 2.2, sizes
 
 
 def test_every_action_is_in_its_collection_downloads(site: Site) -> None:

@@ -85,6 +85,14 @@ def paged_site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
 
 
 @pytest.fixture(scope="session")
+def windowed_site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
+    """The sample site with blocks of two versions: a version page of a longer collection lists its block."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(reportgen.site, "VERSION_WINDOW", 2)
+        return build_site([SAMPLES], tmp_path_factory.mktemp("windowed") / "site")
+
+
+@pytest.fixture(scope="session")
 def http_base(site: BuiltSite) -> Iterator[str]:
     with serve(site.root) as base:
         yield base

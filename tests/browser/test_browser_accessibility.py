@@ -16,10 +16,16 @@ from browser_checks import (
     text_alternative_problems,
     text_signal_problems,
 )
-from browser_harness import CLUSTERED, BuiltSite, OpenContext, assert_no_problems, four_pages
+from browser_harness import CLUSTERED, COLLECTION, BuiltSite, OpenContext, assert_no_problems, four_pages
 
 from reportgen.model import EventKind
-from reportgen.paths import artifact_page, audit_month_page, collection_page, run_page
+from reportgen.paths import (
+    artifact_page,
+    audit_month_page,
+    collection_page,
+    collection_version_page,
+    run_page,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -46,6 +52,18 @@ def test_axe_finds_no_serious_violation_in_a_long_audit_log(
         visit.page.goto(paged_site.file_base + path)
         problems += [f"{path}: {p}" for p in axe_problems(visit.page, axe_script)]
     assert_no_problems(problems + visit.problems())
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_axe_finds_no_serious_violation_on_a_version_page_of_a_long_collection(
+    open_context: OpenContext, windowed_site: BuiltSite, axe_script: Path, scheme: str
+) -> None:
+    """Its block of versions and the links to the blocks around it."""
+    c = windowed_site.org.collections[COLLECTION].collection
+    visit = open_context(windowed_site.file_base, color_scheme=scheme, bypass_csp=True)
+    visit.page.goto(windowed_site.file_base + collection_version_page(c.registry, c.name, 2))
+    assert visit.page.locator("nav.version-nav").count() == 2
+    assert_no_problems(axe_problems(visit.page, axe_script) + visit.problems())
 
 
 def test_axe_finds_no_serious_violation_in_opened_widgets(

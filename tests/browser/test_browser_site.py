@@ -98,6 +98,36 @@ def test_a_version_page_switches_to_another_version(
     assert_no_problems(problems + visit.problems())
 
 
+def test_a_version_page_of_a_long_collection_selects_within_its_block_and_steps_to_the_next(
+    open_context: OpenContext, windowed_site: BuiltSite
+) -> None:
+    """With blocks of two versions: v0's page offers v1 and v0, switches to v1, and leads to v2's page."""
+    history = windowed_site.org.collections[COLLECTION]
+    c = history.collection
+    assert len(history.versions) > 2
+    base = windowed_site.file_base
+    visit = open_context(base)
+    visit.page.goto(base + collection_version_page(c.registry, c.name, 0))
+    labels = visit.page.locator("[data-version-selector] select option").all_inner_texts()
+    offered = [label.split(" ")[0] for label in labels]  # "vK", or "vK (unlinked)"
+    problems = [] if offered == ["v1", "v0"] else [f"the selector offers {labels}, not v1 and v0"]
+    problems += version_selector_problems(
+        visit.page,
+        choose="v1",
+        expected_path=collection_version_page(c.registry, c.name, 1),
+        expected_focus=str(history.versions[1].artifact),
+        start_focus=str(history.versions[0].artifact),
+    )
+    newer = history.versions[2]
+    with visit.page.expect_navigation():
+        visit.page.get_by_role("link", name=f"Newer: v2–v{min(3, len(history.versions) - 1)}").first.click()
+    if not visit.page.url.endswith("/" + collection_version_page(c.registry, c.name, 2)):
+        problems.append(f"the newer block opened {visit.page.url}")
+    if graph_focus(visit.page) != str(newer.artifact):
+        problems.append(f"the newer block's page shows {graph_focus(visit.page)!r}")
+    assert_no_problems(problems + visit.problems())
+
+
 def test_clicking_a_node_shows_its_details(open_context: OpenContext, site: BuiltSite, base: str) -> None:
     run = site.org.runs_logging(CLUSTERED)[0]
     visit = open_context(base)
