@@ -10,7 +10,10 @@ artifact versions and runs have theirs, each with its lineage graph.
 
 For each number of versions it builds that organisation cold, in a fresh process, and reports the build's
 seconds, the bytes of the collection's pages, and how both grew from the size before: doubling the
-versions should double them, not quadruple them (each version page once listed every version).
+versions should double them, not quadruple them (each version page once listed every version). Then it
+adds the next night (its run, model version and link, in a new file) and rebuilds: what a nightly CI job
+does, which should render the pages of that night's lineage and of the collection's last versions, not
+all of the collection's.
 """
 
 from __future__ import annotations
@@ -33,20 +36,25 @@ from bench_build import _build, _remove  # noqa: E402  # the fresh process, its 
 DAYS_PER_DATASET = 30
 
 
-def nightly_manifest(versions: int) -> dict[str, Any]:
-    """Return the manifest of a model collection with ``versions`` nightly versions (see the module)."""
+def nightly_manifest(versions: int, first: int = 0) -> dict[str, Any]:
+    """Return the manifest of a model collection with ``versions`` nightly versions (see the module).
+
+    With ``first``, only the nights from that one on: what a set of ``first`` versions needs to have
+    ``versions`` (a rebuild's change).
+    """
     start = datetime(2024, 1, 1, 2, 0, tzinfo=UTC)
 
     def at(day: int, minutes: int = 0) -> str:
         return (start + timedelta(days=day, minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    datasets = (versions + DAYS_PER_DATASET - 1) // DAYS_PER_DATASET
-    artifacts: list[dict[str, Any]] = [
-        {"name": "train-data", "version": f"v{d}", "type": "dataset", "created_at": at(d * DAYS_PER_DATASET)}
-        for d in range(datasets)
-    ]
+    artifacts: list[dict[str, Any]] = []
     runs, actions = [], []
-    for n in range(versions):
+    for n in range(first, versions):
+        month = n // DAYS_PER_DATASET
+        if n % DAYS_PER_DATASET == 0:  # a dataset version a month
+            artifacts.append(
+                {"name": "train-data", "version": f"v{month}", "type": "dataset", "created_at": at(n)}
+            )
         run_id = f"nightly-{n:05d}"
         runs.append(
             {
@@ -59,7 +67,7 @@ def nightly_manifest(versions: int) -> dict[str, Any]:
                 "finished_at": at(n, 50),
                 "config": {"lr": 0.001, "epochs": 10, "seed": n},
                 "summary": {"val_accuracy": round(0.8 + (n % 97) / 1000, 3)},
-                "inputs": [f"train-data:v{n // DAYS_PER_DATASET}"],
+                "inputs": [f"train-data:v{month}"],
                 "outputs": [f"nightly-model:v{n}"],
             }
         )
@@ -96,13 +104,11 @@ def nightly_manifest(versions: int) -> dict[str, Any]:
                         "reason": "scheduled promotion",
                     }
                 )
-    return {
-        "registries": [{"name": "model", "protected_aliases": ["production"]}],
-        "collections": [{"registry": "model", "name": "nightly", "type": "model"}],
-        "artifacts": artifacts,
-        "runs": runs,
-        "actions": actions,
-    }
+    manifest: dict[str, Any] = {"artifacts": artifacts, "runs": runs, "actions": actions}
+    if first == 0:
+        manifest["registries"] = [{"name": "model", "protected_aliases": ["production"]}]
+        manifest["collections"] = [{"registry": "model", "name": "nightly", "type": "model"}]
+    return manifest
 
 
 def run(versions: int, workdir: Path, sites: Path) -> dict[str, Any]:
@@ -117,6 +123,10 @@ def run(versions: int, workdir: Path, sites: Path) -> dict[str, Any]:
     figures["versions"] = versions
     figures["collection_bytes"] = sum(p.stat().st_size for p in pages)
     figures["collection_pages"] = len(pages)
+    # the next night: its run, model version, link and promotions (and its month's dataset, if new)
+    night = nightly_manifest(versions + 1, first=versions)
+    (source / "zz-next-night.yaml").write_text(json.dumps(night, indent=0), encoding="utf-8")
+    figures["rebuild_one"] = _build(source, site)
     _remove(site)
     shutil.rmtree(source)
     return figures
@@ -124,8 +134,9 @@ def run(versions: int, workdir: Path, sites: Path) -> dict[str, Any]:
 
 HEADER = (
     "| versions | pages | cold build s | ms a version | site MB | the collection's pages: MB "
-    "| growth from the size before: time / collection's bytes | peak MiB: build / all (PSS) |\n"
-    "|---|---|---|---|---|---|---|---|"
+    "| growth from the size before: time / collection's bytes "
+    "| rebuild after one more night: s (pages rendered) | peak MiB: build / all (PSS) |\n"
+    "|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -140,9 +151,16 @@ def _row(r: dict[str, Any], before: dict[str, Any] | None) -> str:
     return (
         f"| {r['versions']:,} | {r['pages']:,} | {r['seconds']:.2f} "
         f"| {r['seconds'] / r['versions'] * 1000:.2f} "
-        f"| {r['bytes'] / 1e6:.1f} | {r['collection_bytes'] / 1e6:.1f} | {growth} "
+        f"| {r['bytes'] / 1e6:.1f} | {r['collection_bytes'] / 1e6:.1f} | {growth} | {_rebuild(r)} "
         f"| {r['peak_mib']:.0f} / {r.get('tree_pss_mib', 0):.0f} |"
     )
+
+
+def _rebuild(r: dict[str, Any]) -> str:
+    again = r.get("rebuild_one")
+    if again is None:
+        return ""
+    return f"{again['seconds']:.2f} ({again['pages'] - again['reused']:,})"
 
 
 def table(results: list[dict[str, Any]]) -> str:

@@ -446,7 +446,7 @@ def _fingerprints(
         folders,
     )
     prints = Fingerprints(org, settings)
-    return [prints.of(u.kind, u.key, u.ref) for u in work]
+    return [prints.of(u) for u in work]
 
 
 def _moves_model(jobs: int, rendering: int) -> bool:

@@ -47,7 +47,17 @@ from reportgen.paths import (
     run_page,
 )
 from reportgen.render import standalone_svg
-from reportgen.site import DrawnGraph, Planner, Unit, relink, root_of, unit_pages, units
+from reportgen.site import (
+    DrawnGraph,
+    Planner,
+    Unit,
+    block_range,
+    relink,
+    root_of,
+    unit_pages,
+    units,
+    version_blocks,
+)
 from reportgen.templating import compile_all, render_page, stream_page
 from reportgen.timeline import events_csv, events_json
 from reportgen.views import Site
@@ -65,6 +75,8 @@ _IN_PROCESS_BELOW = 64  # pages (or units in the whole site); fewer are not wort
 # Units whose pages grow with the organisation (all its actions, or a collection's): streamed to their files.
 _GROWING = frozenset({"index", "audit", "audit-month", "collection"})
 _WHOLE = frozenset({"index", "audit", "audit-month"})  # each a task of its own: they take the longest
+# Units whose pages show graphs drawn for other units' pages (their versions'): rendered after those.
+_SHOWING = frozenset({"collection", "versions"})
 
 
 @dataclass(slots=True)
@@ -118,9 +130,28 @@ class Rendered:
 def unit_focuses(org: Organisation, unit: Unit) -> tuple[NodeKey, ...]:
     """Return the nodes whose graphs the unit's pages show."""
     if unit.kind == "collection":
-        return tuple(NodeKey.of_artifact(v.artifact) for v in org.collections[unit.key].versions)
+        history = org.collections[unit.key]
+        if not version_blocks(history):  # its version pages too
+            return tuple(NodeKey.of_artifact(v.artifact) for v in history.versions)
+        shown = history.current.holder("latest")
+        return (NodeKey.of_artifact(history.versions[-1 if shown is None else shown].artifact),)
+    if unit.kind == "versions":
+        history = org.collections[unit.key]
+        first, last = block_range(len(history.versions), unit.block)
+        return tuple(NodeKey.of_artifact(history.versions[n].artifact) for n in range(first, last + 1))
     key = unit_graph(unit)
     return () if key is None else (key,)
+
+
+def _page_count(org: Organisation, unit: Unit) -> int:
+    """Return how many pages a unit renders."""
+    if unit.kind == "versions":
+        first, last = block_range(len(org.collections[unit.key].versions), unit.block)
+        return last - first + 1
+    if unit.kind == "collection":
+        history = org.collections[unit.key]
+        return 1 + (0 if version_blocks(history) else len(history.versions))
+    return 1
 
 
 def unit_graph(unit: Unit) -> NodeKey | None:
@@ -142,8 +173,17 @@ def unit_paths(org: Organisation, unit: Unit) -> Collection[str]:
         c = history.collection
         page = collection_page(c.registry, c.name)
         stem = page.removesuffix(".html")
-        versions = (collection_version_page(c.registry, c.name, v.version) for v in history.versions)
+        versions = (
+            (collection_version_page(c.registry, c.name, v.version) for v in history.versions)
+            if not version_blocks(history)
+            else ()
+        )
         return frozenset((page, *versions, f"{stem}.history.csv", f"{stem}.history.json"))
+    if unit.kind == "versions":
+        history = org.collections[unit.key]
+        c = history.collection
+        first, last = block_range(len(history.versions), unit.block)
+        return frozenset(collection_version_page(c.registry, c.name, n) for n in range(first, last + 1))
     if unit.kind == "audit-month":
         return (audit_month_page(unit.key),)
     if unit.kind == "artifact":
@@ -342,8 +382,8 @@ def emit_pages(
     todo = [i for i in range(len(work)) if i not in reused]
     # Artifacts and runs (and the index and audit log) first; then the collections, which show graphs
     # drawn for their versions' pages.
-    first = [i for i in todo if work[i].kind != "collection"]
-    then = [i for i in todo if work[i].kind == "collection"]
+    first = [i for i in todo if work[i].kind not in _SHOWING]
+    then = [i for i in todo if work[i].kind in _SHOWING]
     shown = frozenset(f for i in then for f in unit_focuses(org, work[i]))
 
     def link() -> None:  # hard links are system calls: a thread makes them while this one renders
@@ -354,9 +394,7 @@ def emit_pages(
     drawer = Drawer(org, layout)
     drawn: dict[NodeKey, DrawnGraph] = {}
     jobs = layout.jobs or cpu_count()
-    pages = sum(
-        1 + (len(org.collections[work[i].key].versions) if work[i].kind == "collection" else 0) for i in todo
-    )
+    pages = sum(_page_count(org, work[i]) for i in todo)
     # A rebuild of a large site renders few pages, but its index and audit log show the whole
     # organisation: workers render them, and make its other files, while this process links the rest.
     big = pages >= _IN_PROCESS_BELOW or (len(work) >= _IN_PROCESS_BELOW and len(todo) > 1)

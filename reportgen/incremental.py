@@ -9,7 +9,9 @@ in, so the fingerprint covers:
   (protected aliases lock badges anywhere);
 - for an artifact or a run, its whole *lineage component* (every run and artifact connected to it
   through inputs and outputs, with each artifact's links and aliases): a graph never reaches beyond it;
-- for a collection, its history and the components of every artifact linked in it.
+- for a collection, its history and the components of every artifact linked in it;
+- for a block of a long collection's version pages (``site.VERSION_WINDOW``), the collection, the block's
+  versions, the events on them and their artifacts' components, and whether a block follows it.
 
 Entities are digested through their ``repr``, which dataclasses give field by field, including the
 location they were declared at: anything a page could show changes the digest. The index and
@@ -36,9 +38,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 from reportgen import __version__, source_digest
-from reportgen.model import ArtifactRef, AuditEvent, Organisation
+from reportgen.model import ArtifactRef, AuditEvent, CollectionHistory, Organisation
 from reportgen.paths import UNIT_FOLDERS
-from reportgen.site import log_by_month
+from reportgen.site import Unit, block_of, block_range, log_by_month
 from reportgen.write import WriteError, link_file, put_file, staged_path
 
 log = logging.getLogger(__name__)
@@ -118,6 +120,7 @@ class Fingerprints:
         self._component_digest: list[str] = []
         self._months: dict[str, tuple[str, ...]] | None = None
         self._events: dict[int, str] = {}  # an event's repr, by its id (the model outlives this)
+        self._blocks: dict[str, dict[int, list[AuditEvent]]] = {}  # see _block_events
         self._build_components()
 
     def _build_components(self) -> None:
@@ -167,12 +170,13 @@ class Fingerprints:
             "artifact", repr(org.artifacts.get(key)), repr(org.links_of(key)), repr(org.aliases_of(key))
         )
 
-    def of(self, kind: str, key: str, ref: ArtifactRef | None) -> str:
+    def of(self, unit: Unit) -> str:
         """Return the fingerprint of a unit (see ``site.Unit``); "" for one that always changes."""
         components = self._component_digest
+        kind, key = unit.kind, unit.key
         if kind == "artifact":
-            assert ref is not None
-            return _digest(self.settings, kind, str(ref), components[self._component[ref]])
+            assert unit.ref is not None
+            return _digest(self.settings, kind, str(unit.ref), components[self._component[unit.ref]])
         if kind == "run":
             return _digest(self.settings, kind, key, components[self._component[key]])
         if kind == "collection":
@@ -180,9 +184,41 @@ class Fingerprints:
             found = sorted({components[self._component[v.artifact]] for v in history.versions})
             spelled = (repr(history.collection), repr(history.versions), *self._spelled(history.events))
             return _digest(self.settings, kind, key, *spelled, *found)
+        if kind == "versions":
+            # A block's pages show its versions (their rows, aliases, actions and lineage), the collection,
+            # and whether a block follows: nothing of the versions after it.
+            history = self.org.collections[key]
+            total = len(history.versions)
+            first, last = block_range(total, unit.block)
+            versions = history.versions[first : last + 1]
+            found = sorted({components[self._component[v.artifact]] for v in versions})
+            events = self._block_events(history).get(unit.block, ())
+            spelled = (
+                repr(history.collection),
+                repr(versions),
+                str(last < total - 1),
+                *self._spelled(events),
+            )
+            return _digest(self.settings, kind, key, str(unit.block), *spelled, *found)
         if kind == "audit-month":
             return _digest(self.settings, kind, key, *self._audit_months()[key])
         return ""
+
+    def _block_events(self, history: CollectionHistory) -> dict[int, list[AuditEvent]]:
+        """Return the events of a long collection by the blocks of versions they touch (a moved alias
+        touches two versions, which may be in two blocks), in the log's order; kept for one collection."""
+        key = history.full_name
+        found = self._blocks.get(key)
+        if found is None:
+            found = {}
+            for e in history.events:
+                blocks = {block_of(e.version)}
+                if e.previous_version is not None:
+                    blocks.add(block_of(e.previous_version))
+                for block in sorted(blocks):
+                    found.setdefault(block, []).append(e)
+            self._blocks = {key: found}
+        return found
 
     def _audit_months(self) -> dict[str, tuple[str, ...]]:
         """Return what each month's page of the audit log shows: its events (a collection's registry and

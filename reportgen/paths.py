@@ -31,6 +31,7 @@ UNIT_FOLDERS = {
     "artifact": "artifacts/",
     "run": "runs/",
     "collection": "collections/",
+    "versions": "collections/",  # a block of a long collection's version pages
     "audit-month": "audit/",
 }
 

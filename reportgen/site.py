@@ -194,12 +194,48 @@ def node_title(org: Organisation, key: NodeKey) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _CollectionParts:
-    base: str
-    card: Markup
     rows: tuple[VersionRow, ...]
     selector: tuple[Link, ...]
     timeline: Timeline
     by_version: Mapping[int, tuple[EventView, ...]]  # each version's events, newest first
+
+
+@dataclass(frozen=True, slots=True)
+class _BlockParts:
+    rows: tuple[VersionRow, ...]
+    selector: tuple[Link, ...]
+    by_version: Mapping[int, tuple[EventView, ...]]  # the block's versions' events, newest first
+    window: VersionWindow
+
+
+def _by_version(events: Iterable[tuple[AuditEvent, EventView]]) -> dict[int, tuple[EventView, ...]]:
+    """Return the views of events (newest first) by the version they touch: an alias moved from one
+    version to another is an event of both."""
+    found: dict[int, list[EventView]] = {}
+    for e, view in events:
+        found.setdefault(e.version, []).append(view)
+        if e.previous_version is not None and e.previous_version != e.version:
+            found.setdefault(e.previous_version, []).append(view)
+    return {number: tuple(views) for number, views in found.items()}
+
+
+def block_range(total: int, block: int) -> tuple[int, int]:
+    """Return the first and last version of a block of a collection of ``total`` versions (see
+    ``VERSION_WINDOW``)."""
+    first = block * VERSION_WINDOW
+    return first, min(first + VERSION_WINDOW, total) - 1
+
+
+def block_of(version: int) -> int:
+    """Return the block of versions that holds ``version`` (see ``VERSION_WINDOW``)."""
+    return version // VERSION_WINDOW
+
+
+def version_blocks(history: CollectionHistory) -> int:
+    """Return how many blocks a collection's version pages are rendered in: none when they are few
+    enough to be rendered with the collection's page (see ``VERSION_WINDOW``)."""
+    total = len(history.versions)
+    return 0 if total <= VERSION_WINDOW else (total + VERSION_WINDOW - 1) // VERSION_WINDOW
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +259,8 @@ class Planner:
         self.graphs = graphs
         self._registries = org.registries
         self._parts: dict[str, _CollectionParts] = {}
+        self._blocks: dict[tuple[str, int], _BlockParts] = {}
+        self._cards_md: dict[str, Markup] = {}
         self._cards: dict[Vertex, _NodeCard] = {}  # a vertex is drawn in many graphs: describe it once
         self._infos: dict[tuple[Vertex, str, bool], GraphNodeInfo] = {}
         self._node_links: dict[NodeKey, Link] = {}
@@ -393,7 +431,11 @@ class Planner:
         )
 
     def collection_parts(self, history: CollectionHistory) -> _CollectionParts:
-        """Return what the collection page and each of its version pages share, computed once."""
+        """Return what the collection page and each of its version pages share, computed once.
+
+        Of a collection too long to list on each version page (``VERSION_WINDOW``), its version pages
+        take their block's versions (``block_parts``), and this is made for the collection page only.
+        """
         key = history.full_name
         parts = self._parts.get(key)
         if parts is None:
@@ -401,27 +443,60 @@ class Planner:
             base = collection_page(c.registry, c.name)
             stem = base.removesuffix(".html")
             events = [(e, self.event_view(e)) for e in newest_first(history.events)]
-            by_version: dict[int, list[EventView]] = {}
-            for e, view in events:  # an alias moved from one version to another is an event of both
-                by_version.setdefault(e.version, []).append(view)
-                if e.previous_version is not None and e.previous_version != e.version:
-                    by_version.setdefault(e.previous_version, []).append(view)
             parts = _CollectionParts(
-                base=base,
-                card=render_markdown(c.description),
                 rows=tuple(self.version_row(history, v.version) for v in reversed(history.versions)),
-                selector=tuple(
-                    Link(
-                        f"v{v.version}" + ("" if v.is_linked_at() else " (unlinked)"),
-                        collection_version_page(c.registry, c.name, v.version),
-                    )
-                    for v in reversed(history.versions)
-                ),
+                selector=tuple(self.version_link(history, v.version) for v in reversed(history.versions)),
                 timeline=timeline_of([v for _, v in events], f"{stem}.history.csv", f"{stem}.history.json"),
-                by_version={number: tuple(views) for number, views in by_version.items()},
+                by_version=_by_version(events),
             )
             self._parts = {key: parts}  # pages are planned collection by collection: keep one
         return parts
+
+    def block_parts(self, history: CollectionHistory, block: int) -> _BlockParts:
+        """Return what the version pages of one block of a long collection's versions share (see
+        ``VERSION_WINDOW``): its versions' rows and links, newest first, and their actions. Made from
+        the block's versions and their actions alone: a collection's blocks cost as much as its versions."""
+        key = (history.full_name, block)
+        parts = self._blocks.get(key)
+        if parts is None:
+            c = history.collection
+            first, last = block_range(len(history.versions), block)
+            numbers = range(last, first - 1, -1)  # newest first, as the collection page lists them
+
+            def inside(number: int | None) -> bool:
+                return number is not None and first <= number <= last
+
+            mine = [e for e in history.events if inside(e.version) or inside(e.previous_version)]
+            newer = older = None
+            if last < len(history.versions) - 1:
+                newer = Link(f"v{last + 1} and later", collection_version_page(c.registry, c.name, last + 1))
+            if first > 0:
+                text = f"v{first - VERSION_WINDOW}–v{first - 1}"
+                older = Link(text, collection_version_page(c.registry, c.name, first - 1))
+            parts = _BlockParts(
+                rows=tuple(self.version_row(history, n) for n in numbers),
+                selector=tuple(self.version_link(history, n) for n in numbers),
+                by_version=_by_version([(e, self.event_view(e)) for e in newest_first(mine)]),
+                window=VersionWindow(first, last, newer, older),
+            )
+            self._blocks = {key: parts}  # a unit's pages are one block's: keep one
+        return parts
+
+    def collection_card(self, history: CollectionHistory) -> Markup:
+        """Return the collection's description, rendered once for all its pages."""
+        key = history.full_name
+        card = self._cards_md.get(key)
+        if card is None:
+            card = render_markdown(history.collection.description)
+            self._cards_md = {key: card}
+        return card
+
+    def version_link(self, history: CollectionHistory, number: int) -> Link:
+        """Return the version selector's link to a version's page."""
+        c = history.collection
+        v = history.versions[number]
+        text = f"v{number}" + ("" if v.is_linked_at() else " (unlinked)")
+        return Link(text, collection_version_page(c.registry, c.name, number))
 
     def collection(self, history: CollectionHistory, selected: int | None = None) -> CollectionPage:
         """Return the collection's page, or with ``selected`` the page of that version.
@@ -430,26 +505,33 @@ class Planner:
         the version holding `latest` and the whole Action History.
         """
         c = history.collection
-        parts = self.collection_parts(history)
         version_page = selected is not None
         if selected is None:  # the collection page shows the version holding `latest`
             selected = history.current.holder("latest")
             if selected is None and history.versions:
                 selected = history.versions[-1].version
-        path = parts.base
+        base = collection_page(c.registry, c.name)
+        stem = base.removesuffix(".html")
+        path = base
         title = c.full_name
         crumbs: tuple[Link, ...] = (Link(c.registry, f"index.html#{registry_anchor(c.registry)}"),)
-        history_view = parts.timeline
-        versions, selector, window = parts.rows, parts.selector, None
+        window = None
         if version_page and selected is not None:
             path = collection_version_page(c.registry, c.name, selected)
             title = f"{c.full_name}:v{selected}"
-            crumbs += (Link(c.name, parts.base),)
+            crumbs += (Link(c.name, base),)
+            if version_blocks(history):
+                block = self.block_parts(history, block_of(selected))
+                shared: _CollectionParts | _BlockParts = block
+                window = block.window
+            else:
+                shared = self.collection_parts(history)
             history_view = timeline_of(
-                parts.by_version.get(selected, ()), parts.timeline.csv, parts.timeline.json
+                shared.by_version.get(selected, ()), f"{stem}.history.csv", f"{stem}.history.json"
             )
-            if len(history.versions) > VERSION_WINDOW:
-                versions, selector, window = self.version_window(history, parts, selected)
+        else:
+            shared = self.collection_parts(history)
+            history_view = shared.timeline
         graph = None
         selected_rows: tuple[Row, ...] = ()
         if selected is not None and history.versions:
@@ -461,38 +543,19 @@ class Planner:
             registry=c.registry,
             name=c.name,
             type=c.type,
-            card=parts.card,
+            card=self.collection_card(history),
             tags=tuple(_badge(t) for t in c.tags),
-            versions=versions,
-            selector=selector,
+            versions=shared.rows,
+            selector=shared.selector,
             selected=selected,
             selected_href=("" if selected is None else collection_version_page(c.registry, c.name, selected)),
             selected_rows=selected_rows,
             graph=graph,
             timeline=history_view,
             is_version_page=version_page,
-            collection_href=parts.base,
+            collection_href=base,
             window=window,
         )
-
-    def version_window(
-        self, history: CollectionHistory, parts: _CollectionParts, number: int
-    ) -> tuple[tuple[VersionRow, ...], tuple[Link, ...], VersionWindow]:
-        """Return the rows and the selector's links of the block of versions that holds ``number`` (see
-        ``VERSION_WINDOW``), newest first as the collection page lists them, and the block."""
-        c = history.collection
-        total = len(history.versions)
-        first = number - number % VERSION_WINDOW
-        last = min(first + VERSION_WINDOW, total) - 1
-        newer = older = None
-        if last < total - 1:
-            text = f"v{last + 1}–v{min(last + VERSION_WINDOW, total - 1)}"
-            newer = Link(text, collection_version_page(c.registry, c.name, last + 1))
-        if first > 0:
-            text = f"v{first - VERSION_WINDOW}–v{first - 1}"
-            older = Link(text, collection_version_page(c.registry, c.name, first - 1))
-        block = slice(total - 1 - last, total - first)  # version v is at total - 1 - v, newest first
-        return parts.rows[block], parts.selector[block], VersionWindow(first, last, total, newer, older)
 
     def version_row(self, history: CollectionHistory, number: int) -> VersionRow:
         c = history.collection
@@ -757,15 +820,20 @@ def _duration_text(run: Run) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Unit:
-    """Pages rendered together: one collection's pages share its history, table and timeline."""
+    """Pages rendered together: one collection's pages share its history, table and timeline. The
+    version pages of a collection too long to list on each of them (``VERSION_WINDOW``) are units of
+    their own, a block of versions each ("versions", ``block``): a version more changes its block's."""
 
-    kind: str  # "index", "audit", "audit-month", "collection", "artifact" or "run"
+    kind: str  # "index", "audit", "audit-month", "collection", "versions", "artifact" or "run"
     key: str = ""
     ref: ArtifactRef | None = None
+    block: int = 0  # of "versions": which block of the collection's versions (see ``block_range``)
 
     @property
     def id(self) -> str:
         """Return the unit's name in the page cache."""
+        if self.kind == "versions":
+            return f"versions\0{self.key}\0{self.block}"
         return f"{self.kind}\0{self.ref if self.ref is not None else self.key}"
 
 
@@ -821,14 +889,22 @@ def units(org: Organisation) -> list[Unit]:
         Unit("index"),
         Unit("audit"),
         *(Unit("audit-month", month) for month in audit_months(org)),
-        *(Unit("collection", name) for name in org.collections),
+        *(
+            unit
+            for name, history in org.collections.items()
+            for unit in (
+                Unit("collection", name),
+                *(Unit("versions", name, block=b) for b in range(version_blocks(history))),
+            )
+        ),
         *(Unit("artifact", ref=ref) for ref in org.artifacts),
         *(Unit("run", run_id) for run_id in org.runs),
     ]
 
 
 def unit_pages(planner: Planner, unit: Unit) -> Iterator[Page]:
-    """Yield the pages of one unit (a collection yields its own page, then one per version)."""
+    """Yield the pages of one unit (a collection yields its own page, then one per version unless it
+    has blocks of them)."""
     org = planner.org
     if unit.kind == "index":
         yield planner.index()
@@ -839,8 +915,14 @@ def unit_pages(planner: Planner, unit: Unit) -> Iterator[Page]:
     elif unit.kind == "collection":
         history = org.collections[unit.key]
         yield planner.collection(history)
-        for v in history.versions:
-            yield planner.collection(history, v.version)
+        if not version_blocks(history):
+            for v in history.versions:
+                yield planner.collection(history, v.version)
+    elif unit.kind == "versions":
+        history = org.collections[unit.key]
+        first, last = block_range(len(history.versions), unit.block)
+        for number in range(first, last + 1):
+            yield planner.collection(history, number)
     elif unit.kind == "artifact":
         assert unit.ref is not None
         yield planner.artifact(org.artifacts[unit.ref])

@@ -192,11 +192,11 @@ class IndexPage(Page):
 class VersionWindow:
     """The block of versions a version page of a long collection lists (``site.VERSION_WINDOW``): the
     collection page lists them all; ``newer`` and ``older`` lead to the nearest version of the blocks
-    after and before it, if any, as an audit log's months lead to each other."""
+    after and before it, if any, as an audit log's months lead to each other. Nothing here changes
+    with the versions linked after the block's: its pages do not change with them."""
 
     first: int
     last: int
-    total: int
     newer: Link | None = None
     older: Link | None = None
 

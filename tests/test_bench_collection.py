@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -28,6 +29,20 @@ def test_the_nightly_model_is_a_valid_organisation_of_that_many_versions(bench: 
     assert history.current.holder("production") == 62 and history.current.holder("staging") == 59
 
 
+def test_the_next_nights_are_what_a_longer_collection_adds(bench: ModuleType) -> None:
+    whole, first, rest = (
+        bench.nightly_manifest(62),
+        bench.nightly_manifest(60),
+        bench.nightly_manifest(62, 60),
+    )
+    assert set(rest) == {"artifacts", "runs", "actions"}
+    for key in ("artifacts", "runs", "actions"):
+        assert first[key] + rest[key] == whole[key]
+    assert [a["version"] for a in rest["artifacts"] if a["name"] == "train-data"] == ["v2"]  # a new month
+    org = org_from_dict({**first, **{k: first[k] + rest[k] for k in rest}})
+    assert len(org.collections["model/nightly"].versions) == 62
+
+
 def test_a_run_reports_each_size_against_the_one_before(
     bench: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -37,6 +52,8 @@ def test_a_run_reports_each_size_against_the_one_before(
     assert [row.split(" | ")[0] for row in rows] == ["| 20", "| 40"]  # smallest first
     assert rows[0].count("|") == rows[1].count("|") == bench.HEADER.splitlines()[0].count("|")
     assert "(versions 2.00x)" in rows[1] and "x / " in rows[1]
+    rebuilt = [row.split(" | ")[7] for row in rows]  # seconds (pages rendered): a few of the night's
+    assert all(re.fullmatch(r"\d+\.\d\d \(\d+\)", cell) for cell in rebuilt), rebuilt
     assert list(tmp_path.iterdir()) == []  # every site, cache and manifest removed
 
 
@@ -46,5 +63,7 @@ def test_the_growth_is_set_against_the_versions(bench: ModuleType) -> None:
     for r in (small, large):
         r["peak_mib"] = 50.0
     lines = bench.table([small, large]).splitlines()
-    assert lines[2].startswith("| 100 | 300 | 2.00 | 20.00 | 3.0 | 1.0 |  | 50 / 0 |")
+    assert lines[2].startswith("| 100 | 300 | 2.00 | 20.00 | 3.0 | 1.0 |  |  | 50 / 0 |")
+    large["rebuild_one"] = {"seconds": 0.5, "pages": 601, "reused": 590}
+    assert "| 0.50 (11) |" in bench.table([small, large])
     assert "| 2.10x / 2.10x (versions 2.00x) |" in lines[3]

@@ -724,3 +724,84 @@ def test_a_build_that_does_not_set_the_last_site_aside_removes_it_and_what_was_s
     options["cache"] = False
     build([manifests], BuildOptions(output=tmp_path / "cold", **options))
     assert tree(site) == tree(tmp_path / "cold")
+
+
+def _nightly(versions: int, unlinked: int | None = None) -> str:
+    """A collection of ``versions`` versions, each its own lineage (no runs); `production` on v1."""
+    lines = [
+        "registries: [{name: model, protected_aliases: [production]}]",
+        "collections: [{registry: model, name: nightly, type: model, description: Trained nightly.}]",
+        "artifacts:",
+        *(
+            f"  - {{name: nightly, version: v{n}, type: model, digest: 'sha256:{n:064x}'}}"
+            for n in range(versions)
+        ),
+        "actions:",
+        *(
+            f"  - {{at: '2025-01-{1 + n:02d}T02:00:00Z', user: ci, action: link, collection: model/nightly, "
+            f"artifact: 'nightly:v{n}'}}"
+            for n in range(versions)
+        ),
+        "  - {at: '2025-01-02T09:00:00Z', user: ana, action: add_alias, collection: model/nightly, "
+        "version: v1, alias: production, reason: first promotion}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+ONE_MORE_NIGHT = (
+    "artifacts: [{name: nightly, version: v12, type: model, digest: 'sha256:0c'}]\n"
+    "actions: [{at: '2025-01-13T02:00:00Z', user: ci, action: link, collection: model/nightly, "
+    "artifact: 'nightly:v12'}]\n"
+)
+PROMOTED = (
+    "actions: [{at: '2025-01-13T09:00:00Z', user: ana, action: add_alias, collection: model/nightly, "
+    "version: v10, alias: production, reason: better}]\n"
+)
+UNLINKED = (
+    "actions: [{at: '2025-01-13T09:00:00Z', user: ana, action: unlink, collection: model/nightly, "
+    "version: v5}]\n"
+)
+
+
+@pytest.mark.parametrize(
+    "name, change, rendered",
+    [
+        # latest moves from v11 to v12, and a newer block follows v8-v11: blocks 2 and 3 (new)
+        ("one more night", lambda m: (m / "b.yaml").write_text(ONE_MORE_NIGHT), {8, 9, 10, 11, 12}),
+        # production moves from v1 to v10: its block and v10's
+        ("production promoted", lambda m: (m / "b.yaml").write_text(PROMOTED), {0, 1, 2, 3, 8, 9, 10, 11}),
+        ("a version unlinked", lambda m: (m / "b.yaml").write_text(UNLINKED), {4, 5, 6, 7}),
+        (
+            "the collection's description",
+            lambda m: (m / "a.yaml").write_text(
+                (m / "a.yaml").read_text().replace("Trained nightly.", "Trained every night.")
+            ),
+            set(range(12)),
+        ),
+    ],
+)
+def test_a_long_collection_renders_again_only_the_blocks_of_versions_a_change_touches(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    change: Callable[[Path], None],
+    rendered: set[int],
+) -> None:
+    """Blocks of four versions (v0-v3, v4-v7, v8-v11): a rebuild renders the blocks whose versions, their
+    actions or lineage, or the collection changed, and the block before a new one (it gains a link)."""
+    monkeypatch.setattr(site_module, "VERSION_WINDOW", 4)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    manifests = tmp_path / "nightly"
+    manifests.mkdir()
+    (manifests / "a.yaml").write_text(_nightly(12))
+    pages = tmp_path / "site" / "collections" / "model" / "nightly"
+    before: dict[int, int] = {}
+
+    def changed() -> None:
+        before.update({int(p.stem[1:]): p.stat().st_ino for p in pages.glob("v*.html")})
+        change(manifests)
+
+    rebuild_matches_cold(manifests, tmp_path, changed)
+    assert sorted(before) == list(range(12))
+    after = {int(p.stem[1:]): p.stat().st_ino for p in pages.glob("v*.html")}
+    assert {n for n in after if before.get(n) != after[n]} == rendered, name

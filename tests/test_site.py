@@ -253,7 +253,7 @@ def test_version_pages_of_a_long_collection_list_the_block_that_holds_them(versi
         assert [row.version.text for row in page.versions] == block
         assert page.versions == tuple(r for r in whole.versions if r.version.text in block)
         window = page.window
-        assert window is not None and (window.first, window.last, window.total) == (first, last, versions)
+        assert window is not None and (window.first, window.last) == (first, last)
         if first == 0:
             assert window.older is None
         else:
@@ -264,5 +264,5 @@ def test_version_pages_of_a_long_collection_list_the_block_that_holds_them(versi
             assert window.newer is None
         else:
             assert window.newer is not None
-            assert window.newer.text == f"v{last + 1}–v{min(last + VERSION_WINDOW, versions - 1)}"
+            assert window.newer.text == f"v{last + 1} and later"
             assert window.newer.href == collection_version_page("model", "nightly", last + 1)

@@ -545,24 +545,22 @@ def test_version_pages_of_a_long_collection_list_their_block(site: Site, windowe
             table = next(t for t in doc.iter("table") if t.has_class("versions-table"))
             rows = [r for r in table.iter("tr") if r.parent is not None and r.parent.tag == "tbody"]
             assert [next(r.iter("a")).text() for r in rows] == block
-            assert next(table.iter("caption")).text() == f"Versions of {c.name}: v{first}–v{last} of {total}"
+            assert next(table.iter("caption")).text() == f"Versions of {c.name}: v{first}–v{last}"
             navs = [n for n in doc.iter("nav") if n.has_class("version-nav")]
             assert [n.attrs["aria-label"] for n in navs] == [
                 f"Blocks of versions of {c.name}",
                 f"More versions of {c.name}",
             ]
-            expected = {f"All {total} versions": f"../../../{collection_page(c.registry, c.name)}#versions-h"}
+            expected = {"All versions": f"../../../{collection_page(c.registry, c.name)}#versions-h"}
             if last < total - 1:
                 newer = collection_version_page(c.registry, c.name, last + 1)
-                expected[f"Newer: v{last + 1}–v{min(last + 2, total - 1)}"] = f"../../../{newer}"
+                expected[f"Newer: v{last + 1} and later"] = f"../../../{newer}"
             if first > 0:
                 older = collection_version_page(c.registry, c.name, first - 1)
                 expected[f"Older: v{first - 2}–v{first - 1}"] = f"../../../{older}"
             for nav in navs:
                 assert {a.text(): a.attrs["href"] for a in nav.iter("a")} == expected
-                assert next(nav.iter("p")).text() == (
-                    f"Versions v{first}–v{last} of {total} are listed on this page."
-                )
+                assert next(nav.iter("p")).text() == f"Versions v{first}–v{last} are listed on this page."
     assert len(windowed) > 10
     same = [f for f in site.files() if f not in windowed and f != "SHA256SUMS"]
     assert set(same) | windowed | {"SHA256SUMS"} == set(windowed_site.files())

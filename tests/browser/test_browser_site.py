@@ -120,7 +120,7 @@ def test_a_version_page_of_a_long_collection_selects_within_its_block_and_steps_
     )
     newer = history.versions[2]
     with visit.page.expect_navigation():
-        visit.page.get_by_role("link", name=f"Newer: v2–v{min(3, len(history.versions) - 1)}").first.click()
+        visit.page.get_by_role("link", name="Newer: v2 and later").first.click()
     if not visit.page.url.endswith("/" + collection_version_page(c.registry, c.name, 2)):
         problems.append(f"the newer block opened {visit.page.url}")
     if graph_focus(visit.page) != str(newer.artifact):
