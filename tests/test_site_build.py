@@ -603,6 +603,32 @@ def test_a_collection_s_pages_grow_linearly_with_its_versions(tmp_path: Path) ->
     assert 1.9 < sizes[1] / sizes[0] < 2.2, sizes
 
 
+def _graph_summaries(built: Site) -> list[tuple[str, int, int]]:
+    """Return each graph's text alternative: its summary, and how many nodes and edges it lists."""
+    found = []
+    for page in built.pages():
+        for details in built.doc(page).iter("details"):
+            if details.has_class("graph-text"):
+                lists = {u.attrs.get("class"): u for u in details.iter("ul")}
+                nodes = sum(1 for li in lists["node-list"].iter("li") if li.has_class("node-info"))
+                edges = sum(1 for _ in lists["edge-list"].iter("li")) if "edge-list" in lists else 0
+                found.append((next(details.iter("summary")).text(), nodes, edges))
+    return found
+
+
+def test_a_graph_s_text_alternative_counts_its_nodes_and_edges(site: Site, tmp_path: Path) -> None:
+    lone = tmp_path / "lone"
+    lone.mkdir()
+    (lone / "m.yaml").write_text("artifacts: [{name: notes, version: v0, type: text}]\n", encoding="utf-8")
+    assert api_build([lone], tmp_path / "site").written
+    summaries = _graph_summaries(site) + _graph_summaries(Site(tmp_path / "site"))
+    assert ("Nodes and edges of the graph (1 node, 0 edges)", 1, 0) in summaries
+    assert len(summaries) > 50
+    for summary, nodes, edges in summaries:
+        words = f"{nodes} node{'' if nodes == 1 else 's'}, {edges} edge{'' if edges == 1 else 's'}"
+        assert summary == f"Nodes and edges of the graph ({words})"
+
+
 def test_every_action_is_in_its_collection_downloads(site: Site) -> None:
     for history in site.org.collections.values():
         c = history.collection
