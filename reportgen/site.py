@@ -822,7 +822,8 @@ def _duration_text(run: Run) -> str:
 class Unit:
     """Pages rendered together: one collection's pages share its history, table and timeline. The
     version pages of a collection too long to list on each of them (``VERSION_WINDOW``) are units of
-    their own, a block of versions each ("versions", ``block``): a version more changes its block's."""
+    their own, a block of versions each ("versions", ``block``): one more version renders only the
+    collection's page and its last block or two again."""
 
     kind: str  # "index", "audit", "audit-month", "collection", "versions", "artifact" or "run"
     key: str = ""
