@@ -51,10 +51,10 @@ from reportgen.site import (
     DrawnGraph,
     Planner,
     Unit,
-    block_range,
     relink,
     root_of,
     unit_pages,
+    unit_versions,
     units,
     version_blocks,
 )
@@ -129,29 +129,20 @@ class Rendered:
 
 def unit_focuses(org: Organisation, unit: Unit) -> tuple[NodeKey, ...]:
     """Return the nodes whose graphs the unit's pages show."""
-    if unit.kind == "collection":
+    if unit.kind == "collection" and version_blocks(org.collections[unit.key]):  # its own page alone
         history = org.collections[unit.key]
-        if not version_blocks(history):  # its version pages too
-            return tuple(NodeKey.of_artifact(v.artifact) for v in history.versions)
         shown = history.current.holder("latest")
         return (NodeKey.of_artifact(history.versions[-1 if shown is None else shown].artifact),)
-    if unit.kind == "versions":
+    if unit.kind in ("collection", "versions"):  # with its version pages, which show every version's
         history = org.collections[unit.key]
-        first, last = block_range(len(history.versions), unit.block)
-        return tuple(NodeKey.of_artifact(history.versions[n].artifact) for n in range(first, last + 1))
+        return tuple(NodeKey.of_artifact(history.versions[n].artifact) for n in unit_versions(org, unit))
     key = unit_graph(unit)
     return () if key is None else (key,)
 
 
 def _page_count(org: Organisation, unit: Unit) -> int:
     """Return how many pages a unit renders."""
-    if unit.kind == "versions":
-        first, last = block_range(len(org.collections[unit.key].versions), unit.block)
-        return last - first + 1
-    if unit.kind == "collection":
-        history = org.collections[unit.key]
-        return 1 + (0 if version_blocks(history) else len(history.versions))
-    return 1
+    return (0 if unit.kind == "versions" else 1) + len(unit_versions(org, unit))
 
 
 def unit_graph(unit: Unit) -> NodeKey | None:
@@ -169,21 +160,14 @@ def unit_paths(org: Organisation, unit: Unit) -> Collection[str]:
     history downloads. No two units share one, and none is the index's, the audit log's first page's
     or an asset's."""
     if unit.kind == "collection":
-        history = org.collections[unit.key]
-        c = history.collection
+        c = org.collections[unit.key].collection
         page = collection_page(c.registry, c.name)
         stem = page.removesuffix(".html")
-        versions = (
-            (collection_version_page(c.registry, c.name, v.version) for v in history.versions)
-            if not version_blocks(history)
-            else ()
-        )
+        versions = (collection_version_page(c.registry, c.name, n) for n in unit_versions(org, unit))
         return frozenset((page, *versions, f"{stem}.history.csv", f"{stem}.history.json"))
     if unit.kind == "versions":
-        history = org.collections[unit.key]
-        c = history.collection
-        first, last = block_range(len(history.versions), unit.block)
-        return frozenset(collection_version_page(c.registry, c.name, n) for n in range(first, last + 1))
+        c = org.collections[unit.key].collection
+        return frozenset(collection_version_page(c.registry, c.name, n) for n in unit_versions(org, unit))
     if unit.kind == "audit-month":
         return (audit_month_page(unit.key),)
     if unit.kind == "artifact":

@@ -40,7 +40,7 @@ from typing import NamedTuple
 from reportgen import __version__, source_digest
 from reportgen.model import ArtifactRef, AuditEvent, CollectionHistory, Organisation
 from reportgen.paths import UNIT_FOLDERS
-from reportgen.site import Unit, block_of, block_range, log_by_month
+from reportgen.site import Unit, block_range, events_by_block, log_by_month
 from reportgen.write import WriteError, link_file, put_file, staged_path
 
 log = logging.getLogger(__name__)
@@ -205,18 +205,11 @@ class Fingerprints:
         return ""
 
     def _block_events(self, history: CollectionHistory) -> dict[int, list[AuditEvent]]:
-        """Return the events of a long collection by the blocks of versions they touch (a moved alias
-        touches two versions, which may be in two blocks), in the log's order; kept for one collection."""
+        """Return ``site.events_by_block`` of a long collection, kept for one collection at a time."""
         key = history.full_name
         found = self._blocks.get(key)
         if found is None:
-            found = {}
-            for e in history.events:
-                blocks = {block_of(e.version)}
-                if e.previous_version is not None:
-                    blocks.add(block_of(e.previous_version))
-                for block in sorted(blocks):
-                    found.setdefault(block, []).append(e)
+            found = events_by_block(history)
             self._blocks = {key: found}
         return found
 

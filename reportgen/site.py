@@ -231,6 +231,19 @@ def block_of(version: int) -> int:
     return version // VERSION_WINDOW
 
 
+def events_by_block(history: CollectionHistory) -> dict[int, list[AuditEvent]]:
+    """Return a collection's events by the blocks of versions they touch, in the log's order: an alias
+    moved from one version to another touches both, which may be in two blocks."""
+    found: dict[int, list[AuditEvent]] = {}
+    for e in history.events:
+        blocks = {block_of(e.version)}
+        if e.previous_version is not None:
+            blocks.add(block_of(e.previous_version))
+        for block in sorted(blocks):
+            found.setdefault(block, []).append(e)
+    return found
+
+
 def version_blocks(history: CollectionHistory) -> int:
     """Return how many blocks a collection's version pages are rendered in: none when they are few
     enough to be rendered with the collection's page (see ``VERSION_WINDOW``)."""
@@ -260,6 +273,7 @@ class Planner:
         self._registries = org.registries
         self._parts: dict[str, _CollectionParts] = {}
         self._blocks: dict[tuple[str, int], _BlockParts] = {}
+        self._block_events: tuple[str, dict[int, list[AuditEvent]]] = ("", {})  # one collection's
         self._cards_md: dict[str, Markup] = {}
         self._cards: dict[Vertex, _NodeCard] = {}  # a vertex is drawn in many graphs: describe it once
         self._infos: dict[tuple[Vertex, str, bool], GraphNodeInfo] = {}
@@ -462,11 +476,9 @@ class Planner:
             c = history.collection
             first, last = block_range(len(history.versions), block)
             numbers = range(last, first - 1, -1)  # newest first, as the collection page lists them
-
-            def inside(number: int | None) -> bool:
-                return number is not None and first <= number <= last
-
-            mine = [e for e in history.events if inside(e.version) or inside(e.previous_version)]
+            if self._block_events[0] != history.full_name:
+                self._block_events = (history.full_name, events_by_block(history))
+            mine = self._block_events[1].get(block, [])
             newer = older = None
             if last < len(history.versions) - 1:
                 newer = Link(f"v{last + 1} and later", collection_version_page(c.registry, c.name, last + 1))
@@ -903,6 +915,18 @@ def units(org: Organisation) -> list[Unit]:
     ]
 
 
+def unit_versions(org: Organisation, unit: Unit) -> range:
+    """Return the versions whose pages a unit renders: every version of a collection without blocks of
+    them, a block's own, none for any other unit."""
+    if unit.kind == "versions":
+        first, last = block_range(len(org.collections[unit.key].versions), unit.block)
+        return range(first, last + 1)
+    if unit.kind == "collection":
+        history = org.collections[unit.key]
+        return range(0 if version_blocks(history) else len(history.versions))
+    return range(0)
+
+
 def unit_pages(planner: Planner, unit: Unit) -> Iterator[Page]:
     """Yield the pages of one unit (a collection yields its own page, then one per version unless it
     has blocks of them)."""
@@ -913,16 +937,11 @@ def unit_pages(planner: Planner, unit: Unit) -> Iterator[Page]:
         yield planner.audit()
     elif unit.kind == "audit-month":
         yield planner.audit_month(unit.key)
-    elif unit.kind == "collection":
+    elif unit.kind in ("collection", "versions"):
         history = org.collections[unit.key]
-        yield planner.collection(history)
-        if not version_blocks(history):
-            for v in history.versions:
-                yield planner.collection(history, v.version)
-    elif unit.kind == "versions":
-        history = org.collections[unit.key]
-        first, last = block_range(len(history.versions), unit.block)
-        for number in range(first, last + 1):
+        if unit.kind == "collection":
+            yield planner.collection(history)
+        for number in unit_versions(org, unit):
             yield planner.collection(history, number)
     elif unit.kind == "artifact":
         assert unit.ref is not None
