@@ -14,7 +14,7 @@ import os
 import pickle
 import shutil
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,10 +22,11 @@ from pathlib import Path
 from reportgen import __version__, compact
 from reportgen.assembled import AUDIT_CSV, AUDIT_JSON, layouts
 from reportgen.diagnostics import Severity, plural
-from reportgen.emit import Extra, Rendered, emit_pages, unit_focuses, unit_graph, unit_paths
+from reportgen.emit import Extra, Rendered, emit_pages, unit_paths
 from reportgen.incremental import (
     ASSEMBLED,
     Fingerprints,
+    GraphDigests,
     PageCache,
     Reuse,
     StoredFile,
@@ -36,13 +37,13 @@ from reportgen.incremental import (
     settings_digest,
 )
 from reportgen.layout import LayoutOptions, Progress
-from reportgen.lineage import GraphOptions, NodeKey
+from reportgen.lineage import GraphOptions, NodeKey, neighbourhood
 from reportgen.load import load_paths
 from reportgen.model import Organisation
 from reportgen.parsed import ParseCache
 from reportgen.paths import UNIT_FOLDERS, artifact_page, collection_page, run_page
 from reportgen.render import get_renderer
-from reportgen.site import Unit, units
+from reportgen.site import Unit, unit_focuses, unit_graph, units
 from reportgen.spec import format_utc
 from reportgen.templating import Compiled, assets, builtin_templates, compile_all, environment
 from reportgen.timeline import events_csv, events_json
@@ -238,7 +239,7 @@ def _write_site(
     with contextlib.ExitStack() as stack:  # the writer holds the site's lock: nothing else changes it now
         writer = ahead.writer if ahead is not None else stack.enter_context(SiteWriter(options.output))
         with collector_paused():
-            prints, reuse = _changes(org, site, options, work, layout, writer, ahead)
+            prints, printer, reuse = _changes(org, site, options, work, layout, writer, ahead)
             gc.freeze()  # they live as long as the model: out of the collector's reach too (frozen_heap)
         same = reuse.units if reuse is not None else {}
         clock.lap("changes")
@@ -248,6 +249,7 @@ def _write_site(
             with collector_paused():
                 moved = compact.dump(validation)
                 del validation, org, work
+                printer = None  # it holds the old model: made again from the new one while pages render
                 validation = compact.load(moved)
                 del moved
                 gc.freeze()  # out of the collector's reach, as the old model was (frozen_heap)
@@ -257,14 +259,14 @@ def _write_site(
         other = 0.0
 
         def meanwhile() -> None:  # the parent's share while workers render pages
-            nonlocal other
+            nonlocal other, printer
             mark = time.perf_counter()
             for path, data in assets(options.templates):
                 writer.write(path, data)
+            if printer is None and layout.cache:
+                printer = _fingerprints(org, site, options, layout)
             if not prints:
-                prints[:] = (
-                    _fingerprints(org, site, options, work, layout) if layout.cache else [""] * len(work)
-                )
+                prints[:] = [printer.of(u) for u in work] if printer is not None else [""] * len(work)
             other = time.perf_counter() - mark
 
         rendered = emit_pages(
@@ -292,7 +294,7 @@ def _write_site(
         def keep_records() -> None:  # for the next build, while the previous site is removed (or set aside)
             with collector_paused():  # tens of thousands of new objects, none in a cycle
                 cache.save(
-                    _records(org, work, prints, rendered, rendered.reused),
+                    _records(org, work, prints, printer, rendered, rendered.reused),
                     reuse.recorded if reuse is not None else None,
                 )
             parsed.save()
@@ -343,15 +345,17 @@ def _changes(
     layout: LayoutOptions,
     writer: SiteWriter,
     ahead: _Ahead | None,
-) -> tuple[list[str], Reuse | None]:
-    """Return the units' fingerprints and what this build can take from the last one (None without a
-    record of it). Without a record (a first build) nothing can be reused: the fingerprints, for the
-    record this build leaves, are worked out while the workers render pages (none are returned).
+) -> tuple[list[str], Fingerprints | None, Reuse | None]:
+    """Return the units' wide fingerprints, what makes them, and what this build can take from the last
+    one (None without a record of it). Without a record (a first build) nothing can be reused: the
+    fingerprints, for the record this build leaves, are worked out while the workers render pages
+    (none are returned).
 
     Call it with the collector paused: the record and the fingerprints are tens of thousands of new
     objects, none in a cycle, and its collections walked them again (half of reading the record at L).
     """
-    prints = _fingerprints(org, site, options, work, layout) if ahead is not None else []
+    printer = _fingerprints(org, site, options, layout) if ahead is not None else None
+    prints = [printer.of(u) for u in work] if printer is not None else []
     ahead_of = ahead.linked() if ahead is not None else None
     if ahead_of is not None:
         linked, copied = ahead_of
@@ -359,35 +363,56 @@ def _changes(
     else:
         stored = recorded = PageCache(layout.cache).load()
     if not stored:
-        return prints, None
-    if not prints:
-        prints = _fingerprints(org, site, options, work, layout)
-    same = _unchanged(org, work, prints, stored, None if ahead_of is not None else options.output)
+        return prints, printer, None
+    if printer is None:
+        printer = _fingerprints(org, site, options, layout)
+        prints = [printer.of(u) for u in work]
+    exact = _exact_prints(org, work, printer, layout.graph)
+    same = _unchanged(org, work, prints, exact, stored, None if ahead_of is not None else options.output)
     if ahead_of is not None:  # the units that changed, or are gone, were linked ahead for nothing
         kept = {work[i].id for i in same} | {ASSEMBLED}
         writer.unstage(f.path for unit, s in stored.items() if unit not in kept for f in s.files)
     before = {f.path: f for f in stored[ASSEMBLED].files} if ASSEMBLED in stored else {}
-    return prints, Reuse(same, options.output, ahead_of is not None, before, recorded)
+    return prints, printer, Reuse(same, options.output, ahead_of is not None, before, recorded)
+
+
+def _exact_prints(
+    org: Organisation, work: Sequence[Unit], printer: Fingerprints, options: GraphOptions
+) -> Callable[[int], str]:
+    """Return what gives a unit's exact fingerprint (by its index in ``work``), from the graphs its pages
+    would show: each worked out once, for the units whose wide fingerprint changed alone."""
+    digests = GraphDigests(org, printer.nodes)
+    graphs: dict[NodeKey, str] = {}
+
+    def shown(focus: NodeKey) -> str:
+        found = graphs.get(focus)
+        if found is None:
+            found = graphs[focus] = digests.of(neighbourhood(org, focus, options))
+        return found
+
+    return lambda i: printer.exact(work[i], shown)
 
 
 def _unchanged(
     org: Organisation,
     work: Sequence[Unit],
     prints: Sequence[str],
+    exact: Callable[[int], str],
     stored: Mapping[str, StoredUnit],
     site: Path | None,
 ) -> dict[int, StoredUnit]:
     """Return the units (by index) the last build wrote from the same inputs, with files still intact in
-    ``site`` (None: ``stored`` holds only units checked intact).
+    ``site`` (None: ``stored`` holds only units checked intact): those whose wide fingerprint is the
+    same, or else their exact one (``exact``, by index).
 
     A record whose files are not the unit's own (``unit_paths``: a damaged or forged cache) is not
     reused: no file of the site is then linked twice, or linked where a page is rendered.
     """
-    same = {
-        i: stored[unit.id]
-        for i, unit in enumerate(work)
-        if unit.id in stored and prints[i] and stored[unit.id].fingerprint == prints[i]
-    }
+    same = {}
+    for i, unit in enumerate(work):
+        s = stored.get(unit.id)
+        if s is not None and prints[i] and (s.fingerprint == prints[i] or (s.exact and s.exact == exact(i))):
+            same[i] = s
     return {
         i: s
         for i, s in same.items()
@@ -404,12 +429,26 @@ def _records(
     org: Organisation,
     work: Sequence[Unit],
     prints: Sequence[str],
+    printer: Fingerprints | None,
     rendered: Rendered,
     reused: Mapping[int, StoredUnit],
 ) -> dict[str, StoredUnit]:
     """Return what the next build may reuse: every unit with a fingerprint whose graphs were drawn, with
-    where its pieces are in the assembled files, and those files."""
+    where its pieces are in the assembled files, and those files. A unit rendered now has its exact
+    fingerprint from what its workers digested of its graphs; one reused keeps the one it had."""
     drawings = rendered.drawings
+
+    def shown(focus: NodeKey) -> str:
+        drawing = drawings.get(focus)
+        return drawing.shown if drawing is not None else ""
+
+    def exact(i: int, unit: Unit) -> str:
+        if i in reused:
+            return reused[i].exact
+        if printer is None or not all(shown(f) for f in unit_focuses(org, unit)):
+            return ""
+        return printer.exact(unit, shown)
+
     failed = {f for f, d in drawings.items() if d.error}
     records = {ASSEMBLED: StoredUnit("", tuple(rendered.assembled), "")}
     for i, unit in enumerate(work):
@@ -423,13 +462,14 @@ def _records(
             rendered.files[i],
             key or (reused[i].graph_key if i in reused else ""),
             rendered.pieces[i],
+            exact(i, unit),
         )
     return records
 
 
 def _fingerprints(
-    org: Organisation, site: Site, options: BuildOptions, work: Sequence[Unit], layout: LayoutOptions
-) -> list[str]:
+    org: Organisation, site: Site, options: BuildOptions, layout: LayoutOptions
+) -> Fingerprints:
     renderer = get_renderer(layout.renderer)
     folders = [builtin_templates(), *([options.templates] if options.templates else [])]
     settings = settings_digest(
@@ -445,8 +485,7 @@ def _fingerprints(
         ),
         folders,
     )
-    prints = Fingerprints(org, settings)
-    return [prints.of(u) for u in work]
+    return Fingerprints(org, settings)
 
 
 def _moves_model(jobs: int, rendering: int) -> bool:

@@ -53,10 +53,11 @@ from reportgen.site import (
     Unit,
     relink,
     root_of,
+    unit_focuses,
+    unit_graph,
     unit_pages,
     unit_versions,
     units,
-    version_blocks,
 )
 from reportgen.templating import compile_all, render_page, stream_page
 from reportgen.timeline import events_csv, events_json
@@ -127,32 +128,9 @@ class Rendered:
         return tuple(d.error for d in self.drawings.values() if d.error)
 
 
-def unit_focuses(org: Organisation, unit: Unit) -> tuple[NodeKey, ...]:
-    """Return the nodes whose graphs the unit's pages show."""
-    if unit.kind == "collection" and version_blocks(org.collections[unit.key]):  # its own page alone
-        history = org.collections[unit.key]
-        shown = history.current.holder("latest")
-        return (NodeKey.of_artifact(history.versions[-1 if shown is None else shown].artifact),)
-    if unit.kind in ("collection", "versions"):  # with its version pages, which show every version's
-        history = org.collections[unit.key]
-        return tuple(NodeKey.of_artifact(history.versions[n].artifact) for n in unit_versions(org, unit))
-    key = unit_graph(unit)
-    return () if key is None else (key,)
-
-
 def _page_count(org: Organisation, unit: Unit) -> int:
     """Return how many pages a unit renders."""
     return (0 if unit.kind == "versions" else 1) + len(unit_versions(org, unit))
-
-
-def unit_graph(unit: Unit) -> NodeKey | None:
-    """Return the node whose graph file is written with this unit, if any."""
-    if unit.kind == "artifact":
-        assert unit.ref is not None
-        return NodeKey.of_artifact(unit.ref)
-    if unit.kind == "run":
-        return NodeKey.of_run(unit.key)
-    return None
 
 
 def unit_paths(org: Organisation, unit: Unit) -> Collection[str]:

@@ -13,6 +13,14 @@ in, so the fingerprint covers:
 - for a block of a long collection's version pages (``site.VERSION_WINDOW``), the collection, the block's
   versions, the events on them and their artifacts' components, and whether a block follows it.
 
+That is the *wide* fingerprint (``Fingerprints.of``). A component can be most of an organisation (one
+dataset version every nightly run reads), so when the wide one changed, an artifact's, a run's or a
+collection's unit is checked by its *exact* one (``Fingerprints.exact``): the same, but with what its
+pages show of the lineage (``GraphDigests``: each graph's nodes, clusters, edges and cuts, and the runs
+an artifact's page names) in place of whole components. The build records the exact fingerprints of
+the units it renders from the graphs its workers drew; a rebuild works them out for the units whose
+wide one changed alone.
+
 Entities are digested through their ``repr``, which dataclasses give field by field, including the
 location they were declared at: anything a page could show changes the digest. The index and
 audit.html show the whole organisation and always change with it; a month's page of a long audit log
@@ -38,14 +46,17 @@ from pathlib import Path
 from typing import NamedTuple
 
 from reportgen import __version__, source_digest
+from reportgen.lineage import LineageGraph, NodeKey
 from reportgen.model import ArtifactRef, AuditEvent, CollectionHistory, Organisation
 from reportgen.paths import UNIT_FOLDERS
-from reportgen.site import Unit, block_range, events_by_block, log_by_month
+from reportgen.site import Unit, block_range, events_by_block, log_by_month, unit_focuses
 from reportgen.write import WriteError, link_file, put_file, staged_path
 
 log = logging.getLogger(__name__)
 
-FORMAT = "2"
+FORMAT = "3"
+
+_EXACT = frozenset({"artifact", "run", "collection", "versions"})  # units with an exact fingerprint
 
 
 class StoredFile(NamedTuple):
@@ -63,10 +74,20 @@ class StoredFile(NamedTuple):
 class StoredUnit(NamedTuple):
     """What the last build wrote for one unit of pages."""
 
-    fingerprint: str
+    fingerprint: str  # the wide one (``Fingerprints.of``)
     files: tuple[StoredFile, ...]
     graph_key: str  # the graph cache key of the unit's own graph, kept while the unit is reused
     pieces: tuple[tuple[str, int, int], ...] = ()  # (file, offset, length) of its pieces (see assembled)
+    exact: str = ""  # the exact one (``Fingerprints.exact``), if it has one
+
+    def same_row(self, other: StoredUnit) -> bool:
+        """Return whether the record's row of this unit would be ``other``'s (pieces are kept apart)."""
+        return (self.fingerprint, self.exact, self.files, self.graph_key) == (
+            other.fingerprint,
+            other.exact,
+            other.files,
+            other.graph_key,
+        )
 
 
 # The record of the files the build assembled from units' pieces (see ``assembled``), among the units'.
@@ -108,8 +129,83 @@ def settings_digest(org: Organisation, parts: Iterable[str], template_folders: S
     return _digest(__version__, FORMAT, source_digest(), files.hexdigest(), registries, *parts)
 
 
+def node_digest(org: Organisation, key: ArtifactRef | str) -> str:
+    """Return the digest of a run (by id) or an artifact version (by ref) as far as a page can show it:
+    the entity, and an artifact's links and aliases."""
+    if isinstance(key, str):
+        return _digest("run", key, repr(org.runs.get(key)))
+    return _digest(
+        "artifact", str(key), repr(org.artifacts.get(key)), repr(org.links_of(key)), repr(org.aliases_of(key))
+    )
+
+
+class GraphDigests:
+    """The digest of what a page shows of the lineage around one node: its graph (which nodes and
+    clusters, the edges, what was cut) with every node it draws, and the runs an artifact version's
+    page names besides (those that logged and used it, drawn or not).
+
+    A page's graph is laid out from its DOT, which is made from the same vertices: two equal digests
+    draw the same graph. Each node's digest is made once (``node_digest``); ``nodes`` may hold some.
+    Made for every graph a build draws: a few microseconds each, a node's digest looked up by its key.
+    """
+
+    def __init__(self, org: Organisation, nodes: dict[ArtifactRef | str, str] | None = None) -> None:
+        self.org = org
+        self.nodes = nodes if nodes is not None else {}
+        self._keys: dict[NodeKey, str] = {}  # the same by NodeKey, which hashes faster than a ref
+
+    def _node(self, key: NodeKey) -> str:
+        found = self._keys.get(key)
+        if found is None:
+            found = self._keys[key] = self._plain(key.artifact if key.artifact is not None else str(key.run))
+        return found
+
+    def _plain(self, key: ArtifactRef | str) -> str:
+        found = self.nodes.get(key)
+        if found is None:
+            found = self.nodes[key] = node_digest(self.org, key)
+        return found
+
+    def of(self, graph: LineageGraph) -> str:
+        """Return the digest of what a page shows of ``graph`` (see the class)."""
+        known, node = self._keys, self._node
+        nodes, distance = graph.nodes, graph.distance
+        parts = [node(graph.focus), *[known.get(k) or node(k) for k in nodes]]
+        parts.append(repr([distance.get(k) for k in nodes]))
+        for c in graph.clusters:
+            parts.append(repr((c.kind.value, c.category, c.distance, len(c.members))))
+            parts += [known.get(m) or node(m) for m in c.members]
+        place = {v: n for n, v in enumerate(graph.vertices)}
+        parts.append(repr([(place[a], place[b]) for a, b in graph.edges]))
+        parts.append(
+            repr(
+                (
+                    graph.upstream,
+                    graph.downstream,
+                    graph.more_upstream,
+                    graph.more_downstream,
+                    graph.radius,
+                    graph.omitted,
+                    graph.notes,
+                )
+            )
+        )
+        focus = graph.focus.artifact
+        if focus is not None:
+            org = self.org
+            parts += [self._plain(r.id) for r in (*org.runs_logging(focus), *org.runs_using(focus))]
+        return hashlib.blake2b("\n".join(parts).encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
+
+
 class Fingerprints:
-    """The fingerprint of every unit of pages, from lineage components and collection histories."""
+    """The fingerprints of every unit of pages: a wide one, from lineage components and collection
+    histories (``of``), and an exact one, from the graphs the unit's pages show (``exact``).
+
+    The wide one costs a digest of each node of the organisation, once, and is the same as long as
+    nothing in a unit's components changes. When it differs, the exact one tells whether what the
+    unit's pages show changed: one more nightly run changes its month's component, and the graphs of
+    the few pages around it.
+    """
 
     def __init__(self, org: Organisation, settings: str) -> None:
         self.org = org
@@ -118,6 +214,7 @@ class Fingerprints:
         # not by NodeKey: making a NodeKey per lookup was most of the time.
         self._component: dict[ArtifactRef | str, int] = {}
         self._component_digest: list[str] = []
+        self.nodes: dict[ArtifactRef | str, str] = {}  # each node's digest (``node_digest``), by plain key
         self._months: dict[str, tuple[str, ...]] | None = None
         self._events: dict[int, str] = {}  # an event's repr, by its id (the model outlives this)
         self._blocks: dict[str, dict[int, list[AuditEvent]]] = {}  # see _block_events
@@ -153,37 +250,62 @@ class Fingerprints:
                     parent[a] = b
         members: dict[int, list[str]] = {}
         index: dict[int, int] = {}
+        nodes = self.nodes
         for key, n in number.items():
             root = find(n)
             if root not in index:
                 index[root] = len(index)
                 members[root] = []
             self._component[key] = index[root]
-            members[root].append(self._node_digest(key))
+            nodes[key] = digest = node_digest(org, key)
+            members[root].append(digest)
         self._component_digest = [_digest(*sorted(m)) for m in members.values()]
 
-    def _node_digest(self, key: ArtifactRef | str) -> str:
-        org = self.org
-        if isinstance(key, str):
-            return _digest("run", repr(org.runs.get(key)))
+    def of(self, unit: Unit) -> str:
+        """Return the wide fingerprint of a unit (see ``site.Unit``); "" for one that always changes."""
+        spelled = self._spelled_unit(unit)
+        if spelled is None:
+            return ""
+        components = self._component_digest
+        found = sorted({components[self._component[key]] for key in spelled[1]})
+        return _digest(self.settings, *spelled[0], *found)
+
+    def exact(self, unit: Unit, shown: Callable[[NodeKey], str]) -> str:
+        """Return the exact fingerprint of an artifact's, a run's or a collection's unit: its own
+        inputs as ``of`` has them, the nodes it names, and what its pages show of each graph
+        (``shown``: the ``GraphDigests`` of the graph around a node); "" for any other unit."""
+        if unit.kind not in _EXACT:
+            return ""
+        spelled = self._spelled_unit(unit)
+        assert spelled is not None
+        nodes = self.nodes
         return _digest(
-            "artifact", repr(org.artifacts.get(key)), repr(org.links_of(key)), repr(org.aliases_of(key))
+            self.settings,
+            "exact",
+            *spelled[0],
+            *(nodes[key] for key in spelled[1]),
+            *(shown(focus) for focus in unit_focuses(self.org, unit)),
         )
 
-    def of(self, unit: Unit) -> str:
-        """Return the fingerprint of a unit (see ``site.Unit``); "" for one that always changes."""
-        components = self._component_digest
+    def _spelled_unit(self, unit: Unit) -> tuple[list[str], Sequence[ArtifactRef | str]] | None:
+        """Return a unit's own inputs spelled out, and the nodes whose lineage its pages show (by plain
+        key); None for a unit that always changes."""
         kind, key = unit.kind, unit.key
         if kind == "artifact":
             assert unit.ref is not None
-            return _digest(self.settings, kind, str(unit.ref), components[self._component[unit.ref]])
+            return [kind, str(unit.ref)], (unit.ref,)
         if kind == "run":
-            return _digest(self.settings, kind, key, components[self._component[key]])
+            return [kind, key], (key,)
         if kind == "collection":
             history = self.org.collections[key]
-            found = sorted({components[self._component[v.artifact]] for v in history.versions})
-            spelled = (repr(history.collection), repr(history.versions), *self._spelled(history.events))
-            return _digest(self.settings, kind, key, *spelled, *found)
+            spelled = [
+                kind,
+                key,
+                repr(history.collection),
+                repr(history.versions),
+                *self._spelled(history.events),
+            ]
+            return spelled, [v.artifact for v in history.versions]
         if kind == "versions":
             # A block's pages show its versions (their rows, aliases, actions and lineage), the collection,
             # and whether a block follows: nothing of the versions after it.
@@ -191,18 +313,20 @@ class Fingerprints:
             total = len(history.versions)
             first, last = block_range(total, unit.block)
             versions = history.versions[first : last + 1]
-            found = sorted({components[self._component[v.artifact]] for v in versions})
             events = self._block_events(history).get(unit.block, ())
-            spelled = (
+            spelled = [
+                kind,
+                key,
+                str(unit.block),
                 repr(history.collection),
                 repr(versions),
                 str(last < total - 1),
                 *self._spelled(events),
-            )
-            return _digest(self.settings, kind, key, str(unit.block), *spelled, *found)
+            ]
+            return spelled, [v.artifact for v in versions]
         if kind == "audit-month":
-            return _digest(self.settings, kind, key, *self._audit_months()[key])
-        return ""
+            return [kind, key, *self._audit_months()[key]], ()
+        return None
 
     def _block_events(self, history: CollectionHistory) -> dict[int, list[AuditEvent]]:
         """Return ``site.events_by_block`` of a long collection, kept for one collection at a time."""
@@ -248,7 +372,7 @@ class PageCache:
     """
 
     FILE = "pages.sqlite"
-    _UNITS = "units (unit TEXT PRIMARY KEY, fingerprint TEXT, files TEXT, graph_key TEXT)"
+    _UNITS = "units (unit TEXT PRIMARY KEY, fingerprint TEXT, exact TEXT, files TEXT, graph_key TEXT)"
     _PIECES = "pieces (data TEXT)"
 
     def __init__(self, folder: Path | None) -> None:
@@ -264,13 +388,13 @@ class PageCache:
 
     def rows(self) -> list[tuple[object, ...]]:
         """Return the record's rows as they are kept, each with its unit's pieces (None if the record has
-        none, or they cannot be read): (unit, fingerprint, files, graph key, pieces)."""
+        none, or they cannot be read): (unit, fingerprint, exact fingerprint, files, graph key, pieces)."""
         if not self.exists():
             return []
         assert self.folder is not None
         try:
             with contextlib.closing(sqlite3.connect(self.folder / self.FILE, timeout=30)) as db:
-                rows = db.execute("SELECT unit, fingerprint, files, graph_key FROM units").fetchall()
+                rows = db.execute("SELECT unit, fingerprint, exact, files, graph_key FROM units").fetchall()
                 found = db.execute("SELECT data FROM pieces").fetchall()
         except sqlite3.Error as exc:
             log.debug("page cache unusable: %s", exc)
@@ -291,17 +415,17 @@ class PageCache:
             return
         placed = json.dumps({unit: u.pieces for unit, u in sorted(units.items()) if u.pieces})
 
-        def rows(ids: Iterable[str]) -> list[tuple[str, str, str, str]]:
+        def rows(ids: Iterable[str]) -> list[tuple[str, str, str, str, str]]:
             return [
-                (unit, units[unit].fingerprint, json.dumps(units[unit].files), units[unit].graph_key)
-                for unit in ids
+                (unit, u.fingerprint, u.exact, json.dumps(u.files), u.graph_key)
+                for unit, u in ((unit, units[unit]) for unit in ids)
             ]
 
         def replace(db: sqlite3.Connection) -> None:
             for table in (self._UNITS, self._PIECES):
                 db.execute(f"DROP TABLE IF EXISTS {table.split(' ', 1)[0]}")
                 db.execute(f"CREATE TABLE {table}")
-            db.executemany("INSERT INTO units VALUES (?, ?, ?, ?)", rows(sorted(units)))
+            db.executemany("INSERT INTO units VALUES (?, ?, ?, ?, ?)", rows(sorted(units)))
             db.execute("INSERT INTO pieces VALUES (?)", (placed,))
 
         def update(db: sqlite3.Connection) -> None:
@@ -311,9 +435,9 @@ class PageCache:
             changed = sorted(
                 unit
                 for unit, u in units.items()
-                if unit not in there or unit not in recorded or recorded[unit][:3] != u[:3]
+                if unit not in there or unit not in recorded or not recorded[unit].same_row(u)
             )
-            db.executemany("INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?)", rows(changed))
+            db.executemany("INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?)", rows(changed))
             db.execute("DELETE FROM pieces")
             db.execute("INSERT INTO pieces VALUES (?)", (placed,))
 
@@ -333,9 +457,11 @@ def stored_units(rows: Iterable[Sequence[object]]) -> dict[str, StoredUnit]:
     units: dict[str, StoredUnit] = {}
     for row in rows:
         try:
-            unit, fingerprint, files, graph_key, pieces = row
+            unit, fingerprint, exact, files, graph_key, pieces = row
             if type(unit) is not str or type(fingerprint) is not str or type(graph_key) is not str:
                 continue
+            if type(exact) is not str:
+                exact = ""
             if type(files) is str:  # as the record keeps them
                 files = json.loads(files)
             stored = tuple(_file(*f) for f in files)  # type: ignore[attr-defined]
@@ -346,7 +472,7 @@ def stored_units(rows: Iterable[Sequence[object]]) -> dict[str, StoredUnit]:
             folder = UNIT_FOLDERS.get(unit.split("\0", 1)[0])
             if folder is None or not all(f.path.startswith(folder) for f in stored):
                 continue
-        units[unit] = StoredUnit(fingerprint, stored, graph_key, placed)
+        units[unit] = StoredUnit(fingerprint, stored, graph_key, placed, exact)
     return units
 
 

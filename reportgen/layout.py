@@ -24,6 +24,7 @@ import zstandard
 
 from reportgen import __version__
 from reportgen.graphs import NodeMemo, build_dot
+from reportgen.incremental import GraphDigests
 from reportgen.lineage import GraphOptions, LineageGraph, NodeKey, neighbourhood
 from reportgen.model import Organisation
 from reportgen.paths import node_page
@@ -244,6 +245,7 @@ class Drawing:
     new_svg: bytes = b""  # the renderer's output (compressed) when it was not in the cache, to keep there
     cached: bool = False  # taken from the cache, not laid out
     error: str = ""  # why it could not be drawn
+    shown: str = ""  # what a page shows of the graph (``incremental.GraphDigests``), with a cache
 
 
 class Drawer:
@@ -260,6 +262,7 @@ class Drawer:
         version = self.renderer.version() if options.cache else ""
         self.cache = GraphCache(options.cache, self.renderer.name, version)
         self.memo: NodeMemo = {}  # node statements, filled by each process for itself
+        self.digests = GraphDigests(org)  # what pages show of each graph, for the page record: each process's
         self.lineage = self.layout = 0.0
 
     def draw(self, focus: NodeKey) -> tuple[DrawnGraph, Drawing]:
@@ -301,14 +304,15 @@ class Drawer:
             graph = source[0]
             mark = clock()
             svg_file = node_page(focus).removesuffix(".html") + ".svg"
+            shown = self.digests.of(graph) if options.cache is not None else ""
             if isinstance(result, RenderError):
                 svg, drawing = "", Drawing(focus, key, error=str(result))
             elif cached is not None:
-                svg, drawing = result, Drawing(focus, key, cached=True)
+                svg, drawing = result, Drawing(focus, key, cached=True, shown=shown)
             else:
                 svg = result
                 keep = svg and options.cache is not None  # kept in the cache once the build is done
-                drawing = Drawing(focus, key, pack_svg(svg)) if keep else Drawing(focus, key)
+                drawing = Drawing(focus, key, pack_svg(svg) if keep else b"", shown=shown)
             titled = name_svg_titles(svg, org, graph) if svg else ""
             self.lineage += clock() - mark
             yield DrawnGraph(graph, titled, svg_file, drawing.error), drawing

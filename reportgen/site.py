@@ -927,6 +927,29 @@ def unit_versions(org: Organisation, unit: Unit) -> range:
     return range(0)
 
 
+def unit_focuses(org: Organisation, unit: Unit) -> tuple[NodeKey, ...]:
+    """Return the nodes whose graphs the unit's pages show."""
+    if unit.kind == "collection" and version_blocks(org.collections[unit.key]):  # its own page alone
+        history = org.collections[unit.key]
+        shown = history.current.holder("latest")
+        return (NodeKey.of_artifact(history.versions[-1 if shown is None else shown].artifact),)
+    if unit.kind in ("collection", "versions"):  # with its version pages, which show every version's
+        history = org.collections[unit.key]
+        return tuple(NodeKey.of_artifact(history.versions[n].artifact) for n in unit_versions(org, unit))
+    key = unit_graph(unit)
+    return () if key is None else (key,)
+
+
+def unit_graph(unit: Unit) -> NodeKey | None:
+    """Return the node whose graph file is written with this unit, if any."""
+    if unit.kind == "artifact":
+        assert unit.ref is not None
+        return NodeKey.of_artifact(unit.ref)
+    if unit.kind == "run":
+        return NodeKey.of_run(unit.key)
+    return None
+
+
 def unit_pages(planner: Planner, unit: Unit) -> Iterator[Page]:
     """Yield the pages of one unit (a collection yields its own page, then one per version unless it
     has blocks of them)."""
