@@ -2,6 +2,7 @@
 
     python benchmarks/bench_collection.py                      # 250, 500, 1000 and 2000 versions
     python benchmarks/bench_collection.py --versions 1000 4000 --output-on /dev/shm
+    python benchmarks/bench_collection.py --days-per-dataset 0   # one dataset version for every night
 
 A nightly-trained model is the usual shape: a version a day for years, each made by a training run from
 the dataset version of its month, with `production` promoted weekly and `staging` monthly. The collection
@@ -13,7 +14,9 @@ seconds, the bytes of the collection's pages, and how both grew from the size be
 versions should double them, not quadruple them (each version page once listed every version). Then it
 adds the next night (its run, model version and link, in a new file) and rebuilds: what a nightly CI job
 does, which should render the pages of that night's lineage and of the collection's last versions, not
-all of the collection's.
+all of the collection's. With ``--days-per-dataset 0``, every night reads one dataset version, which
+makes the whole model one lineage: the next night should still render only the pages whose graphs
+draw it (its own, the dataset's and the night before's, which loses `latest`).
 """
 
 from __future__ import annotations
@@ -36,11 +39,12 @@ from bench_build import _build, _remove  # noqa: E402  # the fresh process, its 
 DAYS_PER_DATASET = 30
 
 
-def nightly_manifest(versions: int, first: int = 0) -> dict[str, Any]:
+def nightly_manifest(versions: int, first: int = 0, days: int = DAYS_PER_DATASET) -> dict[str, Any]:
     """Return the manifest of a model collection with ``versions`` nightly versions (see the module).
 
     With ``first``, only the nights from that one on: what a set of ``first`` versions needs to have
-    ``versions`` (a rebuild's change).
+    ``versions`` (a rebuild's change). ``days``: the nights a dataset version is read by, 0 for one
+    dataset version read by every night (which joins every night's lineage into one).
     """
     start = datetime(2024, 1, 1, 2, 0, tzinfo=UTC)
 
@@ -50,8 +54,8 @@ def nightly_manifest(versions: int, first: int = 0) -> dict[str, Any]:
     artifacts: list[dict[str, Any]] = []
     runs, actions = [], []
     for n in range(first, versions):
-        month = n // DAYS_PER_DATASET
-        if n % DAYS_PER_DATASET == 0:  # a dataset version a month
+        month = n // days if days else 0
+        if (n % days if days else n) == 0:  # a dataset version a month (or one)
             artifacts.append(
                 {"name": "train-data", "version": f"v{month}", "type": "dataset", "created_at": at(n)}
             )
@@ -111,11 +115,12 @@ def nightly_manifest(versions: int, first: int = 0) -> dict[str, Any]:
     return manifest
 
 
-def run(versions: int, workdir: Path, sites: Path) -> dict[str, Any]:
+def run(versions: int, workdir: Path, sites: Path, days: int = DAYS_PER_DATASET) -> dict[str, Any]:
     """Build the organisation of a collection of ``versions`` versions cold; return its figures."""
     source = workdir / f"nightly-{versions}"
     source.mkdir()
-    (source / "nightly.yaml").write_text(json.dumps(nightly_manifest(versions), indent=0), encoding="utf-8")
+    manifest = nightly_manifest(versions, days=days)
+    (source / "nightly.yaml").write_text(json.dumps(manifest, indent=0), encoding="utf-8")
     site = sites / f"site-{versions}"
     figures = _build(source, site)
     folder = site / "collections" / "model"
@@ -124,7 +129,7 @@ def run(versions: int, workdir: Path, sites: Path) -> dict[str, Any]:
     figures["collection_bytes"] = sum(p.stat().st_size for p in pages)
     figures["collection_pages"] = len(pages)
     # the next night: its run, model version, link and promotions (and its month's dataset, if new)
-    night = nightly_manifest(versions + 1, first=versions)
+    night = nightly_manifest(versions + 1, first=versions, days=days)
     (source / "zz-next-night.yaml").write_text(json.dumps(night, indent=0), encoding="utf-8")
     figures["rebuild_one"] = _build(source, site)
     _remove(site)
@@ -175,6 +180,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--output-on", type=Path, help="folder to build the sites in (default: a temporary one)"
     )
+    parser.add_argument(
+        "--days-per-dataset",
+        type=int,
+        default=DAYS_PER_DATASET,
+        metavar="N",
+        help=f"nights that read each dataset version (default {DAYS_PER_DATASET}; 0: one for every night)",
+    )
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     args = parser.parse_args(argv)
     results = []
@@ -183,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         sites = Path(tempfile.mkdtemp(prefix="sites-", dir=args.output_on or work))
         try:
             for versions in sorted(args.versions):
-                results.append(run(versions, work, sites))
+                results.append(run(versions, work, sites, args.days_per_dataset))
                 print(f"{versions} versions: {results[-1]['seconds']:.2f} s", file=sys.stderr)
         finally:
             shutil.rmtree(sites, ignore_errors=True)

@@ -67,3 +67,12 @@ def test_the_growth_is_set_against_the_versions(bench: ModuleType) -> None:
     large["rebuild_one"] = {"seconds": 0.5, "pages": 601, "reused": 590}
     assert "| 0.50 (11) |" in bench.table([small, large])
     assert "| 2.10x / 2.10x (versions 2.00x) |" in lines[3]
+
+
+def test_one_dataset_version_can_feed_every_night(bench: ModuleType) -> None:
+    org = org_from_dict(bench.nightly_manifest(65, days=0))
+    assert [str(ref) for ref in org.artifacts if ref.name == "train-data"] == ["train-data:v0"]
+    assert all(run.inputs == org.runs["nightly-00000"].inputs for run in org.runs.values())
+    rest = bench.nightly_manifest(66, 65, days=0)
+    assert [a["name"] for a in rest["artifacts"]] == ["nightly-model"]  # no dataset version more
+    assert rest["runs"][0]["inputs"] == ["train-data:v0"]
