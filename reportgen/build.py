@@ -266,7 +266,7 @@ def _write_site(
             if printer is None and layout.cache:
                 printer = _fingerprints(org, site, options, layout)
             if not prints:
-                prints[:] = [printer.of(u) for u in work] if printer is not None else [""] * len(work)
+                prints[:] = printer.every(work) if printer is not None else [""] * len(work)
             other = time.perf_counter() - mark
 
         rendered = emit_pages(
@@ -355,7 +355,7 @@ def _changes(
     objects, none in a cycle, and its collections walked them again (half of reading the record at L).
     """
     printer = _fingerprints(org, site, options, layout) if ahead is not None else None
-    prints = [printer.of(u) for u in work] if printer is not None else []
+    prints = printer.every(work) if printer is not None else []
     ahead_of = ahead.linked() if ahead is not None else None
     if ahead_of is not None:
         linked, copied = ahead_of
@@ -366,7 +366,7 @@ def _changes(
         return prints, printer, None
     if printer is None:
         printer = _fingerprints(org, site, options, layout)
-        prints = [printer.of(u) for u in work]
+        prints = printer.every(work)
     exact = _exact_prints(org, work, printer, layout.graph)
     same = _unchanged(org, work, prints, exact, stored, None if ahead_of is not None else options.output)
     if ahead_of is not None:  # the units that changed, or are gone, were linked ahead for nothing

@@ -218,6 +218,7 @@ class Fingerprints:
         self._months: dict[str, tuple[str, ...]] | None = None
         self._events: dict[int, str] = {}  # an event's repr, by its id (the model outlives this)
         self._blocks: dict[str, dict[int, list[AuditEvent]]] = {}  # see _block_events
+        self._own: dict[str, str] = {}  # a collection's or a block's own inputs, digested (``_inputs``)
         self._build_components()
 
     def _build_components(self) -> None:
@@ -263,12 +264,20 @@ class Fingerprints:
 
     def of(self, unit: Unit) -> str:
         """Return the wide fingerprint of a unit (see ``site.Unit``); "" for one that always changes."""
-        spelled = self._spelled_unit(unit)
-        if spelled is None:
+        inputs = self._inputs(unit)
+        if inputs is None:
             return ""
         components = self._component_digest
-        found = sorted({components[self._component[key]] for key in spelled[1]})
-        return _digest(self.settings, *spelled[0], *found)
+        found = sorted({components[self._component[key]] for key in inputs[1]})
+        return _digest(self.settings, inputs[0], *found)
+
+    def every(self, units: Sequence[Unit]) -> list[str]:
+        """Return the wide fingerprint of each of ``units``, then let go of the events spelled out for
+        them: the exact fingerprints take the digests of the collections' own inputs, kept meanwhile (an
+        XL organisation's events spelled out are tens of megabytes, and this lasts the whole build)."""
+        prints = [self.of(u) for u in units]
+        self._events, self._blocks, self._months = {}, {}, None
+        return prints
 
     def exact(self, unit: Unit, shown: Callable[[NodeKey], str]) -> str:
         """Return the exact fingerprint of an artifact's, a run's or a collection's unit: its own
@@ -276,57 +285,64 @@ class Fingerprints:
         (``shown``: the ``GraphDigests`` of the graph around a node); "" for any other unit."""
         if unit.kind not in _EXACT:
             return ""
-        spelled = self._spelled_unit(unit)
-        assert spelled is not None
+        inputs = self._inputs(unit)
+        assert inputs is not None
         nodes = self.nodes
         return _digest(
             self.settings,
             "exact",
-            *spelled[0],
-            *(nodes[key] for key in spelled[1]),
+            inputs[0],
+            *(nodes[key] for key in inputs[1]),
             *(shown(focus) for focus in unit_focuses(self.org, unit)),
         )
 
-    def _spelled_unit(self, unit: Unit) -> tuple[list[str], Sequence[ArtifactRef | str]] | None:
-        """Return a unit's own inputs spelled out, and the nodes whose lineage its pages show (by plain
-        key); None for a unit that always changes."""
+    def _inputs(self, unit: Unit) -> tuple[str, Sequence[ArtifactRef | str]] | None:
+        """Return the digest of a unit's own inputs, and the nodes whose lineage its pages show (by plain
+        key); None for a unit that always changes. A collection's and a block's are kept: spelling out
+        their events is most of the work."""
         kind, key = unit.kind, unit.key
         if kind == "artifact":
             assert unit.ref is not None
-            return [kind, str(unit.ref)], (unit.ref,)
+            return _digest(kind, str(unit.ref)), (unit.ref,)
         if kind == "run":
-            return [kind, key], (key,)
+            return _digest(kind, key), (key,)
+        if kind == "audit-month":
+            return _digest(kind, key, *self._audit_months()[key]), ()
+        if kind not in ("collection", "versions"):
+            return None
+        history = self.org.collections[key]
+        first, last = 0, len(history.versions) - 1
+        if kind == "versions":
+            first, last = block_range(len(history.versions), unit.block)
+        own = self._own.get(unit.id)
+        if own is None:
+            own = self._own[unit.id] = _digest(*self._spelled_collection(unit, history))
+        return own, [v.artifact for v in history.versions[first : last + 1]]
+
+    def _spelled_collection(self, unit: Unit, history: CollectionHistory) -> list[str]:
+        """Return a collection's or a block's own inputs spelled out."""
+        kind, key = unit.kind, unit.key
         if kind == "collection":
-            history = self.org.collections[key]
-            spelled = [
+            return [
                 kind,
                 key,
                 repr(history.collection),
                 repr(history.versions),
                 *self._spelled(history.events),
             ]
-            return spelled, [v.artifact for v in history.versions]
-        if kind == "versions":
-            # A block's pages show its versions (their rows, aliases, actions and lineage), the collection,
-            # and whether a block follows: nothing of the versions after it.
-            history = self.org.collections[key]
-            total = len(history.versions)
-            first, last = block_range(total, unit.block)
-            versions = history.versions[first : last + 1]
-            events = self._block_events(history).get(unit.block, ())
-            spelled = [
-                kind,
-                key,
-                str(unit.block),
-                repr(history.collection),
-                repr(versions),
-                str(last < total - 1),
-                *self._spelled(events),
-            ]
-            return spelled, [v.artifact for v in versions]
-        if kind == "audit-month":
-            return [kind, key, *self._audit_months()[key]], ()
-        return None
+        # A block's pages show its versions (their rows, aliases, actions and lineage), the collection, and
+        # whether a block follows: nothing of the versions after it.
+        total = len(history.versions)
+        first, last = block_range(total, unit.block)
+        return [
+            kind,
+            key,
+            str(unit.block),
+            repr(history.collection),
+            repr(history.versions[first : last + 1]),
+            str(last < total - 1),
+            *self._spelled(self._block_events(history).get(unit.block, ())),
+        ]
 
     def _block_events(self, history: CollectionHistory) -> dict[int, list[AuditEvent]]:
         """Return ``site.events_by_block`` of a long collection, kept for one collection at a time."""

@@ -16,7 +16,7 @@ from factories import another_reportgen, org_from_yaml, pieces_made_here
 import reportgen.build as build_module
 import reportgen.site as site_module
 from reportgen.build import BuildOptions, BuildResult, build, cache_folder
-from reportgen.incremental import ASSEMBLED, GraphDigests, PageCache
+from reportgen.incremental import ASSEMBLED, Fingerprints, GraphDigests, PageCache
 from reportgen.lineage import GraphOptions, NodeKey, neighbourhood
 from reportgen.paths import node_page
 
@@ -971,3 +971,26 @@ def test_a_graph_digest_is_what_a_page_draws_wherever_it_is_made() -> None:
         GraphOptions(node_budget=3),  # cut, and a note says so
     ):
         assert digests(one, options)[data] != usual[data], options
+
+
+def test_exact_fingerprints_do_not_depend_on_the_wide_ones_made_before(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``every`` lets go of the events it spelled out; the exact fingerprints made afterwards, of every
+    kind of unit that has one (a long collection's blocks too), are those made without it."""
+    monkeypatch.setattr(site_module, "VERSION_WINDOW", 4)
+    org = org_from_yaml(_nightly(12))
+    work = site_module.units(org)
+    assert {u.kind for u in work} >= {"collection", "versions", "artifact"}
+    before, fresh = Fingerprints(org, "settings"), Fingerprints(org, "settings")
+    wide = before.every(work)
+    assert wide == [fresh.of(u) for u in work]
+
+    def shown(focus: NodeKey) -> str:
+        return str(focus)
+
+    exact = [before.exact(u, shown) for u in work]
+    assert exact == [Fingerprints(org, "settings").exact(u, shown) for u in work]
+    kinds = {u.kind for u, e in zip(work, exact, strict=True) if e}
+    assert kinds == {"collection", "versions", "artifact"}  # index and audit log: none
+    assert not (set(exact) & set(wide)) - {""}
