@@ -13,9 +13,30 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ct
 
 def main() -> None:
     """Import the command line, then run it; a Ctrl-C during the import exits 130, as one after it."""
+    sys.unraisablehook = deliver_interrupts
     try:
         from reportgen.cli import main as run
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         raise SystemExit(EXIT_INTERRUPTED) from None
     run()
+
+
+def deliver_interrupts(unraisable: "sys.UnraisableHookArgs") -> None:
+    """Deliver again a Ctrl-C that Python would drop, and report anything else as Python does.
+
+    A KeyboardInterrupt raised while Python runs a callback it cannot raise from (a weak reference's,
+    as the import system's module locks have, or a ``__del__``) is printed as "Exception ignored" and
+    lost: the command went on as if no Ctrl-C had come. It arrives again instead, as a Ctrl-C does, once
+    the main thread is out of the callback: from another thread, which runs when this one lets it (raised
+    from here, it would be dropped again). Should it land in such a callback again, it comes back here.
+    """
+    if isinstance(unraisable.exc_value, KeyboardInterrupt):
+        import _thread  # built in: nothing is read from disk
+
+        try:
+            _thread.start_new_thread(_thread.interrupt_main, ())
+            return
+        except RuntimeError:  # no new thread while Python shuts down: it was ending anyway
+            pass
+    sys.__unraisablehook__(unraisable)
