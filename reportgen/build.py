@@ -31,6 +31,7 @@ from reportgen.incremental import (
     Reuse,
     StoredFile,
     StoredUnit,
+    checks_exact,
     intact,
     link_ahead,
     linked_ahead,
@@ -380,7 +381,10 @@ def _exact_prints(
     org: Organisation, work: Sequence[Unit], printer: Fingerprints, options: GraphOptions
 ) -> Callable[[int], str]:
     """Return what gives a unit's exact fingerprint (by its index in ``work``), from the graphs its pages
-    would show: each worked out once, for the units whose wide fingerprint changed alone."""
+    would show: each worked out once, for the units whose wide fingerprint changed alone ("" with
+    graphs of whole lineages, see ``checks_exact``)."""
+    if not checks_exact(options):
+        return lambda i: ""
     digests = GraphDigests(org, printer.nodes)
     graphs: dict[NodeKey, str] = {}
 

@@ -24,7 +24,7 @@ import zstandard
 
 from reportgen import __version__
 from reportgen.graphs import NodeMemo, build_dot
-from reportgen.incremental import GraphDigests
+from reportgen.incremental import GraphDigests, checks_exact
 from reportgen.lineage import GraphOptions, LineageGraph, NodeKey, neighbourhood
 from reportgen.model import Organisation
 from reportgen.paths import node_page
@@ -263,6 +263,7 @@ class Drawer:
         self.cache = GraphCache(options.cache, self.renderer.name, version)
         self.memo: NodeMemo = {}  # node statements, filled by each process for itself
         self.digests = GraphDigests(org)  # what pages show of each graph, for the page record: each process's
+        self.exact = options.cache is not None and checks_exact(options.graph)  # whether to digest them
         self.lineage = self.layout = 0.0
 
     def draw(self, focus: NodeKey) -> tuple[DrawnGraph, Drawing]:
@@ -304,7 +305,7 @@ class Drawer:
             graph = source[0]
             mark = clock()
             svg_file = node_page(focus).removesuffix(".html") + ".svg"
-            shown = self.digests.of(graph) if options.cache is not None else ""
+            shown = self.digests.of(graph) if self.exact else ""
             if isinstance(result, RenderError):
                 svg, drawing = "", Drawing(focus, key, error=str(result))
             elif cached is not None:

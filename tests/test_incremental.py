@@ -994,3 +994,31 @@ def test_exact_fingerprints_do_not_depend_on_the_wide_ones_made_before(
     kinds = {u.kind for u, e in zip(work, exact, strict=True) if e}
     assert kinds == {"collection", "versions", "artifact"}  # index and audit log: none
     assert not (set(exact) & set(wide)) - {""}
+
+
+@pytest.mark.parametrize(
+    "graph", [GraphOptions(full=True), GraphOptions(upstream=None), GraphOptions(downstream=None)]
+)
+def test_graphs_of_whole_lineages_have_no_exact_fingerprints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, graph: GraphOptions
+) -> None:
+    """Finding such a graph walks the whole component, and it changes with the component: a rebuild
+    renders the component again without finding each graph first (``checks_exact``)."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    manifests = tmp_path / "fan-out"
+    manifests.mkdir()
+    (manifests / "a.yaml").write_text(_fan_out(FAN_OUT))
+    site = tmp_path / "site"
+    before: dict[str, int] = {}
+
+    def never(*args: object) -> None:
+        raise AssertionError("a graph found to check an exact fingerprint")
+
+    def changed() -> None:
+        before.update(detail_pages(site))
+        (manifests / "b.yaml").write_text(_fan_out(FAN_OUT + 1, FAN_OUT))
+        monkeypatch.setattr(build_module, "neighbourhood", never)
+
+    rebuild_matches_cold(manifests, tmp_path, changed, graph=graph)
+    after = detail_pages(site)
+    assert {page for page, inode in after.items() if before.get(page) != inode} == set(after)
