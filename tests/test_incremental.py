@@ -845,6 +845,18 @@ def detail_pages(site: Path) -> dict[str, int]:
 
 
 FAN_OUT = 8
+
+
+@pytest.fixture
+def fan_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Return a folder of manifests: one dataset version read by ``FAN_OUT`` runs (``_fan_out``)."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    manifests = tmp_path / "fan-out"
+    manifests.mkdir()
+    (manifests / "a.yaml").write_text(_fan_out(FAN_OUT))
+    return manifests
+
+
 MODEL_3 = "artifacts/model-3/v0.html"
 TRAIN_3 = "runs/train-3.html"
 DATA = "artifacts/data/v0.html"
@@ -890,7 +902,7 @@ DATA = "artifacts/data/v0.html"
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_a_change_in_a_lineage_renders_again_only_the_pages_whose_graphs_show_it(
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    fan_out: Path,
     name: str,
     change: Callable[[Path], None],
     rendered: set[str],
@@ -898,20 +910,16 @@ def test_a_change_in_a_lineage_renders_again_only_the_pages_whose_graphs_show_it
 ) -> None:
     """Every page here is in one lineage component: a change in it changes every page's wide
     fingerprint, and the exact one tells which pages show what changed."""
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
-    manifests = tmp_path / "fan-out"
-    manifests.mkdir()
-    (manifests / "a.yaml").write_text(_fan_out(FAN_OUT))
     site = tmp_path / "site"
     before: dict[str, int] = {}
     cold_before = tmp_path / "cold-before"
-    build([manifests], BuildOptions(output=cold_before, cache=False, jobs=jobs))
+    build([fan_out], BuildOptions(output=cold_before, cache=False, jobs=jobs))
 
     def changed() -> None:
         before.update(detail_pages(site))
-        change(manifests)
+        change(fan_out)
 
-    rebuild_matches_cold(manifests, tmp_path, changed, jobs=jobs)
+    rebuild_matches_cold(fan_out, tmp_path, changed, jobs=jobs)
     after = detail_pages(site)
     again = {page for page, inode in after.items() if before.get(page) != inode}
     assert again == rendered, name
@@ -926,28 +934,24 @@ def test_a_change_in_a_lineage_renders_again_only_the_pages_whose_graphs_show_it
 
 @pytest.mark.parametrize("jobs, compact_from", [(1, None), (2, None), (2, 0)])
 def test_night_after_night_a_rebuild_renders_the_new_runs_pages_and_their_datasets(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int, compact_from: int | None
+    tmp_path: Path, fan_out: Path, monkeypatch: pytest.MonkeyPatch, jobs: int, compact_from: int | None
 ) -> None:
     """The exact fingerprints a build records are those the next one works out: of the pages it
     rendered (digested where their graphs were drawn) and of those it reused. Moving the model before
     the workers fork (``compact``) makes the fingerprints again from the moved one."""
     if compact_from is not None:
         monkeypatch.setattr(build_module, "COMPACT_FROM", compact_from)
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
-    manifests = tmp_path / "fan-out"
-    manifests.mkdir()
-    (manifests / "a.yaml").write_text(_fan_out(FAN_OUT))
     site = tmp_path / "site"
-    build([manifests], BuildOptions(output=site, jobs=jobs))
+    build([fan_out], BuildOptions(output=site, jobs=jobs))
     for night in range(FAN_OUT, FAN_OUT + 3):
         before = detail_pages(site)
-        (manifests / f"night-{night}.yaml").write_text(_fan_out(night + 1, night))
-        result = build([manifests], BuildOptions(output=site, jobs=jobs))
+        (fan_out / f"night-{night}.yaml").write_text(_fan_out(night + 1, night))
+        result = build([fan_out], BuildOptions(output=site, jobs=jobs))
         after = detail_pages(site)
         new = {f"runs/train-{night}.html", f"artifacts/model-{night}/v0.html"}
         assert {p for p, inode in after.items() if before.get(p) != inode} == {DATA, *new}, night
         assert result.reused_pages == result.pages - 2 - 3  # the index, the audit log, and those
-    build([manifests], BuildOptions(output=tmp_path / "cold", cache=False, jobs=jobs))
+    build([fan_out], BuildOptions(output=tmp_path / "cold", cache=False, jobs=jobs))
     assert tree(site) == tree(tmp_path / "cold")
 
 
@@ -1000,14 +1004,10 @@ def test_exact_fingerprints_do_not_depend_on_the_wide_ones_made_before(
     "graph", [GraphOptions(full=True), GraphOptions(upstream=None), GraphOptions(downstream=None)]
 )
 def test_graphs_of_whole_lineages_have_no_exact_fingerprints(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, graph: GraphOptions
+    tmp_path: Path, fan_out: Path, monkeypatch: pytest.MonkeyPatch, graph: GraphOptions
 ) -> None:
     """Finding such a graph walks the whole component, and it changes with the component: a rebuild
     renders the component again without finding each graph first (``checks_exact``)."""
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
-    manifests = tmp_path / "fan-out"
-    manifests.mkdir()
-    (manifests / "a.yaml").write_text(_fan_out(FAN_OUT))
     site = tmp_path / "site"
     before: dict[str, int] = {}
 
@@ -1016,9 +1016,9 @@ def test_graphs_of_whole_lineages_have_no_exact_fingerprints(
 
     def changed() -> None:
         before.update(detail_pages(site))
-        (manifests / "b.yaml").write_text(_fan_out(FAN_OUT + 1, FAN_OUT))
+        (fan_out / "b.yaml").write_text(_fan_out(FAN_OUT + 1, FAN_OUT))
         monkeypatch.setattr(build_module, "neighbourhood", never)
 
-    rebuild_matches_cold(manifests, tmp_path, changed, graph=graph)
+    rebuild_matches_cold(fan_out, tmp_path, changed, graph=graph)
     after = detail_pages(site)
     assert {page for page, inode in after.items() if before.get(page) != inode} == set(after)
