@@ -49,7 +49,7 @@ from reportgen import __version__, source_digest
 from reportgen.lineage import GraphOptions, LineageGraph, NodeKey
 from reportgen.model import ArtifactRef, AuditEvent, CollectionHistory, Organisation
 from reportgen.paths import UNIT_FOLDERS
-from reportgen.site import Unit, block_range, events_by_block, log_by_month, unit_focuses
+from reportgen.site import Unit, events_by_block, log_by_month, unit_focuses, unit_versions
 from reportgen.write import WriteError, link_file, put_file, staged_path
 
 log = logging.getLogger(__name__)
@@ -323,36 +323,28 @@ class Fingerprints:
         if kind not in ("collection", "versions"):
             return None
         history = self.org.collections[key]
-        first, last = 0, len(history.versions) - 1
-        if kind == "versions":
-            first, last = block_range(len(history.versions), unit.block)
+        # a collection's page lists every version; a block's pages list the block's (``unit_versions``)
+        listed = unit_versions(self.org, unit) if kind == "versions" else range(len(history.versions))
         own = self._own.get(unit.id)
         if own is None:
-            own = self._own[unit.id] = _digest(*self._spelled_collection(unit, history))
-        return own, [v.artifact for v in history.versions[first : last + 1]]
+            own = self._own[unit.id] = _digest(*self._spelled_collection(unit, history, listed))
+        return own, [history.versions[n].artifact for n in listed]
 
-    def _spelled_collection(self, unit: Unit, history: CollectionHistory) -> list[str]:
-        """Return a collection's or a block's own inputs spelled out."""
+    def _spelled_collection(self, unit: Unit, history: CollectionHistory, listed: range) -> list[str]:
+        """Return a collection's or a block's own inputs spelled out, with the versions it lists."""
         kind, key = unit.kind, unit.key
+        versions = history.versions[listed.start : listed.stop]
         if kind == "collection":
-            return [
-                kind,
-                key,
-                repr(history.collection),
-                repr(history.versions),
-                *self._spelled(history.events),
-            ]
+            return [kind, key, repr(history.collection), repr(versions), *self._spelled(history.events)]
         # A block's pages show its versions (their rows, aliases, actions and lineage), the collection, and
         # whether a block follows: nothing of the versions after it.
-        total = len(history.versions)
-        first, last = block_range(total, unit.block)
         return [
             kind,
             key,
             str(unit.block),
             repr(history.collection),
-            repr(history.versions[first : last + 1]),
-            str(last < total - 1),
+            repr(versions),
+            str(listed.stop < len(history.versions)),
             *self._spelled(self._block_events(history).get(unit.block, ())),
         ]
 
