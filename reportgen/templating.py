@@ -6,10 +6,13 @@ import re
 import traceback
 from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import suppress
+from keyword import iskeyword
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2 import nodes
+from jinja2.compiler import CodeGenerator, Frame, optimizeconst
 from markupsafe import escape
 
 from reportgen.views import Page
@@ -68,6 +71,56 @@ class _Template(jinja2.Template):
         # The compiled module's functions share one namespace, where `escape` is what output tags call.
         template.root_render_func.__globals__["escape"] = _escape_output
         return template
+
+
+class _DirectAttributes(CodeGenerator):
+    """Compile ``a.b`` to Python's own ``(a).b``, where Jinja compiles it to ``environment.getattr(a, "b")``.
+
+    For reportgen's own templates only (no ``--templates`` folder): every value they read an attribute
+    of is one of the page contexts of ``views``, whose attributes are fields, so the item lookup Jinja
+    falls back on is never needed, and a misspelt name fails the tests (AttributeError) instead of
+    rendering nothing. Where a template asks whether an attribute is there (``is defined``, ``default``),
+    it is compiled as Jinja compiles it. The call was a fifth of the time detail pages took to render.
+    A template of the user's is compiled as Jinja compiles it: it may read items of a mapping as
+    attributes.
+    """
+
+    _asking = frozenset({"defined", "undefined", "default", "d"})
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lenient: set[int] = set()  # ids of the Getattr nodes to compile as Jinja does
+
+    def _ask(self, node: nodes.Test | nodes.Filter) -> None:
+        if node.name in self._asking:
+            operand = node.node
+            while isinstance(operand, nodes.Getattr):
+                self._lenient.add(id(operand))
+                operand = operand.node
+
+    def visit_Test(self, node: nodes.Test, frame: Frame) -> None:
+        self._ask(node)
+        super().visit_Test(node, frame)
+
+    def visit_Filter(self, node: nodes.Filter, frame: Frame) -> None:
+        self._ask(node)
+        super().visit_Filter(node, frame)
+
+    @optimizeconst
+    def visit_Getattr(self, node: nodes.Getattr, frame: Frame) -> None:
+        attr = node.attr
+        if (
+            id(node) in self._lenient
+            or self.environment.is_async
+            or not attr.isidentifier()
+            or iskeyword(attr)
+            or attr.startswith("_")
+        ):
+            super().visit_Getattr(node, frame)
+            return
+        self.write("(")
+        self.visit(node.node, frame)
+        self.write(f").{attr}")
 
 
 class Compiled(jinja2.BytecodeCache):
@@ -136,6 +189,8 @@ def environment(overrides: Path | None = None, compiled: Compiled | None = None)
         bytecode_cache=compiled,
     )
     env.template_class = _Template
+    if overrides is None:
+        env.code_generator_class = _DirectAttributes
     return env
 
 

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import jinja2
 import pytest
+from jinja2.compiler import CodeGenerator
 from markupsafe import Markup, escape
 
 from reportgen import templating
@@ -27,6 +28,43 @@ def test_autoescape_and_strict_undefined_are_on() -> None:
     assert env.from_string("{{ x }}").render(x="<script>") == "&lt;script&gt;"
     with pytest.raises(jinja2.UndefinedError):
         env.from_string("{{ missing.field }}").render()
+
+
+def test_our_templates_read_attributes_directly_and_ask_jinja_only_when_asking() -> None:
+    env = environment()
+    page = SimpleNamespace(a="<x>", b=None)
+    text = "{{ page.a }}|{{ page.c is defined }}|{{ page.c is undefined }}|{{ page.c|default('no c') }}"
+    assert env.from_string(text).render(page=page) == "&lt;x&gt;|False|True|no c"
+    assert env.from_string("{{ page.a.upper() }}").render(page=page) == "&lt;X&gt;"
+    with pytest.raises(AttributeError):  # one of ours misspelt fails the tests, not renders nothing
+        env.from_string("{{ page.c }}").render(page=page)
+    with pytest.raises(jinja2.UndefinedError):
+        env.from_string("{{ page.a.b is defined }}").render()  # no page at all: strict as before
+
+
+def test_user_templates_read_items_as_attributes_as_jinja_does(tmp_path: Path) -> None:
+    env = environment(tmp_path)
+    assert env.from_string("{{ d.a }}{{ d.items is defined }}").render(d={"a": 1}) == "1True"
+    with pytest.raises(jinja2.UndefinedError):
+        env.from_string("{{ d.b }}").render(d={"a": 1})
+
+
+def test_our_templates_write_every_sample_page_as_jinja_compiles_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Attributes read directly (``_DirectAttributes``) write the same bytes as Jinja's own code."""
+    samples = ZOO.parent
+    ours = build([samples], BuildOptions(output=tmp_path / "ours", jobs=1, cache=False))
+    monkeypatch.setattr(templating, "_DirectAttributes", CodeGenerator)
+    stock = build([samples], BuildOptions(output=tmp_path / "stock", jobs=1, cache=False))
+    assert ours.written and stock.written and ours.pages == stock.pages > 100
+    files = sorted(p.relative_to(tmp_path / "ours") for p in (tmp_path / "ours").rglob("*") if p.is_file())
+    assert files == sorted(
+        p.relative_to(tmp_path / "stock") for p in (tmp_path / "stock").rglob("*") if p.is_file()
+    )
+    assert sum(f.suffix == ".html" for f in files) == ours.pages
+    for f in files:
+        assert (tmp_path / "ours" / f).read_bytes() == (tmp_path / "stock" / f).read_bytes(), f
 
 
 def test_a_user_template_overrides_ours_by_name(tmp_path: Path) -> None:
