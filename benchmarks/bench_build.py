@@ -141,17 +141,25 @@ when = max(e.at for e in org.events()).strftime("%Y-%m-%dT%H:%M:%SZ")
 """
 
 
-def _child(code: str, *args: object) -> dict[str, Any]:
+def _child(code: str, *args: object, checkout: Path | None = None) -> dict[str, Any]:
     """Run ``code`` in a fresh process; return the JSON it prints last, with the peak memory of its tree.
 
     ``tree_pss_mib`` is the largest sum, sampled every 0.2 s, of the proportional set sizes of the
     process and every process under it (forked workers count the pages they share with it once).
+    With ``checkout``, the process runs in that folder with it first on the module path, so it runs the
+    reportgen there (``python -c`` puts the working folder first, whatever PYTHONPATH says).
     """
+    env = None
+    if checkout is not None:
+        path = [str(checkout), os.environ.get("PYTHONPATH", "")]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in path if p)}
     proc = subprocess.Popen(
         [sys.executable, "-c", code, *map(str, args)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        cwd=checkout,
+        env=env,
     )
     peak = [0]
     sampler = threading.Thread(target=_sample_pss, args=(proc, peak), daemon=True)
