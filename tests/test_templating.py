@@ -36,6 +36,9 @@ def test_our_templates_read_attributes_directly_and_ask_jinja_only_when_asking()
     text = "{{ page.a }}|{{ page.c is defined }}|{{ page.c is undefined }}|{{ page.c|default('no c') }}"
     assert env.from_string(text).render(page=page) == "&lt;x&gt;|False|True|no c"
     assert env.from_string("{{ page.a.upper() }}").render(page=page) == "&lt;X&gt;"
+    assert env.from_string("{% block b %}<{{ page.a }}>{% endblock %}|{{ self.b() }}").render(page=page) == (
+        "<&lt;x&gt;>|<&lt;x&gt;>"  # a block again, through self: an item to Jinja
+    )
     with pytest.raises(AttributeError):  # one of ours misspelt fails the tests, not renders nothing
         env.from_string("{{ page.c }}").render(page=page)
     with pytest.raises(jinja2.UndefinedError):
