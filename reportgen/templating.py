@@ -76,14 +76,14 @@ class _Template(jinja2.Template):
 class _DirectAttributes(CodeGenerator):
     """Compile ``a.b`` to Python's own ``(a).b``, where Jinja compiles it to ``environment.getattr(a, "b")``.
 
-    For reportgen's own templates only (no ``--templates`` folder): every value they read an attribute
-    of is one of the page contexts of ``views``, whose attributes are fields, so Jinja's fallback to an
-    item (``a["b"]``) is never needed; a misspelt name raises AttributeError where StrictUndefined
-    raised UndefinedError. Still compiled as Jinja compiles them: an attribute a template asks about
-    (``is defined``, ``default``), and ``self.a`` (a block, which Jinja finds as an item). The call was
-    about a fifth of the time artifact and run pages took to render. With a ``--templates`` folder,
-    every template, the user's and ours, is compiled as Jinja compiles it: the user's may read a
-    mapping's items as attributes.
+    For reportgen's own templates only (no ``--templates`` folder, or one of assets alone): every value
+    they read an attribute of is one of the page contexts of ``views``, whose attributes are fields, so
+    Jinja's fallback to an item (``a["b"]``) is never needed; a misspelt name raises AttributeError where
+    StrictUndefined raised UndefinedError. Still compiled as Jinja compiles them: an attribute a template
+    asks about (``is defined``, ``default``), and ``self.a`` (a block, which Jinja finds as an item). The
+    call was about a fifth of the time artifact and run pages took to render. With templates in a
+    ``--templates`` folder, every template, the user's and ours, is compiled as Jinja compiles it: the
+    user's may read a mapping's items as attributes, or include one of ours with a ``page`` of their own.
     """
 
     _asking = frozenset({"defined", "undefined", "default", "d"})
@@ -191,7 +191,7 @@ def environment(overrides: Path | None = None, compiled: Compiled | None = None)
         bytecode_cache=compiled,
     )
     env.template_class = _Template
-    if overrides is None:
+    if overrides is None or not any(overrides.rglob("*.html")):  # ours alone (its assets may be the user's)
         env.code_generator_class = _DirectAttributes
     return env
 

@@ -46,10 +46,20 @@ def test_our_templates_read_attributes_directly_and_ask_jinja_only_when_asking()
 
 
 def test_user_templates_read_items_as_attributes_as_jinja_does(tmp_path: Path) -> None:
+    (tmp_path / "partials").mkdir()
+    (tmp_path / "partials" / "mine.html").write_text("{{ d.a }}")  # a template of the user's, anywhere
     env = environment(tmp_path)
+    assert env.get_template("partials/mine.html").render(d={"a": 2}) == "2"
     assert env.from_string("{{ d.a }}{{ d.items is defined }}").render(d={"a": 1}) == "1True"
     with pytest.raises(jinja2.UndefinedError):
         env.from_string("{{ d.b }}").render(d={"a": 1})
+
+
+def test_a_folder_of_assets_alone_keeps_our_templates_direct(tmp_path: Path) -> None:
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "assets" / "site.css").write_text("/* mine */\n")
+    with pytest.raises(AttributeError):  # compiled as ours are without a folder
+        environment(tmp_path).from_string("{{ d.a }}").render(d={"a": 1})
 
 
 def test_our_templates_write_every_sample_page_as_jinja_compiles_them(
