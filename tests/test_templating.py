@@ -39,7 +39,7 @@ def test_our_templates_read_attributes_directly_and_ask_jinja_only_when_asking()
     assert env.from_string("{% block b %}<{{ page.a }}>{% endblock %}|{{ self.b() }}").render(page=page) == (
         "<&lt;x&gt;>|<&lt;x&gt;>"  # a block again, through self: an item to Jinja
     )
-    with pytest.raises(AttributeError):  # one of ours misspelt fails the tests, not renders nothing
+    with pytest.raises(AttributeError):  # a misspelt attribute: Jinja raised UndefinedError
         env.from_string("{{ page.c }}").render(page=page)
     with pytest.raises(jinja2.UndefinedError):
         env.from_string("{{ page.a.b is defined }}").render()  # no page at all: strict as before
