@@ -141,16 +141,27 @@ when = max(e.at for e in org.events()).strftime("%Y-%m-%dT%H:%M:%SZ")
 """
 
 
+# Run first in a process given a checkout: refuse to measure a reportgen that is not the checkout's.
+_FROM_CHECKOUT = r"""
+import os, pathlib, reportgen
+_where = pathlib.Path(reportgen.__file__).resolve()
+if not _where.is_relative_to(pathlib.Path.cwd().resolve()):
+    raise SystemExit(f"reportgen came from {_where}, not from the checkout {os.getcwd()}")
+"""
+
+
 def _child(code: str, *args: object, checkout: Path | None = None) -> dict[str, Any]:
     """Run ``code`` in a fresh process; return the JSON it prints last, with the peak memory of its tree.
 
     ``tree_pss_mib`` is the largest sum, sampled every 0.2 s, of the proportional set sizes of the
     process and every process under it (forked workers count the pages they share with it once).
     With ``checkout``, the process runs in that folder with it first on the module path, so it runs the
-    reportgen there (``python -c`` puts the working folder first, whatever PYTHONPATH says).
+    reportgen there (``python -c`` puts the working folder first, whatever PYTHONPATH says), and stops
+    if it imported reportgen from anywhere else.
     """
     env = None
     if checkout is not None:
+        code = _FROM_CHECKOUT + code
         path = [str(checkout), os.environ.get("PYTHONPATH", "")]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in path if p)}
     proc = subprocess.Popen(
@@ -206,9 +217,11 @@ def _pss_kib(pid: int) -> int:
     return 0
 
 
-def _build(source: Path, output: Path, jobs: int = 0, cache: bool = True) -> dict[str, Any]:
+def _build(
+    source: Path, output: Path, jobs: int = 0, cache: bool = True, checkout: Path | None = None
+) -> dict[str, Any]:
     settle()
-    return _child(_BUILD, source, output, jobs, "cache" if cache else "none")
+    return _child(_BUILD, source, output, jobs, "cache" if cache else "none", checkout=checkout)
 
 
 def settle() -> None:

@@ -34,15 +34,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_build import _BUILD, _ONE_MORE_ACTION, _child, _remove, settle  # noqa: E402
-
-# Run first in each build's process: refuse to measure a reportgen that is not the checkout's.
-_FROM_CHECKOUT = r"""
-import os, pathlib, reportgen
-_where = pathlib.Path(reportgen.__file__).resolve()
-if not _where.is_relative_to(pathlib.Path.cwd().resolve()):
-    raise SystemExit(f"reportgen came from {_where}, not from the checkout {os.getcwd()}")
-"""
+from bench_build import _ONE_MORE_ACTION, _build, _child, _remove  # noqa: E402
 
 PARTS = ("lineage", "plan", "templates", "write")  # of the render stage, each ÷ layout
 
@@ -53,11 +45,6 @@ def checkout(path: str) -> Path:
     if not (folder / "reportgen" / "build.py").is_file() or not (folder / "templates").is_dir():
         raise argparse.ArgumentTypeError(f"{path} is not a reportgen checkout")
     return folder
-
-
-def _build(where: Path, source: Path, site: Path) -> dict[str, Any]:
-    settle()
-    return _child(_FROM_CHECKOUT + _BUILD, source, site, 0, "cache", checkout=where)
 
 
 def figures(build: dict[str, Any]) -> dict[str, float]:
@@ -84,14 +71,14 @@ def run(
         done = {}
         for name, where in order:
             site = sites / f"site-{name}"
-            record = {"round": n + 1, "checkout": name, "cold": _build(where, source, site)}
+            record = {"round": n + 1, "checkout": name, "cold": _build(source, site, checkout=where)}
             records.append(record)
             done[name] = record
             print(_line(record), flush=True)
         if rebuild:
             _child(_ONE_MORE_ACTION, source)
             for name, where in order:
-                done[name]["rebuild"] = _build(where, source, sites / f"site-{name}")
+                done[name]["rebuild"] = _build(source, sites / f"site-{name}", checkout=where)
                 print(
                     f"  round {n + 1} {name}: rebuild after one more action "
                     f"{done[name]['rebuild']['seconds']:.2f} s",

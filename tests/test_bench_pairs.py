@@ -69,7 +69,7 @@ def test_a_build_that_would_import_another_reportgen_is_refused(bench: ModuleTyp
     (fake / "templates").mkdir()
     assert bench.checkout(str(fake)) == fake
     with pytest.raises(subprocess.CalledProcessError) as caught:
-        bench._build(fake, tmp_path / "manifests", tmp_path / "site")
+        bench._build(tmp_path / "manifests", tmp_path / "site", checkout=fake)
     assert "not from the checkout" in caught.value.stderr
     assert not (tmp_path / "site").exists()
 
