@@ -128,6 +128,26 @@ def test_output_tags_keep_markup_and_write_other_values_as_text() -> None:
     assert env.from_string("{{ x }}").render(x=_Text("<b>")) == "&lt;b&gt;"
 
 
+def test_markup_is_written_as_it_is_and_a_subclass_through_its_html() -> None:
+    safe = Markup("<b>ok</b>")
+    assert templating._escape_output(safe) is safe  # not copied, as markupsafe.escape copies it
+    assert templating._escape_output(_Shown("<b>")) == "[shown]"
+    assert environment().from_string("{{ x }}").render(x=_Shown("<b>")) == "[shown]"
+
+
+def test_templates_see_the_environments_globals_as_their_own(tmp_path: Path) -> None:
+    (tmp_path / "t.html").write_text(
+        "{% set ns = namespace(n=0) %}{% for i in range(3) %}{% set ns.n = ns.n + i %}{% endfor %}"
+        "{{ ns.n }} {{ extra }} {{ own }}"
+    )
+    env = environment(tmp_path)
+    env.globals["extra"] = "e"  # before any template loads, as Jinja documents
+    template = env.get_template("t.html", globals={"own": "o"})
+    assert type(template.globals) is dict and "range" in template.globals
+    assert template.render() == "3 e o"
+    assert env.get_template("t.html") is template  # kept, and kept as it was loaded
+
+
 def test_user_templates_escape_like_ours(tmp_path: Path) -> None:
     (tmp_path / "t.html").write_text("{% set v %}{{ x }}{% endset %}{{ v }}|{{ x|e }}|{{ x|safe }}")
     out = environment(tmp_path).get_template("t.html").render(x="<i>")
@@ -141,6 +161,13 @@ class _Html:
 
 class _Text(str):
     __slots__ = ()
+
+
+class _Shown(Markup):
+    __slots__ = ()
+
+    def __html__(self) -> str:
+        return "[shown]"
 
 
 def test_a_user_page_template_may_use_the_macros_base_imports(tmp_path: Path) -> None:
