@@ -18,6 +18,7 @@ import unicodedata
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
@@ -47,7 +48,8 @@ class _Loader(_SafeLoader):
     Manifests repeat the same keys and values thousands of times, and PyYAML resolves each one in
     Python. Without path resolvers (the safe loader has none) a scalar's tag depends only on its text
     and how it was quoted: a quoted scalar, or a plain one whose first character starts no implicit
-    type (most names), is a string; the others are resolved once and kept.
+    type (most names), is a string; the others are resolved once and kept. A list or a mapping gets
+    the default tag of its kind.
     """
 
     def __init__(self, stream: str) -> None:
@@ -57,11 +59,13 @@ class _Loader(_SafeLoader):
         self._plain = None not in self._typed_starts and not self.yaml_path_resolvers
 
     def resolve(self, kind: type[yaml.Node], value: Any, implicit: Any) -> str:
-        if kind is not yaml.ScalarNode or not self._plain:
+        if not self._plain:
             return str(super().resolve(kind, value, implicit))  # type: ignore[no-untyped-call]
-        if not implicit[0]:  # quoted, or tagged: PyYAML's answer is the same for every text
-            return str(super().resolve(kind, value, implicit))  # type: ignore[no-untyped-call]
-        if value[:1] not in self._typed_starts:
+        # Without path resolvers, PyYAML's answer for a list, a mapping, or a quoted scalar (only
+        # untagged nodes are resolved) is the default tag of its kind, whatever its text.
+        if kind is not yaml.ScalarNode:
+            return _MAP_TAG if kind is yaml.MappingNode else _SEQ_TAG
+        if not implicit[0] or value[:1] not in self._typed_starts:
             return _STR_TAG
         tag = self._tags.get(value)
         if tag is None:
@@ -70,6 +74,8 @@ class _Loader(_SafeLoader):
 
 
 _STR_TAG = "tag:yaml.org,2002:str"
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
 
 
 Scalar: TypeAlias = str | int | float | bool | None
@@ -573,15 +579,18 @@ def load_bytes(data: bytes, name: str, reporter: Reporter, budget: int | None = 
 
 def converter_values(node: Node) -> int:
     """Return how many values (keys included) a converted document holds, aliases as often as used."""
-    count, stack = 0, [node]
-    while stack:
-        current = stack.pop()
-        count += 1
-        if isinstance(current.value, dict):
-            count += len(current.value)  # the keys are values too
-            stack.extend(current.value.values())
-        elif isinstance(current.value, list):
-            stack.extend(current.value)
+    count, level = 0, [node]
+    while level:  # level by level
+        count += len(level)
+        below: list[Node] = []
+        for current in level:
+            value = current.value
+            if isinstance(value, dict):
+                count += len(value)  # the keys are values too
+                below += value.values()
+            elif isinstance(value, list):
+                below += value
+        level = below
     return count
 
 
@@ -640,17 +649,22 @@ def _decode(data: bytes, name: str, reporter: Reporter) -> str | None:
 
 
 def _within_depth(root: yaml.Node, limit: int) -> bool:
-    """Return whether a tree of nodes nests at most ``limit`` levels deep."""
-    stack = [(root, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > limit:
-            return False
-        if isinstance(node, yaml.SequenceNode):
-            stack.extend((child, depth + 1) for child in node.value)
-        elif isinstance(node, yaml.MappingNode):
-            stack.extend((child, depth + 1) for pair in node.value for child in pair)
-    return True
+    """Return whether a tree of nodes nests at most ``limit`` levels deep.
+
+    Level by level: no depth is kept with each node (a tuple for each of a large file's values).
+    """
+    level = [root]
+    for _ in range(limit + 1):
+        below: list[yaml.Node] = []
+        for node in level:
+            if isinstance(node, yaml.SequenceNode):
+                below += node.value
+            elif isinstance(node, yaml.MappingNode):
+                below += chain.from_iterable(node.value)
+        if not below:
+            return True
+        level = below
+    return False  # nodes below the limit
 
 
 class _Converter:
@@ -698,6 +712,8 @@ class _Converter:
                 self._loc(root),
             )
             return None
+        if not anchors:  # a tree: each node is met once, there is nothing to convert once only
+            self._node = self._convert  # type: ignore[method-assign]
         return self._node(root)
 
     def _size(self, node: yaml.Node, depth: int, distinct: set[int]) -> int | None:
@@ -754,7 +770,8 @@ class _Converter:
         if node.tag not in _SCALAR_TAGS:
             self._bad_tag(node)
             return None
-        loc = self._loc(node)
+        mark = node.start_mark
+        loc = Location(self.file, mark.line + 1, mark.column + 1)  # self._loc, without a call per value
         if node.tag in (f"{_TAG}str", f"{_TAG}timestamp"):
             # Timestamps stay text: validation parses them itself to insist on a timezone.
             return Node(str(node.value), loc)
@@ -771,6 +788,7 @@ class _Converter:
         if node.tag != f"{_TAG}map":
             self._bad_tag(node)
             return None
+        file, scalar = self.file, yaml.ScalarNode
         values: dict[str, Node] = {}
         key_locs: dict[str, Location] = {}
         seen: dict[str, Location] = {}
@@ -789,7 +807,8 @@ class _Converter:
                 seen["<<"] = self._loc(key_node)
                 self._merge(value_node, merged, merged_locs)
                 continue
-            key_loc = self._loc(key_node)
+            mark = key_node.start_mark
+            key_loc = Location(file, mark.line + 1, mark.column + 1)  # self._loc, without a call per key
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in (
                 f"{_TAG}str",
                 f"{_TAG}timestamp",
@@ -812,6 +831,10 @@ class _Converter:
                 continue
             seen[key] = key_loc
             key_locs[key] = key_loc  # kept even when the value is rejected, so it is not "missing"
+            if value_node.__class__ is scalar and value_node.tag == _STR_TAG:  # most values: _scalar's
+                mark = value_node.start_mark
+                values[key] = Node(str(value_node.value), Location(file, mark.line + 1, mark.column + 1))
+                continue
             value = self._node(value_node)
             if value is not None:
                 values[key] = value

@@ -540,3 +540,27 @@ def test_restored_documents_are_freed_without_the_cycle_collector(tmp_path: Path
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        ("a: 1\n", 3),  # the mapping, its key, its value
+        ("a: [1, 2, {b: c}]\n", 8),
+        ("a: &x {b: 1, c: [2, 3]}\nd: *x\ne: *x\n", 4 + 3 * 7),  # an alias counts as often as it is used
+        ("a: {}\nb: []\n", 5),
+    ],
+)
+def test_a_documents_values_count_every_key_and_value(text: str, values: int) -> None:
+    (document,) = load_bytes(text.encode(), "m.yaml", Reporter())
+    assert document.values == load.converter_values(document.root) == values
+
+
+@pytest.mark.parametrize("depth", [0, 1, 2, 5])
+def test_depth_is_counted_through_lists_and_mappings_alike(depth: int) -> None:
+    value: object = "leaf"
+    for i in range(depth):
+        value = {"k": value} if i % 2 else [value, "sibling"]
+    root = yaml.compose(yaml.safe_dump({"top": value}))
+    assert load._within_depth(root, depth + 1)  # the top mapping, then each level, then the leaf
+    assert not load._within_depth(root, depth)
