@@ -15,6 +15,7 @@ import weakref
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from operator import attrgetter
 
 from reportgen.model import ArtifactRef, CollectionVersion, Organisation, Run
 
@@ -38,10 +39,15 @@ class NodeKey:
     artifact: ArtifactRef | None = None
     run: str | None = None
     _hash: int = field(init=False, repr=False, compare=False)
+    # The fields' order as one flat tuple: what graphs sort their nodes by (``node_order``).
+    _order: tuple[str, str, int, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Keys are hashed over and over (sets, dicts, edges): hash the fields once.
         object.__setattr__(self, "_hash", hash((self.kind, self.artifact, self.run)))
+        ref = self.artifact
+        name, version = (ref.name, ref.version) if ref is not None else ("", -1)
+        object.__setattr__(self, "_order", (self.kind.value, name, version, self.run or ""))
 
     def __hash__(self) -> int:
         return self._hash
@@ -62,6 +68,12 @@ class NodeKey:
 
     def __str__(self) -> str:
         return str(self.artifact) if self.artifact is not None else f"run {self.run}"
+
+
+# Sorts keys as their own order does (kind, then an artifact version's name and number, or a run's id),
+# without a call of the generated ``__lt__`` (two tuples made, an ArtifactRef's compared in turn) for each
+# comparison: a graph's nodes are sorted for every graph drawn.
+node_order: Callable[[NodeKey], tuple[str, str, int, str]] = attrgetter("_order")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -429,7 +441,7 @@ def _neighbourhood(
     # graph of the fan-out cost as much as the whole fan-out. (Unordered: what is drawn is sorted below.)
     edges = {(a, b) for b in members for a in adj.up(b) if a in members}
     clusters, rep = _cluster(focus, distance, edges, org, threshold)
-    plain = tuple(sorted(n for n in members if n not in rep))
+    plain = tuple(sorted((n for n in members if n not in rep), key=node_order))
     drawn: set[tuple[Vertex, Vertex]] = set()
     for a, b in edges:
         ra, rb = rep.get(a, a), rep.get(b, b)
@@ -489,7 +501,7 @@ def _cluster(
                 (node, category) for node, category in named if category and count[category] >= threshold
             ]
             if chosen:
-                candidates[level] = sorted(chosen)
+                candidates[level] = sorted(chosen, key=lambda pair: pair[0]._order)  # keys are unique
     if not candidates:
         return (), rep
     parents: dict[NodeKey, set[NodeKey]] = {}

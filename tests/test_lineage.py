@@ -566,3 +566,11 @@ def test_clustering_skips_levels_too_small_to_cluster(sweep: Organisation) -> No
             assert 200 in sizes  # the 200 training runs, one level, one job type
         else:
             assert not graph.clusters
+
+
+def test_node_order_sorts_keys_as_their_own_order() -> None:
+    refs = [ArtifactRef(name, v) for name in ("a", "a-b", "b", "B", "é", "") for v in (0, 1, 2, 10)]
+    runs = ["", "0", "10", "9", "abc", "ABC", "z"]
+    keys = [NodeKey.of_artifact(r) for r in refs] + [NodeKey.of_run(r) for r in runs]
+    for shuffled in (keys, keys[::-1], keys[1::2] + keys[::2]):
+        assert sorted(shuffled, key=lineage.node_order) == sorted(shuffled)  # the dataclass's order
