@@ -501,7 +501,7 @@ def _cluster(
                 (node, category) for node, category in named if category and count[category] >= threshold
             ]
             if chosen:
-                candidates[level] = sorted(chosen, key=lambda pair: pair[0]._order)  # keys are unique
+                candidates[level] = sorted(chosen, key=lambda pair: node_order(pair[0]))  # keys are unique
     if not candidates:
         return (), rep
     parents: dict[NodeKey, set[NodeKey]] = {}

@@ -100,6 +100,7 @@ _ODD_BREAK = re.compile("[\x85\u2028\u2029]")
 _LINE_BREAK = re.compile("\r\n|\r|\n")
 _SCALAR_TAGS = {f"{_TAG}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
 _MERGE_TAG = f"{_TAG}merge"
+_TEXT_TAGS = (_STR_TAG, f"{_TAG}timestamp")  # kept as text: validation parses timestamps itself
 
 
 @dataclass(frozen=True, slots=True)
@@ -756,7 +757,7 @@ class _Converter:
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node)
         if isinstance(node, yaml.SequenceNode):
-            if node.tag != f"{_TAG}seq":
+            if node.tag != _SEQ_TAG:
                 self._bad_tag(node)
                 return None
             items = [self._node(child) for child in node.value]
@@ -772,7 +773,7 @@ class _Converter:
             return None
         mark = node.start_mark
         loc = Location(self.file, mark.line + 1, mark.column + 1)  # self._loc, without a call per value
-        if node.tag in (f"{_TAG}str", f"{_TAG}timestamp"):
+        if node.tag in _TEXT_TAGS:
             # Timestamps stay text: validation parses them itself to insist on a timezone.
             return Node(str(node.value), loc)
         try:
@@ -785,7 +786,7 @@ class _Converter:
         return Node(value, loc)
 
     def _mapping(self, node: yaml.MappingNode) -> Node | None:
-        if node.tag != f"{_TAG}map":
+        if node.tag != _MAP_TAG:
             self._bad_tag(node)
             return None
         file, scalar = self.file, yaml.ScalarNode
@@ -809,10 +810,7 @@ class _Converter:
                 continue
             mark = key_node.start_mark
             key_loc = Location(file, mark.line + 1, mark.column + 1)  # self._loc, without a call per key
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in (
-                f"{_TAG}str",
-                f"{_TAG}timestamp",
-            ):
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _TEXT_TAGS:
                 if isinstance(key_node, yaml.ScalarNode):
                     message = f"mapping key {key_node.value!r} is not a string"
                 else:
