@@ -485,7 +485,7 @@ def _fingerprints(
             site.built_at,
             repr(layout.graph),
             renderer.name,
-            renderer.version(),
+            renderer.identity(),
         ),
         folders,
     )

@@ -101,9 +101,9 @@ class GraphCache:
 
     FILE = "graphs.sqlite"
 
-    def __init__(self, folder: Path | None, renderer: str, graphviz: str) -> None:
+    def __init__(self, folder: Path | None, renderer: str, identity: str) -> None:
         self.folder = folder
-        self._salt = f"reportgen {__version__}/{CACHE_FORMAT}/{renderer}/{graphviz}\0"
+        self._salt = f"reportgen {__version__}/{CACHE_FORMAT}/{renderer}/{identity}\0"
         self._connection: sqlite3.Connection | None = None
         self._pid = 0
 
@@ -251,16 +251,17 @@ class Drawing:
 class Drawer:
     """Draws graphs in one process: its renderer, its connection to the cache, its DOT statements.
 
-    Made once, before workers fork: each worker inherits it (with the compiled Graphviz module) and
-    opens its own cache connection. Times its two parts in seconds of this process: ``layout``
+    Made once, before workers fork: each worker inherits it and opens its own cache connection. The
+    renderer loads Graphviz in each process the first time a graph is not in the cache (a rebuild
+    whose graphs all are never loads it). Times its two parts in seconds of this process: ``layout``
     (Graphviz) and ``lineage`` (the rest: the neighbourhood, the DOT, the cache, the SVG's titles).
     """
 
     def __init__(self, org: Organisation, options: LayoutOptions) -> None:
         self.org, self.options = org, options
         self.renderer = get_renderer(options.renderer)
-        version = self.renderer.version() if options.cache else ""
-        self.cache = GraphCache(options.cache, self.renderer.name, version)
+        identity = self.renderer.identity() if options.cache else ""
+        self.cache = GraphCache(options.cache, self.renderer.name, identity)
         self.memo: NodeMemo = {}  # node statements, filled by each process for itself
         self.digests = GraphDigests(org)  # what pages show of each graph, for the page record: each process's
         self.exact = options.cache is not None and checks_exact(options.graph)  # whether to digest them

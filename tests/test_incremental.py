@@ -102,6 +102,29 @@ def test_an_unchanged_rebuild_reuses_every_page_but_the_index_and_audit(
     assert again.cached_graphs == 0  # no graph had to be drawn, not even from the cache
 
 
+def test_a_rebuild_whose_graphs_are_all_in_the_cache_never_loads_graphviz(
+    manifests: Path, tmp_path: Path
+) -> None:
+    import reportgen.render as render_module
+
+    site = tmp_path / "site"
+    build([manifests], BuildOptions(output=site, jobs=1))
+    replace(manifests / "registries.yaml", "Scores every", "Rates every")()  # its collection's pages
+
+    def no_loading() -> None:
+        raise AssertionError("the rebuild loaded the Graphviz module")
+
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(render_module, "_runtime", None)
+        patched.setattr(render_module, "_load_runtime", no_loading)
+        render_module._embedded_version.cache_clear()
+        again = build([manifests], BuildOptions(output=site, jobs=1))
+    assert again.written and 0 < again.reused_pages < again.pages
+    assert again.cached_graphs > 0  # the collection's graphs: drawn again, from the cache
+    assert build([manifests], BuildOptions(output=tmp_path / "cold", cache=False, jobs=1)).written
+    assert tree(site) == tree(tmp_path / "cold")  # the cold build did load it: same bytes
+
+
 @pytest.mark.parametrize(
     "name, change",
     [
@@ -1022,3 +1045,17 @@ def test_graphs_of_whole_lineages_have_no_exact_fingerprints(
     rebuild_matches_cold(fan_out, tmp_path, changed, graph=graph)
     after = detail_pages(site)
     assert {page for page, inode in after.items() if before.get(page) != inode} == set(after)
+
+
+def test_a_digest_is_of_its_parts_each_ended_by_a_nul() -> None:
+    import hashlib
+
+    from reportgen.incremental import _digest
+
+    def blake(data: bytes) -> str:
+        return hashlib.blake2b(data, digest_size=20).hexdigest()
+
+    assert _digest() == blake(b"")
+    assert _digest("") == blake(b"\0")
+    assert _digest("a", "b") == blake(b"a\0b\0")
+    assert _digest("caf\u00e9", "\ud800") == blake("caf\u00e9\0".encode() + b"\xed\xa0\x80\0")

