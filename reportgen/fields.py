@@ -12,7 +12,7 @@ import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 from reportgen.diagnostics import Diagnostic, Location, Reporter
 from reportgen.load import Document, Node
@@ -302,17 +302,16 @@ def decode_entries(file: str, body: bytes) -> tuple[CheckedFile, int]:
             table = _ROWS[entity]
             if type(mask) is not int or not 0 <= mask < 1 << len(table) or type(places) is not str:
                 raise ValueError("not an entry")
-            entry = Entry(entity, somewhere, order)
-            got = entry.values
+            got: dict[str, Any] = {}
             at, items = 3, 0
-            for bit, name, spec, slot in table:
+            for bit, name, restore, slot in table:
                 if not mask & bit:
                     continue
                 value = row[at]
                 at += 1
                 kind = type(value)
                 if kind is dict:  # a mapping's value, as written (kept as such, never parsed: plain data)
-                    got[name] = _restored(spec, value, somewhere, reporter)
+                    got[name] = restore(value, somewhere, reporter)
                     continue
                 if kind is list:
                     items += len(value)
@@ -322,18 +321,17 @@ def decode_entries(file: str, body: bytes) -> tuple[CheckedFile, int]:
                 known = parsed[slot]
                 result = known.get(key, _UNKNOWN)
                 if result is _UNKNOWN:
-                    result = known[key] = _restored(spec, value, somewhere, reporter)
+                    result = known[key] = restore(value, somewhere, reporter)
                 got[name] = result
             if at != len(row):
                 raise ValueError("values the fields do not account for")
             if _NUMBERS.fullmatch(places) is None or places.count(" ") != 1 + 2 * (at - 3 + items):
                 raise ValueError("not the entry's places")
-            line, column = places.split(" ", 2)[:2]
-            entry.loc = Location(file, int(line), int(column))
-            entry.locs = kept = _Places(file, row, table)
-            entry.item_locs = _ItemPlaces(kept)
-            if not entry.complete:
+            if not _REQUIRED[entity] <= got.keys():
                 raise ValueError("a required field is missing")
+            line, column = places.split(" ", 2)[:2]
+            kept = _Places(file, row, table)
+            entry = Entry(entity, Location(file, int(line), int(column)), order, got, kept, _ItemPlaces(kept))
             entries[entity].append(entry)
     except (TypeError, ValueError, KeyError, IndexError, RecursionError, zlib.error, _Invalid) as exc:
         raise ValueError(f"not entries: {exc!r}") from None
@@ -356,9 +354,48 @@ _TABLE, _SLOTS = _fields_table()
 _UNKNOWN = object()
 _ENTITY_NAMES = tuple(ENTITIES)
 _ENTITY_INDEX = {name: n for n, name in enumerate(_ENTITY_NAMES)}
-# entity -> (its bit in a kept entry's fields, name, field, slot), in the table's order
-_ROWS = {
-    entity: tuple((1 << place, name, spec, slot) for name, (place, spec, slot) in fields.items())
+
+
+def _restorer(spec: Field) -> Callable[[Any, Location, Reporter], Any]:
+    """Return how a kept value of ``spec`` is restored: as its parser makes it from a manifest's value,
+    raising _Invalid or ValueError on anything no manifest's value could be.
+
+    Chosen once for each field, not for each value: most fields hold a text or a number, which goes
+    straight to its kind's parser.
+    """
+    if spec.kind is Kind.MAPPING:
+
+        def mapping(value: Any, loc: Location, reporter: Reporter) -> Any:
+            if type(value) is not dict:
+                raise ValueError("not a mapping")
+            return value  # plain data already: JSON holds nothing else
+
+        return mapping
+    if spec.kind is Kind.ENUM or spec.kind in _LIST_ITEM:
+
+        def field(value: Any, loc: Location, reporter: Reporter) -> Any:
+            if type(value) is dict:
+                raise ValueError("a mapping where a manifest holds none")
+            if type(value) is list:
+                value = [Node(item, loc) for item in value]
+            return _parse_field(spec, Node(value, loc), None, reporter)
+
+        return field
+    parse = _PARSERS[spec.kind]
+
+    def scalar(value: Any, loc: Location, reporter: Reporter) -> Any:
+        if type(value) is dict or type(value) is list:
+            raise ValueError("a mapping or a list where the field holds one value")
+        return parse(Node(value, loc))
+
+    return scalar
+
+
+# entity -> (its bit in a kept entry's fields, name, how a kept value is restored, slot), in the table's
+# order (see ``_restorer``)
+_Row: TypeAlias = tuple[int, str, Callable[[Any, Location, Reporter], Any], int]
+_ROWS: dict[str, tuple[_Row, ...]] = {
+    entity: tuple((1 << place, name, _restorer(spec), slot) for name, (place, spec, slot) in fields.items())
     for entity, fields in _TABLE.items()
 }
 _NUMBERS = re.compile(r"[0-9]{1,9}(?: [0-9]{1,9})*")  # lines and columns: no file has a billion
@@ -374,7 +411,7 @@ class _Places(Mapping[str, Location]):
 
     __slots__ = ("_file", "_made", "_row", "_table")
 
-    def __init__(self, file: str, row: list[Any], table: tuple[tuple[int, str, Field, int], ...]) -> None:
+    def __init__(self, file: str, row: list[Any], table: tuple[_Row, ...]) -> None:
         self._file, self._row, self._table = file, row, table
         self._made: tuple[dict[str, Location], dict[str, tuple[Location, ...]]] | None = None
 
@@ -433,19 +470,6 @@ class _ItemPlaces(Mapping[str, tuple[Location, ...]]):
 
     def __repr__(self) -> str:
         return repr(self._places.made()[1])
-
-
-def _restored(spec: Field, value: Any, loc: Location, reporter: Reporter) -> Any:
-    """Return a kept field's value as its parser makes it, or raise _Invalid or ValueError."""
-    if spec.kind is Kind.MAPPING:  # plain data already: JSON holds nothing else
-        if type(value) is not dict:
-            raise ValueError("not a mapping")
-        return value
-    if type(value) is dict:
-        raise ValueError("a mapping where a manifest holds none")
-    if type(value) is list:
-        value = [Node(item, loc) for item in value]
-    return _parse_field(spec, Node(value, loc), None, reporter)
 
 
 def check_documents(

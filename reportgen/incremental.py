@@ -107,11 +107,9 @@ class Reuse:
 
 
 def _digest(*parts: str) -> str:
-    h = hashlib.blake2b(digest_size=20)
-    for part in parts:
-        h.update(part.encode("utf-8", "surrogatepass"))
-        h.update(b"\0")
-    return h.hexdigest()
+    """Return the digest of ``parts``, each ended by a NUL: one text, encoded and hashed at once."""
+    text = "\0".join((*parts, ""))  # no parts: no NUL
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
 
 
 def settings_digest(org: Organisation, parts: Iterable[str], template_folders: Sequence[Path]) -> str:
