@@ -9,6 +9,8 @@ from textwrap import dedent
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reportgen import load
 from reportgen.diagnostics import Diagnostic, Location, Reporter
@@ -564,3 +566,151 @@ def test_depth_is_counted_through_lists_and_mappings_alike(depth: int) -> None:
     root = yaml.compose(yaml.safe_dump({"top": value}))
     assert load._within_depth(root, depth + 1)  # the top mapping, then each level, then the leaf
     assert not load._within_depth(root, depth)
+
+
+# ------------------------------------------------------------------ plain documents, from events
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def composed_only(data: bytes, name: str = "m.yaml") -> tuple[list[Document], list[Diagnostic]]:
+    """Return what load_bytes gives when every document is composed (the plain path left out)."""
+    reporter = Reporter()
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(load, "_plain_documents", lambda text, name: None)
+        documents = load_bytes(data, name, reporter)
+    return documents, reporter.diagnostics
+
+
+def assert_same_either_way(data: bytes, name: str = "m.yaml") -> bool:
+    """Check load_bytes gives the same with and without the plain path; return whether it was taken."""
+    text = data.decode("utf-8", "replace")
+    reporter = Reporter()
+    documents = load_bytes(data, name, reporter)
+    assert (documents, reporter.diagnostics) == composed_only(data, name)
+    return load._plain_documents(text, name) is not None
+
+
+def test_every_manifest_of_the_samples_and_the_corpora_reads_the_same_plain_or_composed() -> None:
+    files = [
+        p
+        for folder in (REPO / "sample_manifests", REPO / "tests" / "data")
+        for p in sorted(folder.rglob("*.y*ml"))
+        if p.is_file()
+    ]
+    plain = [f for f in files if assert_same_either_way(f.read_bytes(), f.name)]
+    assert len(files) > 100 and len(plain) > len(files) // 2  # the hostile and invalid ones are not
+
+
+PLAIN = """\
+registries:
+  - name: model
+    description: "Quoted: #1"
+    protected_aliases: [production, 'staging']
+artifacts:
+  - {name: churn, version: v3, type: model, size: 1566034820, ratio: 0.5, ok: true, gone: ~}
+  - name: when
+    empty:
+    created_at: 2026-01-02T03:04:05Z
+    2026-01-02: a timestamp key is text
+    metadata:
+      nested: [1, [2, {three: 3}]]
+      text: |
+        a block
+---
+runs: []
+"""
+
+
+def test_a_plain_document_is_read_from_events_as_composing_reads_it() -> None:
+    documents = load._plain_documents(PLAIN, "m.yaml")
+    assert documents is not None and len(documents) == 2
+    assert documents == composed_only(PLAIN.encode())[0]
+    first, second = documents[0].root.value["artifacts"].value  # type: ignore[index, union-attr, misc]
+    assert first.value["size"] == Node(1566034820, Location("m.yaml", 6, 51))  # type: ignore[index]
+    assert first.value["gone"].value is None and second.value["empty"].value is None  # type: ignore[index]
+    assert second.value["2026-01-02"].value == "a timestamp key is text"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("case", "text"),
+    [
+        ("an anchor and an alias", "a: &x {b: 1}\nc: *x\n"),
+        ("an anchor alone", "a: &x 1\n"),
+        ("a merge key", "a: {b: 1}\nc:\n  <<: {b: 2}\n"),
+        ("a tag", "a: !!str 1\n"),
+        ("a Python tag", "a: !!python/name:os.system x\n"),
+        ("a local tag", "a: !thing x\n"),
+        ("a duplicate key", "a: 1\na: 2\n"),
+        ("a number as key", "1: a\n"),
+        ("null as key", "~: a\n"),
+        ("a list as key", "? [a]\n: b\n"),
+        ("'=' as a value", "a: =\n"),
+        ("an integer too long to read", f"a: {'9' * 5000}\n"),
+        ("a list as the document", "- a\n"),
+        ("a value as the document", "just text\n"),
+        ("an empty document among others", "a: 1\n---\n---\nb: 2\n"),
+        ("no document", "# nothing\n"),
+        ("invalid YAML", "a: [1, 2\n"),
+        ("invalid YAML after a plain document", "a: 1\n---\nb: : :\n"),
+        ("nested too deep", "a: " + "[" * 70 + "]" * 70 + "\n"),
+    ],
+)
+def test_what_is_not_plain_is_composed_and_reported_as_before(case: str, text: str) -> None:
+    assert load._plain_documents(text, "m.yaml") is None, case
+    assert not assert_same_either_way(text.encode())
+
+
+def test_nesting_to_the_limit_is_plain_and_past_it_is_not() -> None:
+    def nested(depth: int) -> str:  # the document's mapping, then lists: the innermost item at ``depth``
+        return "a: " + "[" * (depth - 1) + "x" + "]" * (depth - 1) + "\n"
+
+    assert load._plain_documents(nested(load.MAX_DEPTH), "m.yaml") is not None
+    assert load._plain_documents(nested(load.MAX_DEPTH + 1), "m.yaml") is None
+    for depth in (load.MAX_DEPTH, load.MAX_DEPTH + 1):
+        assert_same_either_way(nested(depth).encode())
+
+
+_KEYS = st.sampled_from(["a", "b", "name", "1", "true", "~", "<<", "2026-01-02", "=", "a b", "é"])
+_LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=False),
+    st.sampled_from(
+        ["", "x", "~", "null", "yes", "1_000", "0x1f", ".inf", "=", "<<", "2026-01-02T03:04:05Z"]
+    ),
+    st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x85\u2028\u2029"), max_size=8),
+)
+_TREES = st.recursive(
+    _LEAVES,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=3),
+    max_leaves=12,
+)
+_SPICE = st.sampled_from(  # most examples plain; some with what is composed instead
+    [
+        "",
+        "",
+        "",
+        "x: &a 1\ny: *a\n",
+        "z: !!str 5\n",
+        "a: 1\na: 2\n",
+        "? [k]\n: v\n",
+        "<<: {m: 1}\n",
+        "q: [1, 2\n",
+    ]
+)
+
+
+@given(
+    trees=st.lists(st.dictionaries(_KEYS, _TREES, max_size=4), min_size=1, max_size=3),
+    style=st.sampled_from([None, '"', "'"]),
+    flow=st.sampled_from([None, True, False]),
+    spice=_SPICE,
+)
+@settings(max_examples=300, deadline=None, database=None)
+def test_generated_documents_read_the_same_plain_or_composed(
+    trees: list[dict[str, object]], style: str | None, flow: bool | None, spice: str
+) -> None:
+    text = yaml.safe_dump_all(trees, default_style=style, default_flow_style=flow, allow_unicode=True)
+    assert_same_either_way((text + spice if not spice.startswith("?") else spice + text).encode())
