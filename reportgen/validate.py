@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import operator
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from types import MappingProxyType
 from typing import Any
@@ -177,23 +177,24 @@ def _artifacts(entries: Sequence[Entry], reporter: Reporter) -> dict[ArtifactRef
     seen: dict[str, Entry] = {}
     artifacts: dict[ArtifactRef, ArtifactVersion] = {}
     for e in entries:
+        get: Callable[..., Any] = e.values.get  # Entry.get, without a call of its own for each field
         version = ArtifactVersion(
-            name=e.get("name"),
-            version=e.get("version"),
-            type=e.get("type"),
-            project=e.get("project", ""),
-            digest=e.get("digest", ""),
-            size=e.get("size"),
-            file_count=e.get("file_count"),
-            aliases=tuple(e.get("aliases", ())),
-            tags=tuple(e.get("tags", ())),
-            description=e.get("description", ""),
-            metadata=frozen_mapping(e.get("metadata")),
-            created_at=e.get("created_at"),
-            state=e.get("state", "committed"),
-            ttl_days=e.get("ttl_days"),
-            logged_by=e.get("logged_by"),
-            url=e.get("url"),
+            name=get("name"),
+            version=get("version"),
+            type=get("type"),
+            project=get("project", ""),
+            digest=get("digest", ""),
+            size=get("size"),
+            file_count=get("file_count"),
+            aliases=tuple(get("aliases", ())),
+            tags=tuple(get("tags", ())),
+            description=get("description", ""),
+            metadata=frozen_mapping(get("metadata")),
+            created_at=get("created_at"),
+            state=get("state", "committed"),
+            ttl_days=get("ttl_days"),
+            logged_by=get("logged_by"),
+            url=get("url"),
             location=e.loc,
         )
         if _first_seen("artifact version", str(version.ref), e, seen, "RG201", reporter):
@@ -231,8 +232,9 @@ def _runs(
     seen: dict[str, Entry] = {}
     runs: dict[str, Run] = {}
     for e in entries:
-        run_id = e.get("id")
-        created, finished = e.get("created_at"), e.get("finished_at")
+        get: Callable[..., Any] = e.values.get  # Entry.get, without a call of its own for each field
+        run_id = get("id")
+        created, finished = get("created_at"), get("finished_at")
         if created is not None and finished is not None and finished < created:
             reporter.report(
                 "RG210",
@@ -241,21 +243,21 @@ def _runs(
             )
         run = Run(
             id=run_id,
-            name=e.get("name", run_id),
-            project=e.get("project", ""),
-            group=e.get("group", ""),
-            notes=e.get("notes", ""),
-            job_type=e.get("job_type", ""),
-            state=e.get("state", ""),
-            user=e.get("user", ""),
+            name=get("name", run_id),
+            project=get("project", ""),
+            group=get("group", ""),
+            notes=get("notes", ""),
+            job_type=get("job_type", ""),
+            state=get("state", ""),
+            user=get("user", ""),
             created_at=created,
             finished_at=finished,
-            tags=tuple(e.get("tags", ())),
-            config=frozen_mapping(e.get("config")),
-            summary=frozen_mapping(e.get("summary")),
+            tags=tuple(get("tags", ())),
+            config=frozen_mapping(get("config")),
+            summary=frozen_mapping(get("summary")),
             inputs=_refs(e, "inputs", artifacts, broken, reporter),
             outputs=_refs(e, "outputs", artifacts, broken, reporter),
-            url=e.get("url"),
+            url=get("url"),
             location=e.loc,
         )
         if _first_seen("run", run_id, e, seen, "RG202", reporter):
@@ -342,25 +344,22 @@ def _report_cycle(
 
 def _actions(entries: Sequence[Entry]) -> list[Action]:
     """Return the actions in replay order: by time, ties in file order."""
-    actions = [
-        (
-            e.get("at"),
-            e.order,
-            Action(
-                at=e.get("at"),
-                user=e.get("user"),
-                kind=ActionKind(e.get("action")),
-                collection=e.get("collection"),
-                artifact=e.get("artifact"),
-                version=e.get("version"),
-                alias=e.get("alias"),
-                reason=e.get("reason", ""),
-                location=e.loc,
-                field_locations=MappingProxyType(e.locs),  # a read-only view: the entry is not changed
-            ),
+    actions = []
+    for e in entries:
+        get: Callable[..., Any] = e.values.get  # Entry.get, without a call of its own for each field
+        action = Action(
+            at=get("at"),
+            user=get("user"),
+            kind=ActionKind(get("action")),
+            collection=get("collection"),
+            artifact=get("artifact"),
+            version=get("version"),
+            alias=get("alias"),
+            reason=get("reason", ""),
+            location=e.loc,
+            field_locations=MappingProxyType(e.locs),  # a read-only view: the entry is not changed
         )
-        for e in entries
-    ]
+        actions.append((action.at, e.order, action))
     actions.sort(key=lambda t: (t[0], t[1]))
     return [a for _, _, a in actions]
 
