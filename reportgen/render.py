@@ -602,7 +602,10 @@ class EmbeddedRenderer:
         timeout = _check_timeout(timeout)
         if "\0" in dot:
             raise RenderError(graph=graph, message="DOT source contains a NUL character")
-        runtime = _get_runtime()
+        try:  # the first graph of a process loads Graphviz (see ``identity``)
+            runtime = _get_runtime()
+        except Exception as exc:
+            raise RenderError(graph=graph, message=f"embedded Graphviz unusable: {exc}") from exc
         with self._lock:
             instance = self._instance or _Instance.create(runtime)
             # Any failure below may leave Graphviz's global state or heap broken:

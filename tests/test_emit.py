@@ -116,6 +116,27 @@ def test_a_worker_that_fails_stops_the_build_and_leaves_the_site(
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
+def test_a_graphviz_that_cannot_load_stops_the_build_naming_a_graph_as_any_failure_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    """Graphviz is loaded by the first graph a process lays out, not before (see Renderer.identity):
+    failing to load it is that graph's failure, never a traceback."""
+    import reportgen.render as render_module
+
+    def cannot_load() -> None:
+        raise RuntimeError("no such module")
+
+    monkeypatch.setattr(render_module, "_runtime", None)
+    monkeypatch.setattr(render_module, "_load_runtime", cannot_load)
+    out = tmp_path / "site"
+    with pytest.raises(
+        GraphFailure, match=r"^cannot draw graph '.+': embedded Graphviz unusable: no such module$"
+    ):
+        build([SAMPLES], BuildOptions(output=out, jobs=jobs))
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
 def test_the_first_graph_in_page_order_that_fails_stops_the_build(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
 ) -> None:
