@@ -208,6 +208,40 @@ def test_graphs_drawn_together_are_those_drawn_one_at_a_time(org, tmp_path: Path
     assert all(not drawing.cached and drawing.new_svg for _, drawing in together)
 
 
+def test_a_process_loads_graphviz_once_before_its_first_layout_and_only_if_it_lays_one_out(
+    org,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """The layout a drawer times is Graphviz's work alone, as baseline (a) times it after a warm-up:
+    loading Graphviz counts with the rest of the graphs' work."""
+    focuses = graph_focuses(org)[:4]
+    calls: list[str] = []
+    real_version = layout.get_renderer("embedded").version
+    real_render = layout.get_renderer("embedded").render_svg
+
+    def version(self) -> str:  # type: ignore[no-untyped-def]
+        calls.append("load")
+        return real_version()
+
+    def render(self, dot: str, *, graph: str, timeout: float | None = None) -> str:  # type: ignore[no-untyped-def]
+        calls.append("layout")
+        return real_render(dot, graph=graph, timeout=timeout)
+
+    monkeypatch.setattr("reportgen.render.EmbeddedRenderer.version", version)
+    monkeypatch.setattr("reportgen.render.EmbeddedRenderer.render_svg", render)
+    options = LayoutOptions(graph=GraphOptions(), jobs=1, cache=tmp_path / "cache")
+    drawer = layout.Drawer(org, options)
+    drawn = list(drawer.draw_all(focuses[:2])) + list(drawer.draw_all(focuses[2:]))
+    assert calls == ["load", "layout", "layout", "layout", "layout"]
+    layout.keep_drawings(drawer.cache, [d for _, d in drawn], [])
+    drawer.cache.close()
+    calls.clear()
+    again = layout.Drawer(org, options)
+    assert all(d.cached for _, d in again.draw_all(focuses))
+    assert calls == []  # every graph came from the cache: Graphviz was never needed
+
+
 @pytest.mark.parametrize("keep_going", [False, True])
 def test_graphs_drawn_together_stop_at_the_first_failure_unless_keeping_going(
     org,  # type: ignore[no-untyped-def]
