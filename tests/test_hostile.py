@@ -15,6 +15,7 @@ A case of the corpus is ``<name>.yaml`` (or a folder ``<name>/`` of several file
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import io
 import json
@@ -854,16 +855,25 @@ def test_a_run_graph_costs_the_same_whatever_the_fan_out(tmp_path: Path) -> None
 
 def test_a_cluster_costs_linear_time_in_its_members(tmp_path: Path) -> None:
     def hub(runs: int) -> float:
+        """Return the best of three timings, without the cycle collector: a ratio of complexity, which
+        a collection of everything loading made (or a busy machine) must not decide."""
         org = validate(load_paths([_fan_out(tmp_path / str(runs), runs)])).organisation
-        start = time.perf_counter()
-        graph, _ = drawing(org, "data:v0", GraphOptions(), fmt="dot")
-        seconds = time.perf_counter() - start
+        times = []
+        gc.collect()
+        gc.disable()
+        try:
+            for _ in range(3):
+                start = time.perf_counter()
+                graph, _ = drawing(org, "data:v0", GraphOptions(), fmt="dot")
+                times.append(time.perf_counter() - start)
+        finally:
+            gc.enable()
         assert len(graph.nodes) == 1 and len(graph.clusters) == 1  # one cluster of every run
         assert len(graph.clusters[0].members) == runs
-        return seconds
+        return min(times)
 
     small, large = hub(1000), hub(4000)
-    assert large < 8 * small + 0.05, f"{small:.2f} s for 1000 members, {large:.2f} s for 4000"
+    assert large < 8 * small + 0.05, f"{small:.3f} s for 1000 members, {large:.3f} s for 4000"
 
 
 def test_a_fan_out_of_10000_runs_builds(fan_out_10000: Path, tmp_path: Path) -> None:
