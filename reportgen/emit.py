@@ -373,6 +373,8 @@ def emit_pages(
             collect(_emit(job, chunk, collect.shown) for chunk in _chunks(then, 1))
     else:
         compile_all(env)  # once, before the fork: every worker inherits them compiled
+        if reuse is None:  # a first build lays out most of its graphs: Graphviz loaded once, for all
+            drawer.load()
         _SHARED = job
         try:
             with fork_pool(jobs) as pool:

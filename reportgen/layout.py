@@ -252,11 +252,11 @@ class Drawing:
 class Drawer:
     """Draws graphs in one process: its renderer, its connection to the cache, its DOT statements.
 
-    Made once, before workers fork: each worker inherits it and opens its own cache connection. The
-    renderer loads Graphviz in each process the first time a graph is not in the cache (a rebuild
-    whose graphs all are never loads it). Times its two parts in seconds of this process: ``layout``
-    (Graphviz) and ``lineage`` (the rest: the neighbourhood, the DOT, the cache, loading Graphviz, the
-    SVG's titles).
+    Made once, before workers fork: each worker inherits it and opens its own cache connection. It
+    loads Graphviz in a process the first time a graph is not in the cache (a rebuild whose graphs all
+    are never loads it), or before the workers fork (``load``), for them to share. Times its two parts
+    in seconds of this process: ``layout`` (Graphviz) and ``lineage`` (the rest: the neighbourhood, the
+    DOT, the cache, loading Graphviz, the SVG's titles).
     """
 
     def __init__(self, org: Organisation, options: LayoutOptions) -> None:
@@ -269,6 +269,13 @@ class Drawer:
         self.exact = options.cache is not None and checks_exact(options.graph)  # whether to digest them
         self.lineage = self.layout = 0.0
         self._loaded = False  # whether this process has loaded the renderer (see draw_all)
+
+    def load(self) -> None:
+        """Load the renderer in this process, once: processes forked after it share it."""
+        if not self._loaded:
+            self._loaded = True
+            with contextlib.suppress(RenderError):  # each graph's layout then fails, naming the graph
+                self.renderer.version()
 
     def draw(self, focus: NodeKey) -> tuple[DrawnGraph, Drawing]:
         """Lay out the graph of ``focus`` (or take it from the cache), links relative to the site root."""
@@ -289,12 +296,10 @@ class Drawer:
         sources = [graph_source(org, focus, options.graph, self.memo) for focus in focuses]
         keys = [self.cache.key(dot) for _, _, dot in sources]
         found = [self.cache.get(key) for key in keys]
-        if not self._loaded and None in found:
-            # Graphviz is loaded here, once a process, not in the first layout's time: the layout timed
-            # is the renderer's work alone, as the benchmarks' baseline (a) times it after a warm-up.
-            self._loaded = True
-            with contextlib.suppress(RenderError):  # each graph's layout then fails, naming the graph
-                self.renderer.version()
+        if None in found:
+            # Graphviz is loaded here, not in the first layout's time: the layout timed is the
+            # renderer's work alone, as the benchmarks' baseline (a) times it after a warm-up.
+            self.load()
         self.lineage += clock() - started
         mark = clock()
         laid_out: list[str | RenderError] = []

@@ -115,6 +115,30 @@ def test_a_worker_that_fails_stops_the_build_and_leaves_the_site(
     assert sorted(p.name for p in tmp_path.iterdir()) == [".site.cache", ".site.lock", "site"]
 
 
+def test_a_first_build_loads_graphviz_once_before_the_workers_fork_and_a_rebuild_does_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Forked workers share the Graphviz the build process loaded; loads in the workers are not seen
+    here (their list is their own), only those of this process."""
+    import reportgen.render as render_module
+
+    loads: list[int] = []
+    real = render_module.EmbeddedRenderer.version
+
+    def version(self: Any) -> str:
+        loads.append(os.getpid())
+        return real(self)
+
+    monkeypatch.setattr(render_module.EmbeddedRenderer, "version", version)
+    out = tmp_path / "site"
+    first = build([SAMPLES], BuildOptions(output=out, jobs=2))
+    assert first.written and first.pages > emit_module._IN_PROCESS_BELOW  # workers really ran
+    assert loads == [os.getpid()]
+    loads.clear()
+    again = build([SAMPLES], BuildOptions(output=out, jobs=2, title="Another title"))  # every page again
+    assert again.written and again.reused_pages == 0 and loads == []  # graphs all from the cache
+
+
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_a_graphviz_that_cannot_load_stops_the_build_naming_a_graph_as_any_failure_does(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
