@@ -373,14 +373,14 @@ def _restorer(spec: Field) -> Callable[[Any, Location, Reporter], Any]:
         return mapping
     if spec.kind is Kind.ENUM or spec.kind in _LIST_ITEM:
 
-        def field(value: Any, loc: Location, reporter: Reporter) -> Any:
+        def parsed(value: Any, loc: Location, reporter: Reporter) -> Any:
             if type(value) is dict:
                 raise ValueError("a mapping where a manifest holds none")
             if type(value) is list:
                 value = [Node(item, loc) for item in value]
             return _parse_field(spec, Node(value, loc), None, reporter)
 
-        return field
+        return parsed
     parse = _PARSERS[spec.kind]
 
     def scalar(value: Any, loc: Location, reporter: Reporter) -> Any:

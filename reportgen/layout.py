@@ -268,7 +268,7 @@ class Drawer:
         self.digests = GraphDigests(org)  # what pages show of each graph, for the page record: each process's
         self.exact = options.cache is not None and checks_exact(options.graph)  # whether to digest them
         self.lineage = self.layout = 0.0
-        self._loaded = False  # whether this process has loaded the renderer (see draw_all)
+        self._loaded = False  # whether this process has loaded the renderer (``load``)
 
     def load(self) -> None:
         """Load the renderer in this process, once: processes forked after it share it."""

@@ -602,10 +602,9 @@ def _plain_documents(text: str, name: str) -> list[Document] | None:
     the resolver for each scalar's tag, through a Python call each.
     """
     loader = _Loader(text)
-    if not loader._plain:  # pragma: no cover - PyYAML's safe loader has no path resolvers
-        loader.dispose()
-        return None
     try:
+        if not loader._plain:  # pragma: no cover - PyYAML's safe loader has no path resolvers
+            return None
         return _PlainReader(loader, name).documents()
     except (_NotPlain, yaml.YAMLError, RecursionError):
         return None

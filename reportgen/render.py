@@ -572,6 +572,11 @@ def _embedded_identity() -> str:
     return "graphviz.wasm sha256:" + hashlib.sha256(Path(PACKAGE_WASM_PATH).read_bytes()).hexdigest()
 
 
+def _unusable(graph: str | None, exc: Exception) -> RenderError:
+    """Return the error for an embedded Graphviz that cannot be read or loaded."""
+    return RenderError(graph=graph, message=f"embedded Graphviz unusable: {exc}")
+
+
 class EmbeddedRenderer:
     """Render with upstream Graphviz compiled to WebAssembly, in-process."""
 
@@ -586,14 +591,14 @@ class EmbeddedRenderer:
         try:
             return _embedded_version()
         except Exception as exc:
-            raise RenderError(graph=None, message=f"embedded Graphviz unusable: {exc}") from exc
+            raise _unusable(None, exc) from exc
 
     def identity(self) -> str:
         """Return the digest of the embedded Graphviz module (see ``Renderer.identity``)."""
         try:
             return _embedded_identity()
         except Exception as exc:
-            raise RenderError(graph=None, message=f"embedded Graphviz unusable: {exc}") from exc
+            raise _unusable(None, exc) from exc
 
     def render_svg(self, dot: str, *, graph: str, timeout: float | None = None) -> str:
         """Return the bare ``<svg>`` element for ``dot``; ``graph`` names it in errors."""
@@ -605,7 +610,7 @@ class EmbeddedRenderer:
         try:  # the first graph of a process loads Graphviz (see ``identity``)
             runtime = _get_runtime()
         except Exception as exc:
-            raise RenderError(graph=graph, message=f"embedded Graphviz unusable: {exc}") from exc
+            raise _unusable(graph, exc) from exc
         with self._lock:
             instance = self._instance or _Instance.create(runtime)
             # Any failure below may leave Graphviz's global state or heap broken:
