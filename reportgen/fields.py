@@ -10,6 +10,7 @@ import difflib
 import json
 import re
 import zlib
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
@@ -330,7 +331,7 @@ def decode_entries(file: str, body: bytes) -> tuple[CheckedFile, int]:
             if not _REQUIRED[entity] <= got.keys():
                 raise ValueError("a required field is missing")
             line, column = places.split(" ", 2)[:2]
-            kept = _Places(file, row, table)
+            kept = _Places(file, entity, mask, places, got)
             entry = Entry(entity, Location(file, int(line), int(column)), order, got, kept, _ItemPlaces(kept))
             entries[entity].append(entry)
     except (TypeError, ValueError, KeyError, IndexError, RecursionError, zlib.error, _Invalid) as exc:
@@ -398,43 +399,59 @@ _ROWS: dict[str, tuple[_Row, ...]] = {
     entity: tuple((1 << place, name, _restorer(spec), slot) for name, (place, spec, slot) in fields.items())
     for entity, fields in _TABLE.items()
 }
+# entity -> field name -> its bit in a kept entry's fields (see ``encode_entries``)
+_BITS: dict[str, dict[str, int]] = {
+    entity: {name: bit for bit, name, _, _ in rows} for entity, rows in _ROWS.items()
+}
+# entity -> the names of its fields that hold lists, whose items have places of their own
+_LISTS: dict[str, frozenset[str]] = {
+    entity: frozenset(f.name for f in specs if f.kind in _LIST_ITEM) for entity, specs in ENTITIES.items()
+}
+_PLACE = "I"  # an array's type for places as numbers: unsigned, 4 bytes where Python runs
 _NUMBERS = re.compile(r"[0-9]{1,9}(?: [0-9]{1,9})*")  # lines and columns: no file has a billion
 
 
 class _Places(Mapping[str, Location]):
-    """The places of a restored entry's fields, made from its kept row the first time a diagnostic asks
-    for one (``encode_entries``: the row was checked as it was restored, its places text too).
+    """The places of an entry's fields, made from numbers kept in one object the first time a diagnostic
+    asks for one: the entry's line and column, then each field's (a bit of ``mask`` each, in the table's
+    order), each followed by those of its items if it is a list (as many as its value holds). The
+    numbers are decimal, separated by spaces, in a text, or machine integers (``_PLACE``) in bytes.
 
-    Only diagnostics ask, and a set that restores is mostly valid: at L, making every place had been a
+    Only diagnostics ask, and a set that builds is mostly valid. A restored entry has its places so
+    (``encode_entries``: the text was checked as it was restored): at L, making every place had been a
     third of restoring the entries (325,000 of them), and freeing them most of what follows validation.
+    An entry a parsing worker checked crosses to the build process so too (``reduce_entry``).
     """
 
-    __slots__ = ("_file", "_made", "_row", "_table")
+    __slots__ = ("_entity", "_file", "_kept", "_made", "_mask", "_values")
 
-    def __init__(self, file: str, row: list[Any], table: tuple[_Row, ...]) -> None:
-        self._file, self._row, self._table = file, row, table
+    def __init__(
+        self, file: str, entity: str, mask: int, kept: str | bytes, values: Mapping[str, Any]
+    ) -> None:
+        self._file, self._entity, self._mask, self._kept, self._values = file, entity, mask, kept, values
         self._made: tuple[dict[str, Location], dict[str, tuple[Location, ...]]] | None = None
 
     def made(self) -> tuple[dict[str, Location], dict[str, tuple[Location, ...]]]:
         """Return the places of the fields, and of the items of those that are lists."""
         if self._made is None:
-            row, file = self._row, self._file
-            numbers = [int(n) for n in row[2].split(" ")]
+            file, mask, lists, kept = self._file, self._mask, _LISTS[self._entity], self._kept
+            numbers: Sequence[int] = (
+                [int(n) for n in kept.split(" ")] if isinstance(kept, str) else array(_PLACE, kept)
+            )
             fields: dict[str, Location] = {}
             items: dict[str, tuple[Location, ...]] = {}
-            at, k = 3, 2
-            for bit, name, _, _ in self._table:
-                if not row[1] & bit:
+            k = 2
+            for bit, name, _, _ in _ROWS[self._entity]:
+                if not mask & bit:
                     continue
                 fields[name] = Location(file, numbers[k], numbers[k + 1])
                 k += 2
-                if type(row[at]) is list:
-                    n = len(row[at])
+                if name in lists:
+                    n = len(self._values[name])
                     items[name] = tuple(
                         Location(file, numbers[j], numbers[j + 1]) for j in range(k, k + 2 * n, 2)
                     )
                     k += 2 * n
-                at += 1
             self._made = fields, items
         return self._made
 
@@ -470,6 +487,70 @@ class _ItemPlaces(Mapping[str, tuple[Location, ...]]):
 
     def __repr__(self) -> str:
         return repr(self._places.made()[1])
+
+
+def reduce_entry(entry: Entry) -> tuple[Callable[..., Entry], tuple[Any, ...]]:
+    """Return how an entry is pickled to cross from a parsing worker to the build process: with its
+    fields' places as numbers in one ``bytes`` (see ``_Places``), not a ``Location`` each. At L those
+    were 300,000 objects for the workers to pickle and the build process to unpickle and keep.
+
+    An entry whose places cannot be kept so (never expected of an entry checked from a document)
+    is pickled as its fields.
+    """
+    locs = entry.locs
+    if isinstance(locs, _Places):
+        packed: tuple[int, str | bytes] | None = locs._mask, locs._kept
+    else:
+        packed = _packed(entry)
+    if packed is None:
+        fields = (dict(entry.locs), {name: tuple(places) for name, places in entry.item_locs.items()})
+        return Entry, (entry.entity, entry.loc, entry.order, entry.values, *fields, entry.invalid)
+    return _placed, (entry.entity, entry.loc, entry.order, entry.values, *packed, entry.invalid)
+
+
+def _packed(entry: Entry) -> tuple[int, bytes] | None:
+    """Return the bits of the fields an entry has places for, and those places as ``_Places`` keeps
+    them; None if they cannot be kept so."""
+    file, values, item_locs = entry.loc.file, entry.values, entry.item_locs
+    bits, lists = _BITS[entry.entity], _LISTS[entry.entity]
+    mask = last = listed = 0
+    numbers = [entry.loc.line, entry.loc.column]
+    for name, loc in entry.locs.items():  # checked in the table's order
+        bit = bits.get(name, 0)
+        if bit <= last or loc.file != file:
+            return None  # a field the table does not have, out of its order, or a place elsewhere
+        mask |= bit
+        last = bit
+        numbers += (loc.line, loc.column)
+        if name in lists:
+            items = item_locs.get(name)
+            if items is None or len(items) != len(values.get(name, ())):
+                return None
+            listed += 1
+            for item in items:
+                if item.file != file:
+                    return None
+                numbers += (item.line, item.column)
+    if listed != len(item_locs):
+        return None  # places of items of no list
+    try:
+        return mask, array(_PLACE, numbers).tobytes()
+    except (TypeError, OverflowError):  # a line that is not a number, or a negative one
+        return None
+
+
+def _placed(
+    entity: str,
+    loc: Location,
+    order: int,
+    values: dict[str, Any],
+    mask: int,
+    kept: str | bytes,
+    invalid: set[str],
+) -> Entry:
+    """Return an entry ``reduce_entry`` pickled with its places as numbers."""
+    places = _Places(loc.file, entity, mask, kept, values)
+    return Entry(entity, loc, order, values, places, _ItemPlaces(places), invalid)
 
 
 def check_documents(

@@ -23,6 +23,7 @@ from reportgen.fields import (
     decode_entries,
     encode_entries,
     near_versions,
+    reduce_entry,
 )
 from reportgen.load import Check, Document, LoadResult
 from reportgen.model import (
@@ -73,7 +74,7 @@ def _pickled(checked: CheckedFile) -> bytes:
     return pickling.dumps(checked, _ENTRIES).tobytes()  # a memoryview cannot be pickled
 
 
-_ENTRIES = pickling.table((model, diagnostics), also=(Entry, CheckedFile))
+_ENTRIES = pickling.table((model, diagnostics), also=(CheckedFile,)) | {Entry: reduce_entry}
 
 # How loading checks each file where it parses it (``load_paths(check=...)``): a worker sends back the
 # file's entries, pickled, instead of its documents, and the parse cache keeps them.
