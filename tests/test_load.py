@@ -671,6 +671,59 @@ def test_nesting_to_the_limit_is_plain_and_past_it_is_not() -> None:
         assert_same_either_way(nested(depth).encode())
 
 
+def values_of(text: str) -> int:
+    """Return how many values a text holds, as a set's budget counts them."""
+    return load._count_values(text)
+
+
+def test_a_large_plain_file_is_read_once_within_its_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    expected, count = load_bytes(PLAIN.encode(), "m.yaml", Reporter()), values_of(PLAIN)
+    monkeypatch.setattr(load, "_COUNT_ABOVE_BYTES", 0)  # every file counts as large
+
+    def never(text: str) -> int:
+        raise AssertionError("counted before it was read")
+
+    monkeypatch.setattr(load, "_count_values", never)
+    for budget in (count, 10**6):
+        reporter = Reporter()
+        assert load_bytes(PLAIN.encode(), "m.yaml", reporter, budget=budget) == expected
+        assert reporter.diagnostics == []
+
+
+class CountedNode(Node):
+    made = 0
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        CountedNode.made += 1
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("case", "text"),
+    [
+        ("plain", PLAIN),
+        ("plain, then a list as a document", PLAIN + "---\n- a\n"),
+        ("an alias", "a: &x {b: 1, c: [1, 2, 3]}\nd: *x\ne: [4, 5, 6, 7, 8, 9]\n"),
+        ("invalid YAML past the budget", PLAIN + "---\nb: : :\n"),
+    ],
+)
+def test_a_large_file_over_its_budget_is_refused_with_its_count(
+    monkeypatch: pytest.MonkeyPatch, case: str, text: str
+) -> None:
+    monkeypatch.setattr(load, "_COUNT_ABOVE_BYTES", 0)
+    monkeypatch.setattr(load, "Node", CountedNode)
+    count = values_of(text)
+    budget = count - 4 if case.startswith("invalid") else count - 1
+    CountedNode.made = 0
+    reporter = Reporter()
+    assert load_bytes(text.encode(), "m.yaml", reporter, budget=budget) == []
+    assert [str(d) for d in reporter.diagnostics] == [
+        f"m.yaml: error[RG001]: file holds {count} values, more than the {budget} a manifest set may still "
+        f"take (a set may hold {load.MAX_SET_VALUES})"
+    ], case
+    assert CountedNode.made <= budget  # read no further than the budget
+
+
 _KEYS = st.sampled_from(["a", "b", "name", "1", "true", "~", "<<", "2026-01-02", "=", "a b", "é"])
 _LEAVES = st.one_of(
     st.none(),
