@@ -524,8 +524,8 @@ def _packed(entry: Entry) -> tuple[int, bytes] | None:
         numbers += (loc.line, loc.column)
         if name in lists:
             items = item_locs.get(name)
-            if items is None or len(items) != len(values.get(name, ())):
-                return None
+            if items is None or name not in values or len(items) != len(values[name]):
+                return None  # the places of a list's items are told apart by its length
             listed += 1
             for item in items:
                 if item.file != file:

@@ -113,6 +113,7 @@ def at(line: int, column: int, file: str = "m.yaml") -> Location:
         pytest.param({"locs": {"id": at(1 << 40, 9)}}, id="a line past 32 bits"),
         pytest.param({"item_locs": {"tags": (at(2, 38),)}}, id="fewer item places than items"),
         pytest.param({"item_locs": {}}, id="no item places for a list"),
+        pytest.param({"values": {"id": "r", "project": "p"}, "item_locs": {"tags": ()}}, id="no list"),
         pytest.param({"item_locs": {"tags": (at(2, 38, "x"), at(2, 41, "x"))}}, id="items elsewhere"),
     ],
 )
