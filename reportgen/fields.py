@@ -331,9 +331,9 @@ def decode_entries(file: str, body: bytes) -> tuple[CheckedFile, int]:
             if not _REQUIRED[entity] <= got.keys():
                 raise ValueError("a required field is missing")
             line, column = places.split(" ", 2)[:2]
-            kept = _Places(file, entity, mask, places, got)
-            entry = Entry(entity, Location(file, int(line), int(column)), order, got, kept, _ItemPlaces(kept))
-            entries[entity].append(entry)
+            entries[entity].append(
+                _placed(entity, Location(file, int(line), int(column)), order, got, mask, places, set())
+            )
     except (TypeError, ValueError, KeyError, IndexError, RecursionError, zlib.error, _Invalid) as exc:
         raise ValueError(f"not entries: {exc!r}") from None
     if reporter.diagnostics:  # a bad item of a list: reported, not raised, as in a manifest
@@ -548,7 +548,8 @@ def _placed(
     kept: str | bytes,
     invalid: set[str],
 ) -> Entry:
-    """Return an entry ``reduce_entry`` pickled with its places as numbers."""
+    """Return an entry with its places as numbers (see ``_Places``): one restored, or one
+    ``reduce_entry`` pickled."""
     places = _Places(loc.file, entity, mask, kept, values)
     return Entry(entity, loc, order, values, places, _ItemPlaces(places), invalid)
 
