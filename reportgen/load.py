@@ -600,6 +600,7 @@ class _OverBudget(Exception):
 
 
 _CONSTRUCTED_TAGS = frozenset(f"{_TAG}{t}" for t in ("int", "float", "bool", "null"))
+# The events that are values (aliases are not: their node was counted where it was written)
 _VALUE_EVENTS = frozenset((yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent))
 
 
@@ -769,7 +770,7 @@ def _count_values(text: str) -> int:
     count = 0
     try:
         for event in yaml.parse(text, Loader=_Loader):
-            if isinstance(event, yaml.ScalarEvent | yaml.MappingStartEvent | yaml.SequenceStartEvent):
+            if event.__class__ in _VALUE_EVENTS:
                 count += 1
     except yaml.YAMLError:
         pass  # composing it will report the error with its place
