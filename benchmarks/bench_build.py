@@ -21,8 +21,9 @@ For each size it generates a manifest set (benchmarks/generate.py), then, each i
 * **file creation alone**: creating as many empty files as the site has, beside it: the floor the file
   system sets (on some virtual disks creating a file costs more than rendering it);
 * a **rebuild with nothing changed**, and a **rebuild after one more action** (an alias added to the newest
-  version of a collection, in a new manifest file), and with ``--check`` a cold build of the changed set
-  to compare with byte for byte;
+  version of a collection), twice: in a new manifest file, then (from the set as it was) appended to the
+  last file of actions, which is parsed again; with ``--check``, a cold build of each changed set to
+  compare with byte for byte;
 * with ``--jobs-one``, a cold build on one process, for the speed-up from all cores; with ``--pairs N``
   as well, last (of the set with the one more action), N more pairs of cold builds, one process then
   every core, each pair in turn: the speed-up is then the median of the pairs' ratios too (one pair is
@@ -122,7 +123,9 @@ assert all(p.exitcode == 0 for p in processes)
 print(json.dumps({"seconds": alone, "every_core": every, "cores": cores, "graphs": len(sources)}))
 """
 
-# One more action: an alias on the newest linked version of a collection, after every other action.
+# One more action: an alias on the newest linked version of a collection, after every other action; in a
+# new manifest file (named by the second argument), or appended to the last file of actions (``--append``),
+# as a log of actions grows.
 _ONE_MORE_ACTION = r"""
 import sys
 from pathlib import Path
@@ -134,11 +137,18 @@ org = validate(load_paths([source])).organisation
 history = next(h for h in org.collections.values() if h.current.linked)
 newest = max(history.current.linked)
 when = max(e.at for e in org.events()).strftime("%Y-%m-%dT%H:%M:%SZ")
-(source / "zz-one-more-action.yaml").write_text(
-    f"actions:\n  - {{at: '{when}', user: bench, action: add_alias, collection: {history.full_name}, "
+action = (
+    f"  - {{at: '{when}', user: bench, action: add_alias, collection: {history.full_name}, "
     f"version: v{newest}, alias: bench-one-more, reason: benchmark}}\n"
 )
+if sys.argv[2] == "--append":
+    last = sorted(source.glob("actions-*.yaml"))[-1]  # generate.py's: an "actions:" list, items at 2
+    with last.open("a", encoding="utf-8") as log:
+        log.write("\n" + action)
+else:
+    (source / sys.argv[2]).write_text("actions:\n" + action)
 """
+ONE_MORE_FILE = "zz-one-more-action.yaml"  # sorted after the generated files
 
 
 # Run first in a process given a checkout: refuse to measure a reportgen that is not the checkout's.
@@ -263,6 +273,14 @@ def _remove(site: Path) -> None:
     shutil.rmtree(site.with_name(f".{site.name}.cache"))
 
 
+def _same_as_cold(source: Path, site: Path, cold: Path) -> bool:
+    """Return whether ``site`` is byte for byte a cold build of ``source`` (made at ``cold``, removed)."""
+    _build(source, cold, cache=False)
+    identical = same_tree(site, cold)
+    shutil.rmtree(cold)
+    return identical
+
+
 def _cold(source: Path, site: Path, jobs: int = 0) -> dict[str, Any]:
     """Return the figures of a cold build of ``source`` into ``site``, removed afterwards (``_remove``)."""
     figures = _build(source, site, jobs=jobs)
@@ -286,13 +304,17 @@ def run(size: str, workdir: Path, sites: Path, jobs_one: bool, check: bool, pair
     if jobs_one:
         r["cold_one_job"] = _cold(source, sites / f"site-{size}-1", jobs=1)  # as the cold build, on one
     r["rebuild_same"] = _build(source, site)
-    _child(_ONE_MORE_ACTION, source)
+    _child(_ONE_MORE_ACTION, source, ONE_MORE_FILE)
     r["rebuild_one"] = _build(source, site)
     if check:
-        cold = sites / f"site-{size}-cold"
-        r["cold_after"] = _build(source, cold, cache=False)
-        r["identical"] = same_tree(site, cold)
-        shutil.rmtree(cold)
+        r["identical"] = _same_as_cold(source, site, sites / f"site-{size}-cold")
+    # The same action appended to the last file of actions instead: that file is parsed again.
+    (source / ONE_MORE_FILE).unlink()
+    _build(source, site)  # the set as it was
+    _child(_ONE_MORE_ACTION, source, "--append")
+    r["rebuild_appended"] = _build(source, site)
+    if check:
+        r["identical_appended"] = _same_as_cold(source, site, sites / f"site-{size}-cold")
     _remove(site)
     if jobs_one:  # last: the rebuilds follow the cold build, as they always have
         r["pairs"] = [
@@ -326,12 +348,24 @@ def _row(r: dict[str, Any]) -> str:
         f"{r['file_creation']:.1f}",
         _speedup(r),
         f"{r['rebuild_same']['seconds']:.1f}",
-        f"{r['rebuild_one']['seconds']:.1f} ({r['rebuild_one']['seconds'] / cold['seconds']:.0%})",
-        {True: "yes", False: "**no**"}.get(r.get("identical"), ""),  # type: ignore[arg-type]
+        _rebuild(r, "rebuild_one"),
+        _rebuild(r, "rebuild_appended"),
+        " / ".join(_identical(r.get(k)) for k in ("identical", "identical_appended")),
         f"{cold['peak_mib']:,.0f} / {cold['worker_peak_mib']:,.0f} / {cold.get('tree_pss_mib', 0):,.0f}",
         f"{cold['bytes'] / 1e6:,.0f}",
     ]
     return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def _rebuild(r: dict[str, Any], key: str) -> str:
+    """Return the seconds of a rebuild, and its share of the cold build's; "" if it was not measured."""
+    if key not in r:
+        return ""
+    return f"{r[key]['seconds']:.1f} ({r[key]['seconds'] / r['cold']['seconds']:.0%})"
+
+
+def _identical(same: bool | None) -> str:
+    return {True: "yes", False: "**no**", None: ""}[same]
 
 
 def _besides_layout(build: dict[str, Any]) -> str:
@@ -370,7 +404,8 @@ HEADER = (
     "lineage / layout / plan / templates / write | cold build | (a) layout alone "
     "| (a) on all cores (its speed-up) | cold / ((a) / cores) "
     "| CPU, all processes: all / besides layout (÷ layout) | file creation alone | speed-up, all cores "
-    "| rebuild, same | rebuild, +1 action | identical to cold "
+    "| rebuild, same | rebuild, +1 action (new file) | rebuild, +1 action (appended) "
+    "| identical to cold (new file / appended) "
     "| peak MiB: build / worker / all (PSS) | site MB |"
 )
 
@@ -384,7 +419,7 @@ def main() -> None:
     parser.add_argument(
         "--pairs", type=int, default=0, metavar="N", help="with --jobs-one: N more pairs of cold builds"
     )
-    parser.add_argument("--check", action="store_true", help="compare the rebuild with a cold build")
+    parser.add_argument("--check", action="store_true", help="compare the rebuilds with cold builds")
     parser.add_argument("--output-on", type=Path, help="write the sites under this folder (e.g. a tmpfs)")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     args = parser.parse_args()

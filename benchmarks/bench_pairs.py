@@ -34,7 +34,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_build import _ONE_MORE_ACTION, _build, _child, _remove  # noqa: E402
+from bench_build import _ONE_MORE_ACTION, ONE_MORE_FILE, _build, _child, _remove  # noqa: E402
 
 PARTS = ("lineage", "plan", "templates", "write")  # of the render stage, each ÷ layout
 
@@ -64,7 +64,7 @@ def run(
     subprocess.run(
         [sys.executable, str(HERE / "generate.py"), "--size", size, "-o", str(source), "--quiet"], check=True
     )
-    extra = source / "zz-one-more-action.yaml"
+    extra = source / ONE_MORE_FILE
     records: list[dict[str, Any]] = []
     for n in range(rounds):
         order = [("A", a), ("B", b)] if n % 2 == 0 else [("B", b), ("A", a)]
@@ -76,7 +76,7 @@ def run(
             done[name] = record
             print(_line(record), flush=True)
         if rebuild:
-            _child(_ONE_MORE_ACTION, source)
+            _child(_ONE_MORE_ACTION, source, ONE_MORE_FILE)
             for name, where in order:
                 done[name]["rebuild"] = _build(source, sites / f"site-{name}", checkout=where)
                 print(

@@ -21,7 +21,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, TypeVar, cast
+from typing import Any, TypeAlias, TypeVar, cast
 
 A = TypeVar("A")
 R = TypeVar("R")
@@ -92,12 +92,29 @@ class Workers:
     def __init__(self, pool: multiprocessing.pool.Pool) -> None:
         self._pool = pool
 
-    def imap(self, func: Callable[[A], R], items: Iterable[A]) -> Iterator[R]:
-        """Return ``func`` of each item, in order, as workers finish them.
+    def imap(self, func: Callable[[A], R], items: Iterable[A]) -> Results[R]:
+        """Return ``func`` of each item, in order, as workers finish them (see ``next_ready``).
 
         Once the pool is stopping (see ``fork_pool``), a task still queued gives None: nothing reads it.
         """
-        return cast(Iterator[R], self._pool.imap(functools.partial(_unless_stopped, func), items))
+        return cast("Results[R]", self._pool.imap(functools.partial(_unless_stopped, func), items))
+
+
+# What ``Workers.imap`` returns: an iterator whose ``next`` can be told not to wait (``next_meanwhile``).
+Results: TypeAlias = multiprocessing.pool.IMapIterator
+
+
+def next_meanwhile(results: Results[R], meanwhile: Callable[[], bool]) -> R | None:
+    """Return the next of ``results``, or None if there are no more; while no worker has sent it yet,
+    call ``meanwhile`` (other work of the caller's) until it returns False, then wait for it."""
+    while True:
+        try:
+            return results.next(timeout=0)
+        except multiprocessing.TimeoutError:
+            if not meanwhile():
+                return next(results, None)
+        except StopIteration:
+            return None
 
 
 @contextlib.contextmanager

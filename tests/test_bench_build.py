@@ -23,6 +23,7 @@ def test_a_run_measures_builds_rebuilds_and_pairs_and_leaves_no_site(
     r = bench.run("S", tmp_path, sites, jobs_one=True, check=True, pairs=2)
     assert r["cold"]["pages"] > 100 and r["cold"]["graphs"] > 50
     assert r["rebuild_one"]["reused"] > 0 and r["identical"] is True
+    assert r["rebuild_appended"]["reused"] > 0 and r["identical_appended"] is True
     assert r["layout_alone"] > 0 and r["layout_alone_every_core"] > 0
     assert r["cold_one_job"]["jobs"] == 1
     assert len(r["pairs"]) == 2 and all(one > 0 and every > 0 for one, every in r["pairs"])

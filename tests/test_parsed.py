@@ -7,12 +7,14 @@ import gc
 import hashlib
 import json
 import math
+import os
 import shutil
 import sqlite3
+import time
 import zlib
 from pathlib import Path
 from textwrap import dedent
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from factories import another_reportgen, dump
@@ -438,6 +440,118 @@ def test_kept_files_are_restored_here_while_workers_parse_the_others(
     assert entries(restored) == entries(fresh)
     assert repr(validate(restored)) == repr(validate(fresh))
     assert len(again._now) == 4  # the two parsed by workers are kept for the next build
+
+
+def test_one_changed_file_beside_kept_ones_is_parsed_by_a_worker(
+    tmp_path: Path, kept_zoo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(load_module, "_PARALLEL_BESIDE_KEPT_BYTES", 0)
+    manifests = kept_zoo
+    path = manifests / "actions.yaml"  # the first file: the parent restores the others meanwhile
+    path.write_text(path.read_text() + "\n# changed\n")
+    fresh = load_paths([manifests])
+    again = Counting(tmp_path / "cache")
+    with monkeypatch.context() as parent:
+        _Forking.patch = parent
+        parent.setattr(load_module, "_Parser", _Forking)
+        restored = load(manifests, again, jobs=2)
+    assert _Forking.parallel
+    assert again.restored == 3
+    assert restored.diagnostics == fresh.diagnostics == []
+    assert entries(restored) == entries(fresh)
+    assert repr(validate(restored)) == repr(validate(fresh))
+
+
+@pytest.mark.parametrize(
+    ("jobs", "changed", "others", "parallel"),
+    [
+        (2, 1, "kept", True),
+        (1, 1, "kept", False),  # one process: no worker
+        (2, 1, "gone", False),  # nothing to restore meanwhile: a worker would only add its start
+        (2, 2, "kept", True),  # two files to share (over the bytes for workers, set to 0 here)
+    ],
+)
+def test_a_worker_parses_one_file_only_while_the_parent_restores_others(
+    tmp_path: Path,
+    kept_zoo: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    jobs: int,
+    changed: int,
+    others: str,
+    parallel: bool,
+) -> None:
+    monkeypatch.setattr(load_module, "_PARALLEL_BESIDE_KEPT_BYTES", 0)
+    monkeypatch.setattr(load_module, "_PARALLEL_ABOVE_BYTES", 0)
+    manifests = kept_zoo
+    files = sorted(manifests.glob("*.yaml"))
+    for path in files[:changed]:
+        path.write_text(path.read_text() + "\n# changed\n")
+    if others == "gone":
+        for path in files[changed:]:
+            path.unlink()
+    monkeypatch.setattr(load_module, "_Parser", _Watching)
+    found = load(manifests, Counting(tmp_path / "cache"), jobs=jobs)
+    assert _Watching.parallel is parallel
+    assert entries(found) == entries(load_paths([manifests]))
+
+
+class _Watching(load_module._Parser):
+    """The parser, noting whether it started workers."""
+
+    parallel: bool | None = None
+
+    def __enter__(self) -> load_module._Parser:
+        _Watching.parallel = self._parallel
+        return super().__enter__()
+
+
+_GO = "REPORTGEN_TEST_GO"
+_PARSE_IN_WORKER = load_module._parse_in_worker
+
+
+def _parse_after_go(index: int) -> Any:
+    """Parse as a worker does, once the parent has restored every kept file (it touches the file _GO
+    names): a parent that waited for this file's entries without restoring the others would never."""
+    go = Path(os.environ[_GO])
+    deadline = time.monotonic() + 10
+    while not go.exists() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    if not go.exists():
+        raise AssertionError("the parent waited for a worker without restoring the kept files meanwhile")
+    (go.parent / f"parsed-{index}").touch()
+    return _PARSE_IN_WORKER(index)
+
+
+class _Restoring(load_module._Parser):
+    """The parser, noting the files it restores and touching the file _GO names once it has three."""
+
+    order: ClassVar[list[int]] = []
+
+    def _restore(self, index: int) -> tuple[CheckedFile, int] | None:
+        if index not in self._restored:
+            _Restoring.order.append(index)
+            if len(_Restoring.order) == 3:
+                Path(os.environ[_GO]).touch()
+        return super()._restore(index)
+
+
+def test_the_parent_restores_later_kept_files_while_a_worker_parses(
+    tmp_path: Path, kept_zoo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(load_module, "_PARALLEL_BESIDE_KEPT_BYTES", 0)
+    manifests = kept_zoo
+    path = manifests / "actions.yaml"  # the first of four
+    path.write_text(path.read_text() + "\n# changed\n")
+    monkeypatch.setenv(_GO, str(tmp_path / "go"))
+    monkeypatch.setattr(load_module, "_parse_in_worker", _parse_after_go)
+    monkeypatch.setattr(load_module, "_Parser", _Restoring)
+    monkeypatch.setattr(_Restoring, "order", [])
+    again = Counting(tmp_path / "cache")
+    restored = load(manifests, again, jobs=2)
+    assert (tmp_path / "parsed-0").exists()  # by a worker
+    assert _Restoring.order == [1, 2, 3]  # each once, ahead of its turn
+    assert again.restored == 3
+    assert entries(restored) == entries(load_paths([manifests]))
 
 
 class _Forking(load_module._Parser):

@@ -103,3 +103,45 @@ def test_a_forked_task_is_stopped_at_once() -> None:
     assert time.monotonic() - start < 5
     assert task.result() is None
     task.stop()  # twice is nothing
+
+
+def _after_go(item: int) -> int:
+    """Return ``item`` once the file named by RAN exists (the parent's go), or after 10 s."""
+    go = Path(os.environ[RAN])
+    deadline = time.monotonic() + 10
+    while not go.exists() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return item if go.exists() else -1
+
+
+def test_next_meanwhile_does_the_callers_work_until_a_result_is_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    go = tmp_path / "go"
+    monkeypatch.setenv(RAN, str(go))
+    calls = []
+
+    def meanwhile() -> bool:  # three pieces of work; the workers wait for the last of them
+        calls.append(len(calls))
+        if len(calls) == 3:
+            go.touch()
+        return len(calls) < 3
+
+    with fork_pool(1) as pool:
+        results = pool.imap(_after_go, [7, 8])
+        assert workers.next_meanwhile(results, meanwhile) == 7  # not -1: it did not wait for the go
+        assert calls == [0, 1, 2]
+        assert workers.next_meanwhile(results, meanwhile) == 8
+        assert workers.next_meanwhile(results, meanwhile) is None  # no more
+
+
+def test_next_meanwhile_waits_once_the_caller_has_nothing_else_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    go = tmp_path / "go"
+    monkeypatch.setenv(RAN, str(go))
+    with fork_pool(1) as pool:
+        results = pool.imap(_after_go, [5])
+        go.touch()
+        assert workers.next_meanwhile(results, lambda: False) == 5
+        assert workers.next_meanwhile(results, lambda: False) is None
