@@ -303,8 +303,6 @@ class _Parsed:
 # What forked workers inherit: set by _Parser just before the pool starts.
 _SHARED: tuple[Sequence[_Ahead], Sequence[str], Check | None, bool] | None = None
 _PARALLEL_ABOVE_BYTES = 512 * 1024  # less is parsed sooner than workers start
-# One file to parse beside kept ones: a worker starts in 5-10 ms; 64 KiB parse and check in about 20.
-_PARALLEL_BESIDE_KEPT_BYTES = 64 * 1024
 
 
 def _parse_in_worker(index: int) -> _Parsed:
@@ -351,8 +349,9 @@ class _Parser:
     ``kept`` has while the workers parse the others. Results are taken in file order; while a worker's
     file is not parsed yet, the parent restores the kept files after it.
 
-    One file to parse is enough for a worker when others are kept: a rebuild after one more action
-    appended to a file of L's (378 KB) parsed it in the parent, then restored the rest, 0.2 s later.
+    One file is parsed here, even beside kept ones: a rebuild's linking process holds the second core
+    meanwhile (``build._link_ahead``), and a worker beside it slowed this process's own restoring more
+    than it took off it (measured after one more action appended to a file of L's, 378 KB).
     """
 
     def __init__(
@@ -363,9 +362,7 @@ class _Parser:
         size = sum(len(ahead[i].data or b"") for i in todo)
         # the files the parent restores meanwhile (if ``check`` can read them), in file order
         self._kept = [i for i, item in enumerate(ahead) if item.kept is not None and check is not None]
-        shared = len(todo) > 1 and size >= _PARALLEL_ABOVE_BYTES
-        beside = len(todo) == 1 and bool(self._kept) and size >= _PARALLEL_BESIDE_KEPT_BYTES
-        self._parallel = jobs > 1 and (shared or beside) and can_fork()
+        self._parallel = jobs > 1 and len(todo) > 1 and size >= _PARALLEL_ABOVE_BYTES and can_fork()
         self._todo, self._sent = todo, set(todo) if self._parallel else set()
         self._stack = contextlib.ExitStack()
         self._results: Results[_Parsed] | None = None

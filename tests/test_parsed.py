@@ -442,36 +442,16 @@ def test_kept_files_are_restored_here_while_workers_parse_the_others(
     assert len(again._now) == 4  # the two parsed by workers are kept for the next build
 
 
-def test_one_changed_file_beside_kept_ones_is_parsed_by_a_worker(
-    tmp_path: Path, kept_zoo: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(load_module, "_PARALLEL_BESIDE_KEPT_BYTES", 0)
-    manifests = kept_zoo
-    path = manifests / "actions.yaml"  # the first file: the parent restores the others meanwhile
-    path.write_text(path.read_text() + "\n# changed\n")
-    fresh = load_paths([manifests])
-    again = Counting(tmp_path / "cache")
-    with monkeypatch.context() as parent:
-        _Forking.patch = parent
-        parent.setattr(load_module, "_Parser", _Forking)
-        restored = load(manifests, again, jobs=2)
-    assert _Forking.parallel
-    assert again.restored == 3
-    assert restored.diagnostics == fresh.diagnostics == []
-    assert entries(restored) == entries(fresh)
-    assert repr(validate(restored)) == repr(validate(fresh))
-
-
 @pytest.mark.parametrize(
     ("jobs", "changed", "others", "parallel"),
     [
-        (2, 1, "kept", True),
-        (1, 1, "kept", False),  # one process: no worker
-        (2, 1, "gone", False),  # nothing to restore meanwhile: a worker would only add its start
+        (2, 1, "kept", False),  # one file: parsed here (a rebuild's linking process has the other core)
+        (2, 1, "gone", False),
         (2, 2, "kept", True),  # two files to share (over the bytes for workers, set to 0 here)
+        (1, 2, "kept", False),  # one process: no worker
     ],
 )
-def test_a_worker_parses_one_file_only_while_the_parent_restores_others(
+def test_workers_parse_two_files_or_more(
     tmp_path: Path,
     kept_zoo: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -480,7 +460,6 @@ def test_a_worker_parses_one_file_only_while_the_parent_restores_others(
     others: str,
     parallel: bool,
 ) -> None:
-    monkeypatch.setattr(load_module, "_PARALLEL_BESIDE_KEPT_BYTES", 0)
     monkeypatch.setattr(load_module, "_PARALLEL_ABOVE_BYTES", 0)
     manifests = kept_zoo
     files = sorted(manifests.glob("*.yaml"))
@@ -523,14 +502,14 @@ def _parse_after_go(index: int) -> Any:
 
 
 class _Restoring(load_module._Parser):
-    """The parser, noting the files it restores and touching the file _GO names once it has three."""
+    """The parser, noting the files it restores and touching the file _GO names once it has two."""
 
     order: ClassVar[list[int]] = []
 
     def _restore(self, index: int) -> tuple[CheckedFile, int] | None:
         if index not in self._restored:
             _Restoring.order.append(index)
-            if len(_Restoring.order) == 3:
+            if len(_Restoring.order) == 2:
                 Path(os.environ[_GO]).touch()
         return super()._restore(index)
 
@@ -538,19 +517,20 @@ class _Restoring(load_module._Parser):
 def test_the_parent_restores_later_kept_files_while_a_worker_parses(
     tmp_path: Path, kept_zoo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(load_module, "_PARALLEL_BESIDE_KEPT_BYTES", 0)
+    monkeypatch.setattr(load_module, "_PARALLEL_ABOVE_BYTES", 0)
     manifests = kept_zoo
-    path = manifests / "actions.yaml"  # the first of four
-    path.write_text(path.read_text() + "\n# changed\n")
+    for name in ("actions.yaml", "registries.yaml"):  # the first and third of four: for two workers
+        path = manifests / name
+        path.write_text(path.read_text() + "\n# changed\n")
     monkeypatch.setenv(_GO, str(tmp_path / "go"))
     monkeypatch.setattr(load_module, "_parse_in_worker", _parse_after_go)
     monkeypatch.setattr(load_module, "_Parser", _Restoring)
     monkeypatch.setattr(_Restoring, "order", [])
     again = Counting(tmp_path / "cache")
     restored = load(manifests, again, jobs=2)
-    assert (tmp_path / "parsed-0").exists()  # by a worker
-    assert _Restoring.order == [1, 2, 3]  # each once, ahead of its turn
-    assert again.restored == 3
+    assert (tmp_path / "parsed-0").exists() and (tmp_path / "parsed-2").exists()  # by workers
+    assert _Restoring.order == [1, 3]  # each once, ahead of its turn
+    assert again.restored == 2
     assert entries(restored) == entries(load_paths([manifests]))
 
 
