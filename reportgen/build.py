@@ -51,7 +51,7 @@ from reportgen.timeline import events_csv, events_json
 from reportgen.validate import Validation, check_where_parsed, validate
 from reportgen.views import Site
 from reportgen.workers import Forked, can_fork, collector_paused, cpu_count, fork_task, frozen_heap
-from reportgen.write import SiteWriter, WriteError
+from reportgen.write import SiteWriter, WriteError, staged_paths
 
 log = logging.getLogger(__name__)
 
@@ -417,10 +417,11 @@ def _unchanged(
         s = stored.get(unit.id)
         if s is not None and prints[i] and (s.fingerprint == prints[i] or (s.exact and s.exact == exact(i))):
             same[i] = s
+    old_site = staged_paths(site) if site is not None else None
     return {
         i: s
         for i, s in same.items()
-        if _owns(org, work[i], s.files) and (site is None or intact(site, s.files))
+        if _owns(org, work[i], s.files) and (old_site is None or intact(old_site, s.files))
     }
 
 

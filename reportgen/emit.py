@@ -63,7 +63,7 @@ from reportgen.templating import compile_all, render_page, stream_page
 from reportgen.timeline import events_csv, events_json
 from reportgen.views import Site
 from reportgen.workers import can_fork, cpu_count, fork_pool, young_collections_spaced
-from reportgen.write import WriteError, put_file, staged_path
+from reportgen.write import WriteError, put_file, staged_path, staged_paths
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -350,8 +350,9 @@ def emit_pages(
 
     def link() -> None:  # hard links are system calls: a thread makes them while this one renders
         if reuse is not None:
+            old_site, new_site = staged_paths(reuse.previous), staged_paths(staging)
             for i, stored in reused.items():
-                done[i] = stored.files if reuse.linked else link_files(reuse.previous, staging, stored.files)
+                done[i] = stored.files if reuse.linked else link_files(old_site, new_site, stored.files)
 
     drawer = Drawer(org, layout)
     drawn: dict[NodeKey, DrawnGraph] = {}
@@ -475,10 +476,11 @@ def _blocks(parts: list[bytes], size: int = 1 << 20) -> Iterator[bytes]:
 
 def _old_file(previous: Path, stored: StoredFile | None) -> bytes | None:
     """Return a file of the last site, if it is still as the last build wrote it."""
-    if stored is None or not intact(previous, [stored]):
+    old_site = staged_paths(previous)
+    if stored is None or not intact(old_site, [stored]):
         return None
     try:
-        path, _ = staged_path(previous, stored.path)
+        path, _ = old_site(stored.path)
         with open(path, "rb") as f:
             data = f.read()
     except (OSError, WriteError):

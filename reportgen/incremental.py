@@ -50,7 +50,7 @@ from reportgen.lineage import GraphOptions, LineageGraph, NodeKey
 from reportgen.model import ArtifactRef, AuditEvent, CollectionHistory, Organisation
 from reportgen.paths import UNIT_FOLDERS
 from reportgen.site import Unit, events_by_block, log_by_month, unit_focuses, unit_versions
-from reportgen.write import WriteError, link_file, put_file, staged_path
+from reportgen.write import Staged, WriteError, link_file, put_file, staged_paths
 
 log = logging.getLogger(__name__)
 
@@ -507,11 +507,12 @@ def link_ahead(folder: Path, site: Path, staging: Path) -> Linked:
     """
     units: dict[str, StoredUnit] = {}
     copied: list[str] = []
+    old_site, new_site = staged_paths(site), staged_paths(staging)
     for unit, stored in stored_units(PageCache(folder).rows()).items():
         if unit != ASSEMBLED:
-            if not intact(site, stored.files):
+            if not intact(old_site, stored.files):
                 continue
-            files = link_files(site, staging, stored.files)
+            files = link_files(old_site, new_site, stored.files)
             if files is not stored.files:
                 copied.append(unit)
                 stored = stored._replace(files=files)
@@ -536,16 +537,17 @@ def linked_ahead(linked: object) -> tuple[dict[str, StoredUnit], frozenset[str]]
         raise ValueError(f"not units: {exc!r}") from None
 
 
-def link_files(site: Path, staging: Path, files: tuple[StoredFile, ...]) -> tuple[StoredFile, ...]:
-    """Hard-link a unit's files from the previous site into the new one (copy them where links fail);
-    return their record: ``files`` itself where every one is linked.
+def link_files(old_site: Staged, new_site: Staged, files: tuple[StoredFile, ...]) -> tuple[StoredFile, ...]:
+    """Hard-link a unit's files from the previous site into the new one (copy them where links fail),
+    each folder as ``write.staged_paths`` has it; return their record: ``files`` itself where every one
+    is linked.
 
     A link is the file itself, so its record (inode, size, time) stands as ``intact`` checked it.
     """
     out = []
     for f in files:
-        path, name = staged_path(staging, f.path)
-        source, _ = staged_path(site, f.path)
+        path, name = new_site(f.path)
+        source = old_site(name)[0]
         try:
             link_file(source, path)
         except OSError:  # no hard links here (another file system, too many links): copy it
@@ -619,11 +621,12 @@ def _piece(file: object, offset: object, length: object) -> tuple[str, int, int]
     return file, offset, length
 
 
-def intact(site: Path, files: Sequence[StoredFile]) -> bool:
-    """Return whether every file is still in ``site`` as the build that wrote it left it."""
+def intact(site: Staged, files: Sequence[StoredFile]) -> bool:
+    """Return whether every file is still in the site (as ``write.staged_paths`` has it) as the build that
+    wrote it left it."""
     for f in files:
         try:
-            path, _ = staged_path(site, f.path)  # a damaged cache cannot lead outside the site
+            path, _ = site(f.path)  # a damaged cache cannot lead outside the site
             st = os.stat(path, follow_symlinks=False)
         except (OSError, WriteError):
             return False

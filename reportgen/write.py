@@ -23,6 +23,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path, PurePosixPath
 from types import TracebackType
+from typing import TypeAlias
 
 from reportgen.workers import fork_task
 
@@ -68,6 +69,7 @@ class SiteWriter:
         except BaseException:
             self._release()
             raise
+        self._staged = staged_paths(self.staging)
         self._written: dict[str, tuple[str, str]] = {}  # casefolded path -> (path, sha256)
         self._committed = False
 
@@ -112,7 +114,7 @@ class SiteWriter:
             )
 
     def _resolve(self, relative: str) -> tuple[str, str]:
-        return staged_path(self.staging, relative)
+        return self._staged(relative)
 
     def restart(self, folders: Iterable[str]) -> None:
         """Remove ``folders`` from the staging folder, with what other processes put in them; none may
@@ -256,6 +258,22 @@ def staged_path(staging: str | os.PathLike[str], relative: str) -> tuple[str, st
     """
     relative = _spelled(relative)
     return os.path.join(staging, relative), relative
+
+
+Staged: TypeAlias = Callable[[str], tuple[str, str]]  # a site path -> where it is in one folder, its spelling
+
+
+def staged_paths(staging: str | os.PathLike[str]) -> Staged:
+    """Return ``staged_path`` for the files of one folder: the folder is spelled once, and each path is
+    joined to it by concatenation (``os.path.join`` on a ``Path`` took 1 µs a call: linking a rebuild's
+    32,000 unchanged files checked and joined each one three times)."""
+    root = os.path.join(staging, "")  # ending with one separator: a spelled path never starts with one
+
+    def staged(relative: str) -> tuple[str, str]:
+        relative = _spelled(relative)
+        return root + relative, relative
+
+    return staged
 
 
 def _spelled(relative: str) -> str:

@@ -452,9 +452,9 @@ def linked_here(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     linked: list[str] = []
     real = emit_module.link_files
 
-    def spy(site: Path, staging: Path, files: Any) -> Any:
+    def spy(old_site: Any, new_site: Any, files: Any) -> Any:
         linked.extend(f.path for f in files)
-        return real(site, staging, files)
+        return real(old_site, new_site, files)
 
     monkeypatch.setattr(emit_module, "link_files", spy)
     return linked
