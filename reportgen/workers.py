@@ -93,7 +93,7 @@ class Workers:
         self._pool = pool
 
     def imap(self, func: Callable[[A], R], items: Iterable[A]) -> Results[R]:
-        """Return ``func`` of each item, in order, as workers finish them (see ``next_ready``).
+        """Return ``func`` of each item, in order, as workers finish them (see ``next_meanwhile``).
 
         Once the pool is stopping (see ``fork_pool``), a task still queued gives None: nothing reads it.
         """

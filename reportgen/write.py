@@ -256,8 +256,7 @@ def staged_path(staging: str | os.PathLike[str], relative: str) -> tuple[str, st
     not ``Path`` objects: a build stages tens of thousands of files, and pathlib's parsing was most of
     the cost of hard-linking a rebuild's unchanged files.
     """
-    relative = _spelled(relative)
-    return os.path.join(staging, relative), relative
+    return staged_paths(staging)(relative)
 
 
 Staged: TypeAlias = Callable[[str], tuple[str, str]]  # a site path -> where it is in one folder, its spelling

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import shutil
 import sys
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -298,3 +299,11 @@ def benchmark_module(name: str) -> Iterator[Any]:
         yield module
     finally:
         del sys.modules[spec.name]
+
+
+def appears(path: Path, seconds: float = 10.0) -> bool:
+    """Return whether ``path`` exists within ``seconds`` (a forked worker waiting for its parent's go)."""
+    deadline = time.monotonic() + seconds
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return path.exists()

@@ -10,14 +10,13 @@ import math
 import os
 import shutil
 import sqlite3
-import time
 import zlib
 from pathlib import Path
 from textwrap import dedent
 from typing import Any, ClassVar
 
 import pytest
-from factories import another_reportgen, dump
+from factories import another_reportgen, appears, dump
 from hypothesis import event, given
 from hypothesis import strategies as st
 from test_properties import corrupted, manifest_sets
@@ -492,10 +491,7 @@ def _parse_after_go(index: int) -> Any:
     """Parse as a worker does, once the parent has restored every kept file (it touches the file _GO
     names): a parent that waited for this file's entries without restoring the others would never."""
     go = Path(os.environ[_GO])
-    deadline = time.monotonic() + 10
-    while not go.exists() and time.monotonic() < deadline:
-        time.sleep(0.005)
-    if not go.exists():
+    if not appears(go):
         raise AssertionError("the parent waited for a worker without restoring the kept files meanwhile")
     (go.parent / f"parsed-{index}").touch()
     return _PARSE_IN_WORKER(index)

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from factories import appears
 
 from reportgen import workers
 from reportgen.workers import fork_pool
@@ -107,11 +108,7 @@ def test_a_forked_task_is_stopped_at_once() -> None:
 
 def _after_go(item: int) -> int:
     """Return ``item`` once the file named by RAN exists (the parent's go), or after 10 s."""
-    go = Path(os.environ[RAN])
-    deadline = time.monotonic() + 10
-    while not go.exists() and time.monotonic() < deadline:
-        time.sleep(0.005)
-    return item if go.exists() else -1
+    return item if appears(Path(os.environ[RAN])) else -1
 
 
 def test_next_meanwhile_does_the_callers_work_until_a_result_is_in(
