@@ -63,7 +63,7 @@ from reportgen.templating import compile_all, render_page, stream_page
 from reportgen.timeline import events_csv, events_json
 from reportgen.views import Site
 from reportgen.workers import can_fork, cpu_count, fork_pool, young_collections_spaced
-from reportgen.write import WriteError, put_file, staged_path, staged_paths
+from reportgen.write import Staged, WriteError, put_file, staged_paths
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -191,7 +191,7 @@ class _Job:
     shown: frozenset[NodeKey]  # the graphs collections show: sent on to the worker that renders them
     pack: bool  # whether they cross a pipe (from a worker), or stay in this process
     env: jinja2.Environment
-    staging: Path
+    staged: Staged  # where a site path is written in the staging folder (``write.staged_paths``)
     units: Sequence[Unit]
     extra: Sequence[Extra]
 
@@ -244,9 +244,9 @@ def _emit(
                     mark = clock()
                     html = render_page(job.env, page)
                     stats.templates += clock() - mark
-                files.append(_put(job.staging, page.path, html, True, stats))
+                files.append(_put(job.staged, page.path, html, True, stats))
             for path, data in unit_files(org, drawn, unit):
-                files.append(_put(job.staging, path, data, False, stats))
+                files.append(_put(job.staged, path, data, False, stats))
             batch.units.append((i, tuple(files)))
             mark = clock()
             pieces = unit_pieces(job.planner, unit)
@@ -271,10 +271,10 @@ def _timed(items: Iterator[T], stats: EmitStats, part: str) -> Iterator[T]:
 
 
 def _put(
-    staging: Path, relative: str, data: bytes | Iterator[bytes], page: bool, stats: EmitStats
+    staged: Staged, relative: str, data: bytes | Iterator[bytes], page: bool, stats: EmitStats
 ) -> StoredFile:
     mark, rendered = time.perf_counter(), stats.templates
-    path, name = staged_path(staging, relative)
+    path, name = staged(relative)
     digest, st = put_file(path, data)
     stats.write += time.perf_counter() - mark - (stats.templates - rendered)  # a page renders as it goes
     return StoredFile(name, digest, page, st.st_ino, st.st_size, st.st_mtime_ns)
@@ -286,7 +286,7 @@ def _make_extra(job: _Job, which: Sequence[int]) -> _Batch:
     for k in which:
         mark = time.perf_counter()
         path, make = job.extra[k]
-        batch.extra.append((k, _put(job.staging, path, make(), False, EmitStats())))
+        batch.extra.append((k, _put(job.staged, path, make(), False, EmitStats())))
         batch.stats.other += time.perf_counter() - mark
     return batch
 
@@ -348,9 +348,11 @@ def emit_pages(
     then = [i for i in todo if work[i].kind in _SHOWING]
     shown = frozenset(f for i in then for f in unit_focuses(org, work[i]))
 
+    new_site = staged_paths(staging)
+
     def link() -> None:  # hard links are system calls: a thread makes them while this one renders
         if reuse is not None:
-            old_site, new_site = staged_paths(reuse.previous), staged_paths(staging)
+            old_site = staged_paths(reuse.previous)
             for i, stored in reused.items():
                 done[i] = stored.files if reuse.linked else link_files(old_site, new_site, stored.files)
 
@@ -362,7 +364,7 @@ def emit_pages(
     # organisation: workers render them, and make its other files, while this process links the rest.
     big = pages >= _IN_PROCESS_BELOW or (len(work) >= _IN_PROCESS_BELOW and len(todo) > 1)
     forked = jobs > 1 and big and can_fork()
-    job = _Job(Planner(org, site, drawn), drawer, drawn, shown, forked, env, staging, work, extra)
+    job = _Job(Planner(org, site, drawn), drawer, drawn, shown, forked, env, new_site, work, extra)
     rendered = Rendered([], {}, EmitStats(jobs=jobs if forked else 1))
     collect = _Collector(done, rendered, layout.keep_going, len(todo), progress, len(extra))
     if not forked:
@@ -450,7 +452,7 @@ def _assemble(
             return data
 
         parts, where = assemble(layout, job.units, piece)
-        files.append(_put(job.staging, path, _blocks(parts), False, EmitStats()))
+        files.append(_put(job.staged, path, _blocks(parts), False, EmitStats()))
         for i in where:  # the pieces made now are not needed any more: at XL, the report is 70 MB
             made.get(i, {}).pop(path, None)
         del parts

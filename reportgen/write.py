@@ -248,24 +248,20 @@ def _removed(folders: Sequence[Path]) -> bytes:
     return b""
 
 
-def staged_path(staging: str | os.PathLike[str], relative: str) -> tuple[str, str]:
-    """Return where a site path is staged and its one spelling; refuse anything outside the site.
-
-    The staging folder is new and only reportgen creates folders in it, so no symlink can lead out:
-    checking the path's parts is enough, without asking the file system to resolve it. Plain strings,
-    not ``Path`` objects: a build stages tens of thousands of files, and pathlib's parsing was most of
-    the cost of hard-linking a rebuild's unchanged files.
-    """
-    return staged_paths(staging)(relative)
-
-
 Staged: TypeAlias = Callable[[str], tuple[str, str]]  # a site path -> where it is in one folder, its spelling
 
 
 def staged_paths(staging: str | os.PathLike[str]) -> Staged:
-    """Return ``staged_path`` for the files of one folder: the folder is spelled once, and each path is
+    """Return what gives, for a site path, where it is in ``staging`` and its one spelling, and refuses
+    anything outside the site.
+
+    The staging folder is new and only reportgen creates folders in it, so no symlink can lead out:
+    checking the path's parts is enough, without asking the file system to resolve it. Plain strings,
+    not ``Path`` objects: a build stages tens of thousands of files, and pathlib's parsing was most of
+    the cost of hard-linking a rebuild's unchanged files. The folder is spelled once, and each path is
     joined to it by concatenation (``os.path.join`` on a ``Path`` took 1 µs a call: linking a rebuild's
-    32,000 unchanged files checked and joined each one three times)."""
+    32,000 unchanged files checked and joined each one three times).
+    """
     root = os.path.join(staging, "")  # ending with one separator: a spelled path never starts with one
 
     def staged(relative: str) -> tuple[str, str]:
@@ -276,7 +272,7 @@ def staged_paths(staging: str | os.PathLike[str]) -> Staged:
 
 
 def _spelled(relative: str) -> str:
-    """Return a site path's one spelling; refuse anything outside the site (see ``staged_path``)."""
+    """Return a site path's one spelling; refuse anything outside the site (see ``staged_paths``)."""
     if _CANONICAL.fullmatch(relative) is None:  # "./", "//", a trailing "/"... or refused
         pure = PurePosixPath(relative)
         parts = pure.parts
