@@ -199,11 +199,11 @@ def parse_collection_path(value: str) -> tuple[str, str]:
 
 def parse_timestamp(value: str) -> datetime:
     """Return an aware UTC datetime from ISO 8601 text that carries a timezone."""
-    if _NO_ZONE_RE.fullmatch(value):
-        raise FormatError(
-            "RG106", f"timestamp {value!r} has no timezone; add Z for UTC or an offset like +02:00"
-        )
-    if not _TIMESTAMP_RE.fullmatch(value):
+    if not _TIMESTAMP_RE.fullmatch(value):  # a text that matches cannot be one without a timezone
+        if _NO_ZONE_RE.fullmatch(value):
+            raise FormatError(
+                "RG106", f"timestamp {value!r} has no timezone; add Z for UTC or an offset like +02:00"
+            )
         raise FormatError("RG105", f"timestamp must be ISO 8601 (e.g. 2026-03-02T10:00:00Z), not {value!r}")
     try:
         parsed = datetime.fromisoformat(value)

@@ -230,13 +230,14 @@ def _filled(folder: Path, manifests: Path) -> ParseCache:
 
 # Entries as the parse cache keeps them (fields.encode_entries): [entity, fields, places, value, ...].
 RUNS, ARTIFACTS = 3, 2  # the entities' places in spec.ENTITIES
-ID, STATE, CREATED_AT, CONFIG, INPUTS, URL = (1 << n for n in (0, 6, 8, 11, 13, 15))  # bits of a run's
+ID, NOTES, STATE, CREATED_AT, CONFIG, INPUTS, URL = (1 << n for n in (0, 4, 6, 8, 11, 13, 15))  # a run's
 
 
 def kept(*rows: list[Any]) -> str:
     return json.dumps([1, list(rows)])
 
 
+ACTIONS, AT = 4, "2026-01-02T03:04:05Z"
 RUN: list[Any] = [RUNS, ID, "2 3 2 7", "r-1"]  # a run entry as kept: at line 2, its id at 2:7
 GOOD = kept(RUN)  # what restores: each forged case below differs from it in one thing
 
@@ -278,6 +279,10 @@ FORGED = [
     kept([RUNS, ID, "2 3 2 7 2 8", ["r"]]),  # a list where a manifest must hold text
     run_with(URL, "javascript:alert(1)"),  # a link a manifest may not make
     run_with(CREATED_AT, "2026-01-02T03:04:05"),  # a time without its zone
+    run_with(CREATED_AT, 1767322245),  # a number where a manifest holds a time
+    run_with(URL, 7),  # a number where a manifest holds a link
+    run_with(NOTES, 7),  # a number where a manifest holds free text
+    run_with(NOTES, None),  # nothing where a manifest holds free text
     run_with(STATE, "sleeping"),  # not one of the choices
     run_with(CONFIG, [1], "2 9 2 10"),  # a list where a manifest holds a mapping
     run_with(INPUTS, "a:v1"),  # text where a manifest holds a list
@@ -285,6 +290,10 @@ FORGED = [
     run_with(INPUTS, [["a:v1"]], "2 9 2 10"),  # an item that is a list
     run_with(INPUTS, ["a:v1"], "2 9"),  # an item without its place
     kept([ARTIFACTS, 7, "2 3 2 7 2 8 2 9", "a", True, "t"]),  # a boolean where a version goes
+    kept([ACTIONS, 1 | 2 | 4 | 8, "2 3 2 7 2 8 2 9 2 10", AT, "u", "link", "model"]),  # not registry/name
+    kept([ACTIONS, 1 | 2 | 4 | 16, "2 3 2 7 2 8 2 9 2 10", AT, "u", "link", "a-v1"]),  # not a ref
+    # an alias like a version
+    kept([ACTIONS, 1 | 2 | 4 | 8 | 64, "2 3 " + "2 7 " * 4 + "2 9", AT, "u", "add_alias", "m/c", "v1"]),
     kept([ARTIFACTS, 7 | 1 << 5, "2 3 2 7 2 8 2 9 2 10", "a", 0, "t", -1]),  # a size below zero
     "[" * 5000 + "]" * 5000,
     b"not zlib",  # as stored, not compressed
