@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from reportgen.diagnostics import Reporter
+from reportgen.diagnostics import Location, Reporter
 from reportgen.fields import did_you_mean, near_versions
 from reportgen.model import (
     Action,
@@ -33,23 +33,29 @@ def replay(
     registries: Mapping[str, Registry],
     artifacts: Mapping[ArtifactRef, ArtifactVersion],
     reporter: Reporter,
+    places: Sequence[Mapping[str, Location]] | None = None,
 ) -> dict[str, CollectionHistory]:
-    """Return every collection's history after replaying ``actions`` (already in replay order)."""
+    """Return every collection's history after replaying ``actions`` (already in replay order).
+
+    ``places``: where each action's fields were written, in the same order, for the diagnostics (the
+    model's actions do not keep them); by default, each action's own ``field_locations``.
+    """
     states = {
         name: _Replay(c, registries[c.registry].protected_aliases, artifacts, reporter)
         for name, c in collections.items()
     }
-    for action in actions:
+    for n, action in enumerate(actions):
+        fields = places[n] if places is not None else action.field_locations
         state = states.get(action.collection)
         if state is None:
             reporter.report(
                 "RG208",
                 f"collection {action.collection!r} is not declared"
                 f"{did_you_mean(action.collection, collections)}",
-                action.where("collection"),
+                fields.get("collection", action.location),
             )
             continue
-        state.apply(action)
+        state.apply(action, fields)
     return {name: state.history() for name, state in states.items()}
 
 
@@ -66,6 +72,7 @@ class _Replay:
     linked_refs: dict[ArtifactRef, int] = field(default_factory=dict)
     aliases: dict[str, int] = field(default_factory=dict)
     events: list[AuditEvent] = field(default_factory=list)
+    fields: Mapping[str, Location] = field(default_factory=dict)  # where the action in hand wrote them
 
     @property
     def name(self) -> str:
@@ -76,16 +83,15 @@ class _Replay:
 
     def error(self, code: str, message: str, action: Action, field: str | None = None) -> None:
         """Report a problem at the field at fault, or at the action when no one field is."""
-        self.reporter.report(code, message, action.where(field) if field else action.location)
+        self.reporter.report(code, message, self.where(action, field) if field else action.location)
 
-    def apply(self, action: Action) -> None:
-        handlers = {
-            ActionKind.LINK: self.link,
-            ActionKind.UNLINK: self.unlink,
-            ActionKind.ADD_ALIAS: self.add_alias,
-            ActionKind.REMOVE_ALIAS: self.remove_alias,
-        }
-        handlers[action.kind](action)
+    def where(self, action: Action, field: str) -> Location:
+        """Return where the action in hand wrote ``field``, or the action's own place."""
+        return self.fields.get(field, action.location)
+
+    def apply(self, action: Action, fields: Mapping[str, Location]) -> None:
+        self.fields = fields
+        _HANDLERS[action.kind](self, action)
 
     def emit(
         self,
@@ -173,7 +179,7 @@ class _Replay:
             )
         if artifact.is_deleted:
             self.reporter.report(
-                "RG314", f"{ref} is deleted but is linked into {self.name}", action.where("artifact")
+                "RG314", f"{ref} is deleted but is linked into {self.name}", self.where(action, "artifact")
             )
         self.check_not_before_creation(action, artifact)
         self.versions.append(CollectionVersion(self.name, number, ref, action.at, action.user))
@@ -312,3 +318,11 @@ class _Replay:
                 f"({format_utc(artifact.created_at)})",
                 action.location,
             )
+
+
+_HANDLERS = {
+    ActionKind.LINK: _Replay.link,
+    ActionKind.UNLINK: _Replay.unlink,
+    ActionKind.ADD_ALIAS: _Replay.add_alias,
+    ActionKind.REMOVE_ALIAS: _Replay.remove_alias,
+}

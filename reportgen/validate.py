@@ -7,10 +7,8 @@ check, and the replay of the action log (replay.py). Every problem is collected;
 from __future__ import annotations
 
 import logging
-import operator
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, fields
-from types import MappingProxyType
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from reportgen import diagnostics, model, pickling
@@ -43,9 +41,6 @@ from reportgen.spec import format_utc
 log = logging.getLogger(__name__)
 
 _NO_FIELDS = frozen_mapping()
-# An action's fields but the places of its fields, in order: the last field, passed by name instead.
-assert fields(Action)[-1].name == "field_locations"
-_KEPT = operator.attrgetter(*(f.name for f in fields(Action)[:-1]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,13 +93,9 @@ def build_organisation(documents: Iterable[Document | CheckedFile], reporter: Re
     _check_logged_by(entries["artifacts"], artifacts, runs, reporter)
     _check_cycles(runs, entries["runs"], reporter)
     # An action with any rejected field is left out of the replay: what it would do is unknown.
-    actions = _actions([e for e in entries["actions"] if not e.invalid])
-    histories = replay(actions, collections, registries, artifacts, reporter)
-    # The places of an action's fields serve the replay's diagnostics only: the model keeps each
-    # action's own place (at L, the fields' places were a third of the model's objects). Made by the
-    # constructor, in half the time dataclasses.replace took (mypy cannot count what _KEPT gives).
-    placed = tuple(Action(*_KEPT(a), field_locations=_NO_FIELDS) for a in actions)  # type: ignore[misc]
-    return Organisation.assemble(registries, histories, artifacts, runs, placed)
+    actions, places = _actions([e for e in entries["actions"] if not e.invalid])
+    histories = replay(actions, collections, registries, artifacts, reporter, places)
+    return Organisation.assemble(registries, histories, artifacts, runs, tuple(actions))
 
 
 def _first_seen(
@@ -343,8 +334,13 @@ def _report_cycle(
     reporter.report("RG209", f"the lineage has a cycle: {text}", loc)
 
 
-def _actions(entries: Sequence[Entry]) -> list[Action]:
-    """Return the actions in replay order: by time, ties in file order."""
+def _actions(entries: Sequence[Entry]) -> tuple[list[Action], list[Mapping[str, Location]]]:
+    """Return the actions in replay order (by time, ties in file order), and where each one's fields
+    were written.
+
+    The places of an action's fields serve the replay's diagnostics only: the model keeps each action's
+    own place (at L, the fields' places were a third of the model's objects).
+    """
     actions = []
     for e in entries:
         get: Callable[..., Any] = e.values.get  # Entry.get, without a call of its own for each field
@@ -358,11 +354,11 @@ def _actions(entries: Sequence[Entry]) -> list[Action]:
             alias=get("alias"),
             reason=get("reason", ""),
             location=e.loc,
-            field_locations=MappingProxyType(e.locs),  # a read-only view: the entry is not changed
+            field_locations=_NO_FIELDS,  # one empty mapping for all: see above
         )
-        actions.append((action.at, e.order, action))
+        actions.append((action.at, e.order, action, e.locs))
     actions.sort(key=lambda t: (t[0], t[1]))
-    return [a for _, _, a in actions]
+    return [a for _, _, a, _ in actions], [places for _, _, _, places in actions]
 
 
 __all__ = ["Location", "Validation", "build_organisation", "check_where_parsed", "validate"]
