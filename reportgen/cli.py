@@ -22,7 +22,7 @@ from reportgen.diagnostics import (
     format_text,
 )
 from reportgen.draw import DEFAULT_TIMEOUT, drawing
-from reportgen.launch import EXIT_INTERRUPTED
+from reportgen.launch import EXIT_INTERRUPTED, by_interrupt
 from reportgen.layout import GraphFailure
 from reportgen.lineage import (
     DEFAULT_CLUSTER_THRESHOLD,
@@ -434,4 +434,9 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
+    except Exception as exc:  # a Ctrl-C in a module imported on the way (see by_interrupt)
+        if not by_interrupt(exc):
+            raise
+        click.echo("interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     sys.exit(code if isinstance(code, int) else EXIT_OK)

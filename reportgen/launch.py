@@ -16,10 +16,29 @@ def main() -> None:
     sys.unraisablehook = deliver_interrupts
     try:
         from reportgen.cli import main as run
-    except KeyboardInterrupt:
+    except BaseException as exc:
+        if not by_interrupt(exc):
+            raise
         sys.stderr.write("interrupted\n")
         raise SystemExit(EXIT_INTERRUPTED) from None
     run()
+
+
+def by_interrupt(exc: BaseException) -> bool:
+    """Return whether ``exc`` is a Ctrl-C, or an error raised because of one.
+
+    Python 3.11 wraps what a hook of class creation raises (the ``__set_name__`` of each dataclass
+    field) in a RuntimeError, caused by it: a Ctrl-C that lands there while a module is imported ends as
+    that error, and printed a traceback.
+    """
+    cause: BaseException | None = exc
+    for _ in range(100):  # a chain of causes is short; a cycle is not followed for ever
+        if cause is None:
+            return False
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        cause = cause.__cause__
+    return False
 
 
 def deliver_interrupts(unraisable: "sys.UnraisableHookArgs") -> None:

@@ -23,6 +23,8 @@ from pathlib import Path
 import pytest
 from test_hostile import assert_clean, check_site, check_sums, cli_env, reportgen_command
 
+from reportgen import launch
+
 REPO = Path(__file__).resolve().parent.parent
 ZOO = REPO / "sample_manifests" / "zoo"
 GENERATOR = REPO / "benchmarks" / "generate.py"
@@ -557,6 +559,74 @@ print("went on")
     )
     assert done.returncode == 0 and done.stdout == "went on\n"
     assert done.stderr.startswith("Exception ignored in") and "ValueError: boom" in done.stderr
+
+
+class _Interrupting:
+    """A class attribute whose ``__set_name__`` is where a Ctrl-C lands (each dataclass field has one)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        raise KeyboardInterrupt
+
+
+def _interrupted_in_a_class_hook() -> None:
+    class Model:  # what importing a module of dataclasses does, interrupted
+        field = _Interrupting()
+
+
+def test_a_ctrl_c_in_a_class_hook_is_told_from_other_errors() -> None:
+    with pytest.raises(BaseException) as raised:
+        _interrupted_in_a_class_hook()
+    # Python 3.11 raises a RuntimeError caused by the Ctrl-C; later versions the Ctrl-C itself
+    assert launch.by_interrupt(raised.value)
+    assert not launch.by_interrupt(RuntimeError("boom"))
+    assert not launch.by_interrupt(ValueError("boom"))
+    chained = ValueError("boom")
+    chained.__cause__ = chained  # a cycle of causes ends
+    assert not launch.by_interrupt(chained)
+
+
+def test_a_ctrl_c_in_a_class_hook_while_the_command_line_imports_exits_130(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Ctrl-C that landed in a dataclass field's ``__set_name__`` while the command line was imported
+    printed a traceback (CI, once): Python 3.11 raised a RuntimeError caused by it."""
+    monkeypatch.setattr(sys, "unraisablehook", sys.unraisablehook)  # launch.main sets its own
+    monkeypatch.delitem(sys.modules, "reportgen.cli", raising=False)
+    real_import = __import__
+
+    def importing(name: str, *args: object, **kwargs: object) -> object:
+        if name == "reportgen.cli":
+            _interrupted_in_a_class_hook()
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.__import__", importing)
+    with pytest.raises(SystemExit) as exited:
+        launch.main()
+    assert exited.value.code == launch.EXIT_INTERRUPTED
+    assert capsys.readouterr().err == "interrupted\n"
+
+
+def test_a_ctrl_c_in_a_class_hook_while_a_command_runs_exits_130(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same, in a module a command imports when it needs it (Graphviz's bindings, for one)."""
+    from reportgen import cli
+
+    def command(**kwargs: object) -> None:
+        _interrupted_in_a_class_hook()
+
+    monkeypatch.setattr(cli.cli, "main", command)
+    with pytest.raises(SystemExit) as exited:
+        cli.main()
+    assert exited.value.code == launch.EXIT_INTERRUPTED
+    assert capsys.readouterr().err == "interrupted\n"
+
+    def failing(**kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(cli.cli, "main", failing)
+    with pytest.raises(RuntimeError, match="boom"):  # anything else is not taken for a Ctrl-C
+        cli.main()
 
 
 @pytest.mark.parametrize("delay", [0.0, 0.03, 0.06, 0.1, 0.15, 0.2])
