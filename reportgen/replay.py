@@ -33,19 +33,18 @@ def replay(
     registries: Mapping[str, Registry],
     artifacts: Mapping[ArtifactRef, ArtifactVersion],
     reporter: Reporter,
-    places: Sequence[Mapping[str, Location]] | None = None,
+    places: Sequence[Mapping[str, Location]],
 ) -> dict[str, CollectionHistory]:
     """Return every collection's history after replaying ``actions`` (already in replay order).
 
     ``places``: where each action's fields were written, in the same order, for the diagnostics (the
-    model's actions do not keep them); by default, each action's own ``field_locations``.
+    model's actions do not keep them).
     """
     states = {
         name: _Replay(c, registries[c.registry].protected_aliases, artifacts, reporter)
         for name, c in collections.items()
     }
-    for n, action in enumerate(actions):
-        fields = places[n] if places is not None else action.field_locations
+    for action, fields in zip(actions, places, strict=True):
         state = states.get(action.collection)
         if state is None:
             reporter.report(
