@@ -19,11 +19,12 @@ import re
 import sys
 import unicodedata
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeAlias
 
 import yaml
 
@@ -106,13 +107,18 @@ _MERGE_TAG = f"{_TAG}merge"
 _TEXT_TAGS = (_STR_TAG, f"{_TAG}timestamp")  # kept as text: validation parses timestamps itself
 
 
-@dataclass(frozen=True, slots=True)
-class Node:
-    """A YAML value and where it was written; mappings also remember where each key was."""
+_NO_KEYS: Mapping[str, Location] = MappingProxyType({})  # the key_locs of a Node that is not a mapping
+
+
+class Node(NamedTuple):
+    """A YAML value and where it was written; mappings also remember where each key was.
+
+    A named tuple, as ``Location`` is: the parser makes one for every value (400,000 at L).
+    """
 
     value: Scalar | dict[str, Node] | list[Node]
     loc: Location
-    key_locs: dict[str, Location] = field(default_factory=dict)
+    key_locs: Mapping[str, Location] = _NO_KEYS
 
     def plain(self) -> Any:
         """Return the value as plain Python data, without locations."""
@@ -673,6 +679,11 @@ def _counted(events: Callable[[], Any], budget: int) -> Callable[[], Any]:
     return counted
 
 
+# A Node or a Location from the tuple of its fields, as their constructors make them without a Python call
+# (the reader makes 1.1 million of them at L; a test counts the Nodes made through it).
+_make = tuple.__new__
+
+
 class _PlainReader:
     """Turn a plain document's events into ``Node`` values (see ``_plain_documents``)."""
 
@@ -700,12 +711,12 @@ class _PlainReader:
     def _scalar(self, event: Any) -> Node:
         value = event.value
         mark = event.start_mark
-        loc = Location(self.file, mark.line + 1, mark.column + 1)
+        loc = _make(Location, (self.file, mark.line + 1, mark.column + 1))
         if not event.implicit[0] or value[:1] not in self.typed:
-            return Node(value, loc)
+            return _make(Node, (value, loc, _NO_KEYS))
         tag = self.loader.resolve(yaml.ScalarNode, value, event.implicit)
         if tag in _TEXT_TAGS:  # timestamps stay text, as _Converter keeps them
-            return Node(value, loc)
+            return _make(Node, (value, loc, _NO_KEYS))
         if tag not in _CONSTRUCTED_TAGS:
             raise _NotPlain  # a merge key or '=' as a value: reported when composed
         known = self.constructed.get((tag, value), self)
@@ -716,7 +727,7 @@ class _PlainReader:
             except Exception:  # an integer of 5,000 digits, say: reported when composed
                 raise _NotPlain from None
             self.constructed[tag, value] = known
-        return Node(known, loc)
+        return _make(Node, (known, loc, _NO_KEYS))
 
     def _value(self, event: Any, depth: int) -> Node:
         kind = event.__class__
@@ -731,7 +742,7 @@ class _PlainReader:
         mark, items, below = event.start_mark, [], depth + 1
         while (item := self.next()).__class__ is not yaml.SequenceEndEvent:
             items.append(self._value(item, below))
-        return Node(items, Location(self.file, mark.line + 1, mark.column + 1))
+        return _make(Node, (items, _make(Location, (self.file, mark.line + 1, mark.column + 1)), _NO_KEYS))
 
     def _mapping(self, event: Any, depth: int) -> Node:
         if event.anchor is not None or event.tag is not None:
@@ -739,7 +750,7 @@ class _PlainReader:
         if depth >= MAX_DEPTH:
             raise _NotPlain  # its keys would nest too deep: reported when composed
         file, next_event, typed, below = self.file, self.next, self.typed, depth + 1
-        scalar, location, node = yaml.ScalarEvent, Location, Node
+        scalar, make, location, node = yaml.ScalarEvent, _make, Location, Node
         values: dict[str, Node] = {}
         key_locs: dict[str, Location] = {}
         mark: Any  # a parser's mark (PyYAML's stubs allow None, which events never hold)
@@ -757,7 +768,7 @@ class _PlainReader:
             if key in key_locs:
                 raise _NotPlain  # a duplicate: reported when composed
             mark = key_event.start_mark
-            key_locs[key] = location(file, mark.line + 1, mark.column + 1)
+            key_locs[key] = make(location, (file, mark.line + 1, mark.column + 1))
             value = next_event()
             if (  # most values: text, made here as _scalar would make it
                 value.__class__ is scalar
@@ -766,11 +777,13 @@ class _PlainReader:
                 and (not value.implicit[0] or value.value[:1] not in typed)
             ):
                 mark = value.start_mark
-                values[key] = node(value.value, location(file, mark.line + 1, mark.column + 1))
+                values[key] = make(
+                    node, (value.value, make(location, (file, mark.line + 1, mark.column + 1)), _NO_KEYS)
+                )
             else:
                 values[key] = self._value(value, below)
         mark = event.start_mark
-        return node(values, location(file, mark.line + 1, mark.column + 1), key_locs)
+        return make(node, (values, make(location, (file, mark.line + 1, mark.column + 1)), key_locs))
 
 
 def converter_values(node: Node) -> int:

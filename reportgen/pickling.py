@@ -48,13 +48,19 @@ def by_fields(cls: type) -> Reducer:
     return lambda obj: (cls, values(obj))
 
 
+def by_items(cls: type[tuple[Any, ...]]) -> Reducer:
+    """Return a reducer that pickles a named tuple as a dataclass is pickled here: its class and its
+    items, which unpickling gives its constructor."""
+    return lambda obj: (cls, tuple(obj))
+
+
 def _proxy(data: dict[Any, Any]) -> MappingProxyType[Any, Any]:
     return MappingProxyType(data)
 
 
 def table(modules: Iterable[ModuleType], also: Iterable[type] = ()) -> Table:
-    """Return a dispatch table for the frozen, slotted dataclasses defined in ``modules``, the classes
-    ``also`` names, and read-only mappings (``MappingProxyType``)."""
+    """Return a dispatch table for the frozen, slotted dataclasses and the named tuples defined in
+    ``modules``, the classes ``also`` names, and read-only mappings (``MappingProxyType``)."""
     found: Table = dict(copyreg.dispatch_table)
     found[MappingProxyType] = lambda proxy: (_proxy, (dict(proxy),))
     for module in modules:
@@ -67,6 +73,12 @@ def table(modules: Iterable[ModuleType], also: Iterable[type] = ()) -> Table:
                 and "__slots__" in vars(value)
             ):
                 found[value] = by_fields(value)
+            elif isinstance(value, type) and value.__module__ == module.__name__ and _is_named_tuple(value):
+                found[value] = by_items(value)
     for cls in also:
         found[cls] = by_fields(cls)
     return found
+
+
+def _is_named_tuple(cls: type) -> bool:
+    return issubclass(cls, tuple) and isinstance(getattr(cls, "_fields", None), tuple)

@@ -363,11 +363,14 @@ def test_the_model_is_spelled_by_repr_as_dataclasses_and_enums_spell_it() -> Non
     """The fingerprints of a rebuild digest the model through repr, which goes without the dataclasses'
     cycle guard and with each enum member's repr made once: the text is the standard one."""
 
-    def spelled(value: object) -> str:  # how dataclasses and enums write a repr
+    def spelled(value: object) -> str:  # how dataclasses, named tuples and enums write a repr
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             fields = (f for f in dataclasses.fields(value) if f.repr)
             inner = ", ".join(f"{f.name}={spelled(getattr(value, f.name))}" for f in fields)
             return f"{type(value).__qualname__}({inner})"
+        if isinstance(value, tuple) and hasattr(value, "_fields"):  # a Location
+            inner = ", ".join(f"{name}={spelled(getattr(value, name))}" for name in value._fields)
+            return f"{type(value).__name__}({inner})"
         if isinstance(value, tuple):
             items = [spelled(v) for v in value]
             return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
