@@ -188,6 +188,19 @@ _quote: Callable[[str], str] = lru_cache(maxsize=1 << 14, typed=True)(graphviz.q
 _quote_edge: Callable[[str], str] = lru_cache(maxsize=1 << 12, typed=True)(graphviz.quoting.quote_edge)
 
 
+def _quote_text(text: str) -> str:
+    """Return ``graphviz.quoting.quote(text)`` for a node's text, in a tenth of its time.
+
+    A text that is not an id (nor a keyword, which is an id), holds no '"', does not end in a backslash,
+    and does not start as an HTML label can, is quoted by graphviz as '"' + text + '"': its two regular
+    expressions (the escape of quotes and the check for an odd backslash at the end) then change
+    nothing, and took 90% of its time. Anything else goes to graphviz's ``quote`` itself.
+    """
+    if '"' in text or text[-1:] == "\\" or text[:1] == "<" or graphviz.quoting.ID.match(text) is not None:
+        return str(graphviz.quoting.quote(text))
+    return f'"{text}"'
+
+
 @lru_cache(maxsize=1 << 12, typed=True)
 def _plain_pair(key: str, value: str) -> str:
     """Return ``key=value`` as graphviz's attribute lists write it, for a style value, id or class."""
@@ -199,19 +212,19 @@ def _plain_pair(key: str, value: str) -> str:
 @lru_cache(maxsize=1 << 14)
 def _label_pair(lines: tuple[str, ...]) -> str:
     """Return the label attribute of a node showing ``lines``."""
-    return f"label={graphviz.quoting.quote(_dot_lines(*lines))}"
+    return f"label={_quote_text(_dot_lines(*lines))}"
 
 
 @lru_cache(maxsize=1 << 14)
 def _tooltip_pair(tooltip: str) -> str:
     """Return the tooltip attribute of a node."""
-    return f"{_quote('tooltip')}={graphviz.quoting.quote(graphviz.nohtml(_dot_tooltip(tooltip)))}"
+    return f"{_quote('tooltip')}={_quote_text(graphviz.nohtml(_dot_tooltip(tooltip)))}"
 
 
 @lru_cache(maxsize=1 << 14)
 def _url_pair(url: str) -> str:
     """Return the URL attribute of a node."""
-    return f"{_quote('URL')}={graphviz.quoting.quote(graphviz.nohtml(_dot_text(url)))}"
+    return f"{_quote('URL')}={_quote_text(graphviz.nohtml(_dot_text(url)))}"
 
 
 @lru_cache(maxsize=2)
@@ -287,8 +300,17 @@ def build_dot(
     for a, b in graph.edges:
         tail, head = ids[a], ids[b]
         body.append(f"\t{_quote_edge(tail)} -> {_quote_edge(head)} [id={_quote(f'{tail}-{head}')}]\n")
-    dot = graphviz.Digraph(name=graphviz.nohtml(_dot_text(f"Lineage of {name}")), body=body)
-    return str(dot.source)
+    return _digraph(graphviz.nohtml(_dot_text(f"Lineage of {name}")), body)
+
+
+def _digraph(name: str, body: list[str]) -> str:
+    """Return ``graphviz.Digraph(name=name, body=body).source``, without making the Digraph (a tenth of
+    the time of a graph's DOT): its head with the name quoted, the body, its tail."""
+    return "".join((_DIGRAPH_HEAD(_quote_text(name) + " "), *body, _DIGRAPH_TAIL))
+
+
+_DIGRAPH_HEAD: Callable[[str], str] = graphviz.Digraph._head
+_DIGRAPH_TAIL: str = graphviz.Digraph._tail
 
 
 def _mermaid_text(text: str) -> str:
