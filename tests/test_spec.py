@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reportgen.spec import _DATE_TIME, TIMESTAMP_PATTERN, FormatError, parse_timestamp
+from reportgen.spec import _DATE_TIME, TIMESTAMP_PATTERN, FormatError, format_utc, parse_timestamp
 
 
 @given(st.from_regex(re.compile(_DATE_TIME), fullmatch=True))
@@ -52,3 +52,15 @@ def test_each_wrong_time_gets_its_diagnostic(text: str, code: str) -> None:
 def test_a_time_with_an_offset_is_made_utc() -> None:
     assert parse_timestamp("2026-03-02T12:00:00+02:00") == datetime(2026, 3, 2, 10, tzinfo=UTC)
     assert parse_timestamp("2026-03-02T10:00:00Z").tzinfo is UTC
+
+
+# A day away from either end of datetime's range: another zone may fall a few hours past it.
+_MOMENTS = st.datetimes(datetime(1, 1, 2), datetime(9999, 12, 30), timezones=st.just(UTC))
+
+
+@given(_MOMENTS, st.integers(-14 * 60, 14 * 60))
+def test_a_moment_is_written_alike_in_any_zone_kept_or_not(moment: datetime, minutes: int) -> None:
+    zoned = moment.astimezone(timezone(timedelta(minutes=minutes)))
+    written = format_utc.__wrapped__(moment)
+    assert format_utc(zoned) == format_utc(moment) == written
+    assert written == moment.strftime("%Y-%m-%dT%H:%M:%SZ").rjust(20, "0")
