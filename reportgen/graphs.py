@@ -305,12 +305,20 @@ def build_dot(
 
 def _digraph(name: str, body: list[str]) -> str:
     """Return ``graphviz.Digraph(name=name, body=body).source``, without making the Digraph (a tenth of
-    the time of a graph's DOT): its head with the name quoted, the body, its tail."""
-    return "".join((_DIGRAPH_HEAD(_quote_text(name) + " "), *body, _DIGRAPH_TAIL))
+    the time of a graph's DOT): graphviz's head with the name quoted, the body, graphviz's tail."""
+    return "".join((_BEFORE_NAME, _quote_text(name), _BEFORE_BODY, *body, _AFTER_BODY))
 
 
-_DIGRAPH_HEAD: Callable[[str], str] = graphviz.Digraph._head
-_DIGRAPH_TAIL: str = graphviz.Digraph._tail
+def _digraph_frame() -> tuple[str, str, str]:
+    """Return what graphviz writes of a Digraph before its name, between its name and its body, and
+    after its body: read once from one it writes, through its public API."""
+    name, body = "reportgen_name", "reportgen_body\n"
+    before, rest = graphviz.Digraph(name=name, body=[body]).source.split(name)
+    between, after = rest.split(body)
+    return before, between, after
+
+
+_BEFORE_NAME, _BEFORE_BODY, _AFTER_BODY = _digraph_frame()
 
 
 def _mermaid_text(text: str) -> str:

@@ -679,8 +679,8 @@ def _counted(events: Callable[[], Any], budget: int) -> Callable[[], Any]:
     return counted
 
 
-# A Node or a Location from the tuple of its fields, as their constructors make them without a Python call
-# (the reader makes 1.1 million of them at L; a test counts the Nodes made through it).
+# Make a Node or a Location from the tuple of its fields, as its constructor would, without the constructor's
+# Python call (the plain reader makes 1.1 million of them at L; a test counts the Nodes made through this).
 _make = tuple.__new__
 
 
