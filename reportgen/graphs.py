@@ -194,7 +194,7 @@ def _quote_text(text: str) -> str:
     A text that is not an id (nor a keyword, which is an id), holds no '"', does not end in a backslash,
     and does not start as an HTML label can, is quoted by graphviz as '"' + text + '"': its two regular
     expressions (the escape of quotes and the check for an odd backslash at the end) then change
-    nothing, and took 90% of its time. Anything else goes to graphviz's ``quote`` itself.
+    nothing, and took two thirds of its time. Anything else goes to graphviz's ``quote`` itself.
     """
     if '"' in text or text[-1:] == "\\" or text[:1] == "<" or graphviz.quoting.ID.match(text) is not None:
         return str(graphviz.quoting.quote(text))
