@@ -65,15 +65,15 @@ def table(modules: Iterable[ModuleType], also: Iterable[type] = ()) -> Table:
     found[MappingProxyType] = lambda proxy: (_proxy, (dict(proxy),))
     for module in modules:
         for value in vars(module).values():
+            if not isinstance(value, type) or value.__module__ != module.__name__:
+                continue  # not a class, or one the module imported
             if (
-                isinstance(value, type)
-                and value.__module__ == module.__name__
-                and dataclasses.is_dataclass(value)
+                dataclasses.is_dataclass(value)
                 and value.__dataclass_params__.frozen  # type: ignore[attr-defined]
                 and "__slots__" in vars(value)
             ):
                 found[value] = by_fields(value)
-            elif isinstance(value, type) and value.__module__ == module.__name__ and _is_named_tuple(value):
+            elif _is_named_tuple(value):
                 found[value] = by_items(value)
     for cls in also:
         found[cls] = by_fields(cls)
