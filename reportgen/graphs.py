@@ -191,12 +191,14 @@ _quote_edge: Callable[[str], str] = lru_cache(maxsize=1 << 12, typed=True)(graph
 def _quote_text(text: str) -> str:
     """Return ``graphviz.quoting.quote(text)`` for a node's text, in a tenth of its time.
 
-    A text that is not an id (nor a keyword, which is an id), holds no '"', does not end in a backslash,
-    and does not start as an HTML label can, is quoted by graphviz as '"' + text + '"': its two regular
-    expressions (the escape of quotes and the check for an odd backslash at the end) then change
-    nothing, and took two thirds of its time. Anything else goes to graphviz's ``quote`` itself.
+    A text that is not an id (nor a keyword, which is an id), holds no '"', has no backslash in its last
+    two characters, and does not start as an HTML label can, is quoted by graphviz as '"' + text + '"':
+    its two regular expressions (the escape of quotes and the check for an odd backslash at the end)
+    then change nothing, and took two thirds of its time. Anything else goes to graphviz's ``quote``
+    itself. The last two characters, not only the last: that check's ``$`` also matches before a final
+    line break, so graphviz warns of a text that ends in a backslash and a line break too.
     """
-    if '"' in text or text[-1:] == "\\" or text[:1] == "<" or graphviz.quoting.ID.match(text) is not None:
+    if '"' in text or "\\" in text[-2:] or text[:1] == "<" or graphviz.quoting.ID.match(text) is not None:
         return str(graphviz.quoting.quote(text))
     return f'"{text}"'
 
