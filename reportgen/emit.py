@@ -37,7 +37,7 @@ from reportgen.layout import (
     keep_drawings,
 )
 from reportgen.lineage import NodeKey
-from reportgen.model import Organisation
+from reportgen.model import ArtifactRef, Organisation
 from reportgen.paths import (
     artifact_page,
     audit_month_page,
@@ -322,10 +322,13 @@ def emit_pages(
     extra: Sequence[Extra] = (),
     assembled: Mapping[str, Layout] | None = None,
     work: Sequence[Unit] | None = None,
+    nodes: dict[ArtifactRef | str, str] | None = None,
 ) -> Rendered:
     """Draw the graphs and write the pages and graph files of every unit into ``staging``, the
     organisation's ``extra`` files, and the files ``assembled`` from the units' pieces (see
     ``assembled``). ``work``: the organisation's units, if the caller has them (``site.units``).
+    ``nodes``: the digests of its nodes, if the caller made them (``Fingerprints.nodes``), for the
+    digests of what pages show of each graph (``GraphDigests``): workers inherit them.
 
     A rebuild ``reuse``s the units of the previous site whose inputs did not change: their files are
     hard-linked from it by a thread of this process while the pages render (unless they are linked
@@ -356,7 +359,7 @@ def emit_pages(
             for i, stored in reused.items():
                 done[i] = stored.files if reuse.linked else link_files(old_site, new_site, stored.files)
 
-    drawer = Drawer(org, layout)
+    drawer = Drawer(org, layout, nodes)
     drawn: dict[NodeKey, DrawnGraph] = {}
     jobs = layout.jobs or cpu_count()
     pages = sum(_page_count(org, work[i]) for i in todo)

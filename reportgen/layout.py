@@ -27,7 +27,7 @@ from reportgen import __version__
 from reportgen.graphs import NodeMemo, build_dot
 from reportgen.incremental import GraphDigests, checks_exact
 from reportgen.lineage import GraphOptions, LineageGraph, NodeKey, neighbourhood
-from reportgen.model import Organisation
+from reportgen.model import ArtifactRef, Organisation
 from reportgen.paths import node_page
 from reportgen.render import RenderError, get_renderer
 from reportgen.site import GRAPH_ID_PREFIX, DrawnGraph, name_svg_titles, node_title
@@ -259,13 +259,18 @@ class Drawer:
     DOT, the cache, loading Graphviz, the SVG's titles).
     """
 
-    def __init__(self, org: Organisation, options: LayoutOptions) -> None:
+    def __init__(
+        self, org: Organisation, options: LayoutOptions, nodes: dict[ArtifactRef | str, str] | None = None
+    ) -> None:
         self.org, self.options = org, options
         self.renderer = get_renderer(options.renderer)
         identity = self.renderer.identity() if options.cache else ""
         self.cache = GraphCache(options.cache, self.renderer.name, identity)
         self.memo: NodeMemo = {}  # node statements, filled by each process for itself
-        self.digests = GraphDigests(org)  # what pages show of each graph, for the page record: each process's
+        # What pages show of each graph, for the page record, from ``nodes``: the nodes' digests as the
+        # fingerprints made them (``Fingerprints.nodes``), if they were made before workers fork. Each
+        # worker had made them all again (at L, a second of its CPU).
+        self.digests = GraphDigests(org, nodes)
         self.exact = options.cache is not None and checks_exact(options.graph)  # whether to digest them
         self.lineage = self.layout = 0.0
         self._loaded = False  # whether this process has loaded the renderer (``load``)

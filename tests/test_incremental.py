@@ -1059,3 +1059,36 @@ def test_a_digest_is_of_its_parts_each_ended_by_a_nul() -> None:
     assert _digest("") == blake(b"\0")
     assert _digest("a", "b") == blake(b"a\0b\0")
     assert _digest("caf\u00e9", "\ud800") == blake("caf\u00e9\0".encode() + b"\xed\xa0\x80\0")
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_build_digests_each_node_once_for_its_fingerprints_and_its_graphs(
+    manifests: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    """The fingerprints' nodes' digests are made before pages render; the digests of what pages show of
+    each graph take them from there, in this process and in the workers it forks (which inherit them).
+    Every process that makes one says so in the file below, each line written whole at its end."""
+    import reportgen.incremental as incremental
+
+    log = tmp_path / "digested"
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    digest = incremental.node_digest
+
+    def counted(org: object, key: object) -> str:
+        os.write(fd, f"{os.getpid()} {key}\n".encode())
+        return digest(org, key)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(incremental, "node_digest", counted)
+    monkeypatch.setattr(build_module, "COMPACT_FROM", 1)  # the model moved first, as at L: made after
+    monkeypatch.setattr("reportgen.emit._IN_PROCESS_BELOW", 1)  # the workers fork for the samples too
+    try:
+        result = build([manifests], BuildOptions(output=tmp_path / "site", jobs=jobs))
+    finally:
+        os.close(fd)
+    made = log.read_text().splitlines()
+    assert result.written and result.graphs and result.jobs == jobs
+    assert ("compact" in dict(result.stages)) == (jobs > 1)  # the model moves only for workers
+    org = result.validation.organisation
+    keys = [line.split(" ", 1)[1] for line in made]
+    assert sorted(keys) == sorted([*map(str, org.artifacts), *org.runs])  # each once, all of them
+    assert {line.split(" ", 1)[0] for line in made} == {str(os.getpid())}
