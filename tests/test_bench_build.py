@@ -39,6 +39,20 @@ def test_a_run_measures_builds_rebuilds_and_pairs_and_leaves_no_site(
     assert "; pairs " in row
 
 
+def test_a_builds_peak_is_its_own_not_that_of_the_process_that_started_it(
+    bench: ModuleType, tmp_path: Path
+) -> None:
+    """Linux keeps a process's ru_maxrss across exec: a build started by a benchmark holding two sites'
+    bytes (its --check) read as the benchmark's size, 1.3 GB, not its own."""
+    held = bytearray(512 * 1024 * 1024)
+    for page in range(0, len(held), 4096):  # resident, page by page
+        held[page] = 1
+    samples = Path(__file__).resolve().parent.parent / "sample_manifests"
+    r = bench._build(samples, tmp_path / "site")
+    assert r["pages"] > 10 and 0 < r["peak_mib"] < 400, r["peak_mib"]
+    del held
+
+
 def test_the_speed_up_is_the_median_of_the_pairs_beside_the_single_run(bench: ModuleType) -> None:
     r = {"cold": {"seconds": 10.0}, "cold_one_job": {"seconds": 17.0}}
     assert bench._speedup(r) == "1.70x"
