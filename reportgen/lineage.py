@@ -52,6 +52,21 @@ class NodeKey:
     def __hash__(self) -> int:
         return self._hash
 
+    def __eq__(self, other: object) -> bool:
+        # Keys are compared over and over too (each vertex with the focus, keys found in dicts): most are
+        # of two nodes, which their hashes tell apart at once, or of a shared key with itself. The
+        # generated method compared two tuples of the fields, an ArtifactRef's through its own method.
+        if self is other:
+            return True
+        if other.__class__ is not NodeKey:
+            return NotImplemented
+        return (
+            self._hash == other._hash
+            and self.kind == other.kind
+            and self.run == other.run
+            and self.artifact == other.artifact
+        )
+
     def __reduce__(self) -> tuple[type[NodeKey], tuple[NodeKind, ArtifactRef | None, str | None]]:
         """Pickle by the fields: the hash is recomputed (another process may hash strings otherwise)."""
         return NodeKey, (self.kind, self.artifact, self.run)

@@ -5,6 +5,9 @@ A hop is two edges (artifact -> run -> artifact); ``distance`` counts edges, neg
 
 from __future__ import annotations
 
+import operator
+import pickle
+
 import pytest
 from factories import (
     ZOO,
@@ -16,6 +19,8 @@ from factories import (
     private_cache,  # noqa: F401 - fixture
     run,
 )
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reportgen import lineage
 from reportgen.draw import links_from
@@ -574,3 +579,28 @@ def test_node_order_sorts_keys_as_their_own_order() -> None:
     keys = [NodeKey.of_artifact(r) for r in refs] + [NodeKey.of_run(r) for r in runs]
     for shuffled in (keys, keys[::-1], keys[1::2] + keys[::2]):
         assert sorted(shuffled, key=lineage.node_order) == sorted(shuffled)  # the dataclass's order
+
+
+# Keys as the lineage makes them, and any other combination of the fields (which the fields' comparison
+# would tell apart as well).
+_REFS = st.builds(ArtifactRef, st.sampled_from(["a", "b"]), st.integers(0, 2))
+_KEYS = st.one_of(
+    st.builds(NodeKey.of_run, st.sampled_from(["a", "b", "c"])),
+    st.builds(NodeKey.of_artifact, _REFS),
+    st.builds(NodeKey, st.sampled_from(NodeKind), st.none() | _REFS, st.none() | st.sampled_from(["a", "b"])),
+)
+
+
+@given(_KEYS, _KEYS)
+def test_keys_are_equal_when_their_fields_are(a: NodeKey, b: NodeKey) -> None:
+    """``NodeKey.__eq__`` tells keys apart by their hashes first: the same answers as comparing the fields,
+    for copies, pickled copies and other kinds of values."""
+    fields = (a.kind, a.artifact, a.run) == (b.kind, b.artifact, b.run)
+    assert (a == b) is fields and (a != b) is not fields
+    copy = pickle.loads(pickle.dumps(b))
+    assert (a == copy) is fields and (copy == a) is fields and copy == b and copy is not b
+    assert operator.eq(a, a) and not operator.ne(a, a) and hash(a) == hash(NodeKey(a.kind, a.artifact, a.run))
+    assert a != (a.kind, a.artifact, a.run) and a != str(a) and a is not None
+    collides = NodeKey(b.kind, b.artifact, b.run)  # two keys with one hash: told apart by their fields
+    object.__setattr__(collides, "_hash", hash(a))
+    assert (a == collides) is fields and (collides == a) is fields
