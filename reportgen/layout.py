@@ -268,8 +268,8 @@ class Drawer:
         self.cache = GraphCache(options.cache, self.renderer.name, identity)
         self.memo: NodeMemo = {}  # node statements, filled by each process for itself
         # What pages show of each graph, for the page record, from ``nodes``: the nodes' digests as the
-        # fingerprints made them (``Fingerprints.nodes``), if they were made before workers fork. Each
-        # worker had made them all again (at L, a second of its CPU).
+        # fingerprints made them (``Fingerprints.nodes``), if they were made before workers fork: each
+        # worker had made them all again.
         self.digests = GraphDigests(org, nodes)
         self.exact = options.cache is not None and checks_exact(options.graph)  # whether to digest them
         self.lineage = self.layout = 0.0
