@@ -14,6 +14,7 @@ import pytest
 from factories import another_reportgen, org_from_yaml, pieces_made_here
 
 import reportgen.build as build_module
+import reportgen.incremental as incremental_module
 import reportgen.site as site_module
 from reportgen.build import BuildOptions, BuildResult, build, cache_folder
 from reportgen.incremental import ASSEMBLED, Fingerprints, GraphDigests, PageCache
@@ -1068,17 +1069,15 @@ def test_a_build_digests_each_node_once_for_its_fingerprints_and_its_graphs(
     """The fingerprints' nodes' digests are made before pages render; the digests of what pages show of
     each graph take them from there, in this process and in the workers it forks (which inherit them).
     Every process that makes one says so in the file below, each line written whole at its end."""
-    import reportgen.incremental as incremental
-
     log = tmp_path / "digested"
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-    digest = incremental.node_digest
+    digest = incremental_module.node_digest
 
     def counted(org: object, key: object) -> str:
         os.write(fd, f"{os.getpid()} {key}\n".encode())
         return digest(org, key)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(incremental, "node_digest", counted)
+    monkeypatch.setattr(incremental_module, "node_digest", counted)
     monkeypatch.setattr(build_module, "COMPACT_FROM", 1)  # the model moved first, as at L: made after
     monkeypatch.setattr("reportgen.emit._IN_PROCESS_BELOW", 1)  # the workers fork for the samples too
     try:
