@@ -26,7 +26,7 @@ from typing import TypeVar
 import jinja2
 
 from reportgen.assembled import Layout, assemble, unit_pieces
-from reportgen.incremental import Reuse, StoredFile, StoredUnit, intact, link_files
+from reportgen.incremental import NodeDigests, Reuse, StoredFile, StoredUnit, intact, link_files
 from reportgen.layout import (
     Drawer,
     Drawing,
@@ -37,7 +37,7 @@ from reportgen.layout import (
     keep_drawings,
 )
 from reportgen.lineage import NodeKey
-from reportgen.model import ArtifactRef, Organisation
+from reportgen.model import Organisation
 from reportgen.paths import (
     artifact_page,
     audit_month_page,
@@ -322,7 +322,7 @@ def emit_pages(
     extra: Sequence[Extra] = (),
     assembled: Mapping[str, Layout] | None = None,
     work: Sequence[Unit] | None = None,
-    nodes: dict[ArtifactRef | str, str] | None = None,
+    nodes: NodeDigests | None = None,
 ) -> Rendered:
     """Draw the graphs and write the pages and graph files of every unit into ``staging``, the
     organisation's ``extra`` files, and the files ``assembled`` from the units' pieces (see

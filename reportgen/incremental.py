@@ -43,7 +43,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TypeAlias
 
 from reportgen import __version__, source_digest
 from reportgen.lineage import GraphOptions, LineageGraph, NodeKey
@@ -127,6 +127,10 @@ def settings_digest(org: Organisation, parts: Iterable[str], template_folders: S
     return _digest(__version__, FORMAT, source_digest(), files.hexdigest(), registries, *parts)
 
 
+# Each node's ``node_digest``, by artifact version (its ref) or run (its id).
+NodeDigests: TypeAlias = dict[ArtifactRef | str, str]
+
+
 def node_digest(org: Organisation, key: ArtifactRef | str) -> str:
     """Return the digest of a run (by id) or an artifact version (by ref) as far as a page can show it:
     the entity, and an artifact's links and aliases."""
@@ -159,7 +163,7 @@ class GraphDigests:
     Made for every graph a build draws: about 25 µs each at L, a node's digest looked up by its key.
     """
 
-    def __init__(self, org: Organisation, nodes: dict[ArtifactRef | str, str] | None = None) -> None:
+    def __init__(self, org: Organisation, nodes: NodeDigests | None = None) -> None:
         self.org = org
         self.nodes = nodes if nodes is not None else {}
         self._keys: dict[NodeKey, str] = {}  # the same by NodeKey, which hashes faster than a ref
@@ -224,7 +228,7 @@ class Fingerprints:
         # not by NodeKey: making a NodeKey per lookup was most of the time.
         self._component: dict[ArtifactRef | str, int] = {}
         self._component_digest: list[str] = []
-        self.nodes: dict[ArtifactRef | str, str] = {}  # each node's digest (``node_digest``), by plain key
+        self.nodes: NodeDigests = {}  # each node's digest (``node_digest``), by plain key
         self._months: dict[str, tuple[str, ...]] | None = None
         self._events: dict[int, str] = {}  # an event's repr, by its id (the model outlives this)
         self._blocks: dict[str, dict[int, list[AuditEvent]]] = {}  # see _block_events

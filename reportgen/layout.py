@@ -25,9 +25,9 @@ import zstandard
 
 from reportgen import __version__
 from reportgen.graphs import NodeMemo, build_dot
-from reportgen.incremental import GraphDigests, checks_exact
+from reportgen.incremental import GraphDigests, NodeDigests, checks_exact
 from reportgen.lineage import GraphOptions, LineageGraph, NodeKey, neighbourhood
-from reportgen.model import ArtifactRef, Organisation
+from reportgen.model import Organisation
 from reportgen.paths import node_page
 from reportgen.render import RenderError, get_renderer
 from reportgen.site import GRAPH_ID_PREFIX, DrawnGraph, name_svg_titles, node_title
@@ -259,9 +259,7 @@ class Drawer:
     DOT, the cache, loading Graphviz, the SVG's titles).
     """
 
-    def __init__(
-        self, org: Organisation, options: LayoutOptions, nodes: dict[ArtifactRef | str, str] | None = None
-    ) -> None:
+    def __init__(self, org: Organisation, options: LayoutOptions, nodes: NodeDigests | None = None) -> None:
         self.org, self.options = org, options
         self.renderer = get_renderer(options.renderer)
         identity = self.renderer.identity() if options.cache else ""
