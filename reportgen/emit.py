@@ -51,8 +51,6 @@ from reportgen.site import (
     DrawnGraph,
     Planner,
     Unit,
-    relink,
-    root_of,
     unit_focuses,
     unit_graph,
     unit_pages,
@@ -177,9 +175,10 @@ def unit_files(
 
 
 def svg_file_text(svg: str, page: str) -> str:
-    """Return a graph as a standalone .svg file beside ``page``: links relative to it, anchors on it."""
+    """Return a graph drawn for ``page`` as a standalone .svg file beside it: its links are relative to
+    the page already (see ``layout.graph_source``); its anchors are made the page's."""
     name = page.rsplit("/", 1)[-1]
-    svg = relink(svg, root_of(page)).replace('xlink:href="#', f'xlink:href="{name}#')
+    svg = svg.replace('xlink:href="#', f'xlink:href="{name}#')
     return standalone_svg(svg)
 
 

@@ -120,7 +120,7 @@ _RECURRING = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class DrawnGraph:
-    """A lineage graph laid out once, with site-root-relative links, or the error that stopped it."""
+    """A lineage graph laid out once (its links relative to its focus's page), or what stopped it."""
 
     graph: LineageGraph
     svg: str
@@ -150,15 +150,20 @@ def root_of(path: str) -> str:
     return "../" * path.count("/")
 
 
-def relink(svg: str, root: str) -> str:
-    """Return ``svg`` with its site-root-relative links made relative to a page ``root`` away.
+def rebase(svg: str, drawn_for: str, page: str) -> str:
+    """Return ``svg``, a graph drawn for the page at ``drawn_for`` (see ``layout.graph_source``), with
+    its links made relative to the page at ``page``.
 
-    Every link but an anchor (``#...``) gets ``root`` in front.
+    Every link but an anchor (``#...``) starts with the root of ``drawn_for``, and gets the root of
+    ``page`` in its place: nothing to do for the page it was drawn for, and a copy in C for another.
     """
-    if not root:
+    here, there = root_of(drawn_for), root_of(page)
+    if here == there:
         return svg
-    # One pass in C. A root is "../" repeated; were it to hold a backslash, the replacement would read it.
-    return _SITE_HREF.sub(_HREF + root.replace("\\", "\\\\"), svg)
+    if not here:  # links from the site's root (no node's page is there): only one to put in front
+        # A root is "../" repeated; were it to hold a backslash, the replacement would read it.
+        return _SITE_HREF.sub(_HREF + there.replace("\\", "\\\\"), svg)
+    return svg.replace(_HREF + here, _HREF + there)
 
 
 def vertex_title(org: Organisation, vertex: Vertex) -> str:
@@ -347,8 +352,7 @@ class Planner:
         if drawn is None:
             return None
         graph = drawn.graph
-        root = root_of(path)
-        svg = relink(drawn.svg, root)
+        svg = rebase(drawn.svg, node_page(key), path)
         ids = vertex_ids(graph, GRAPH_ID_PREFIX)
         nodes = tuple(self.node_info(v, ids[v], graph) for v in graph.vertices)
         titles = {v: node.title for v, node in zip(graph.vertices, nodes, strict=True)}

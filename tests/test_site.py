@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import posixpath
 import re
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from reportgen.layout import graph_source
 from reportgen.lineage import GraphOptions, NodeKey, neighbourhood
 from reportgen.load import load_paths
 from reportgen.model import EventKind, Organisation
-from reportgen.paths import collection_version_page
+from reportgen.paths import collection_version_page, node_page
 from reportgen.render import get_renderer
 from reportgen.site import (
     VERSION_WINDOW,
@@ -24,7 +25,8 @@ from reportgen.site import (
     audit_months,
     month_name,
     name_svg_titles,
-    relink,
+    rebase,
+    root_of,
     units,
     vertex_title,
 )
@@ -49,8 +51,9 @@ def graphs(org: Organisation) -> dict[NodeKey, DrawnGraph]:
     found = {}
     for key in keys:
         graph = neighbourhood(org, key, GraphOptions())
+        root = root_of(node_page(key))  # links relative to the focus's page, as graph_source makes them
         found[key] = DrawnGraph(
-            graph, '<svg><a xlink:href="runs/x.html"/><a xlink:href="#g-n0"/></svg>', "x.svg"
+            graph, f'<svg><a xlink:href="{root}runs/x.html"/><a xlink:href="#g-n0"/></svg>', "x.svg"
         )
     return found
 
@@ -153,23 +156,45 @@ def test_graph_nodes_name_each_vertex_with_its_own_id_and_focus(
         assert view.edges == tuple((titles[a], titles[b]) for a, b in drawn.graph.edges)
 
 
-_OLD_HREF = re.compile(r'xlink:href="(?![#])')
+_PAGES = ["index.html", "runs/x.html", "artifacts/a/v0.html", "collections/r/n/v1.html"]
+_TARGETS = ["runs/a.html", "artifacts/x/v0.html", "artifacts/x/v0.html#top", ""]
 
 
-@pytest.mark.parametrize(
-    "svg",
-    [
-        "",
-        "<svg/>",
-        '<a xlink:href="runs/a.html"><a xlink:href="#g-n1"><a xlink:href="">',
-        '<a xlink:href="artifacts/x/v0.html#top"/>xlink:href="#"xlink:href="a"',
-        'xlink:href="xlink:href="#',
-    ],
-)
-@pytest.mark.parametrize("root", ["", "../", "../../../"])
-def test_relink_prefixes_every_link_but_anchors(svg: str, root: str) -> None:
-    expected = _OLD_HREF.sub(f'xlink:href="{root}', svg) if root else svg
-    assert relink(svg, root) == expected
+def _svg_links(root: str) -> str:
+    """An SVG's links as a graph drawn for a page ``root`` away writes them, with anchors among them."""
+    links = [f'<a xlink:href="{root}{t}">' for t in _TARGETS]
+    return "".join(links) + '<a xlink:href="#g-n1"><a xlink:href="#">xlink:title="run · a"'
+
+
+@pytest.mark.parametrize("drawn_for", _PAGES)
+@pytest.mark.parametrize("page", _PAGES)
+def test_rebase_makes_every_link_but_anchors_relative_to_the_page_showing_the_graph(
+    drawn_for: str, page: str
+) -> None:
+    svg = _svg_links(root_of(drawn_for))
+    rebased = rebase(svg, drawn_for, page)
+    assert rebased == _svg_links(root_of(page))
+    if root_of(page) == root_of(drawn_for):
+        assert rebased is svg  # nothing copied for the page it was drawn for
+
+
+def test_a_graph_links_to_its_nodes_pages_from_its_own_page_and_from_any_other(org: Organisation) -> None:
+    """A drawn graph's links, followed from its own page (or its SVG file beside it) or rebased for a page
+    elsewhere, reach its nodes' pages."""
+    followed = 0
+    for key in [
+        *list(NodeKey.of_artifact(ref) for ref in org.artifacts)[:6],
+        NodeKey.of_run(next(iter(org.runs))),
+    ]:
+        graph, _, dot = graph_source(org, key, GraphOptions())
+        svg = get_renderer().render_svg(dot, graph=str(key))
+        pages = {node_page(v) for v in graph.nodes}
+        for page in [node_page(key), "index.html", "runs/x.html", "collections/r/n/v1.html"]:
+            hrefs = re.findall(r'xlink:href="([^"#][^"]*)"', rebase(svg, node_page(key), page))
+            reached = {posixpath.normpath(posixpath.join(posixpath.dirname(page), h)) for h in hrefs}
+            assert reached == pages  # every node links to its page, the focus too
+            followed += len(hrefs)
+    assert followed > 0
 
 
 def test_svg_titles_name_nodes_and_edges(org: Organisation) -> None:
