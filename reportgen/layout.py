@@ -19,13 +19,12 @@ import sqlite3
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 import zstandard
 
 from reportgen import __version__
-from reportgen.graphs import LinkFor, NodeMemo, build_dot
+from reportgen.graphs import NodeMemo, build_dot
 from reportgen.incremental import GraphDigests, NodeDigests, checks_exact
 from reportgen.lineage import GraphOptions, LineageGraph, NodeKey, neighbourhood
 from reportgen.model import Organisation
@@ -265,7 +264,7 @@ class Drawer:
         self.renderer = get_renderer(options.renderer)
         identity = self.renderer.identity() if options.cache else ""
         self.cache = GraphCache(options.cache, self.renderer.name, identity)
-        self.memos: dict[str, NodeMemo] = {}  # node statements by their links' root, filled by each process
+        self.memo: NodeMemo = {}  # node statements, filled by each process for itself
         # What pages show of each graph, for the page record, from ``nodes``: the nodes' digests as the
         # fingerprints made them (``Fingerprints.nodes``), if they were made before workers fork: each
         # worker had made them all again.
@@ -297,7 +296,7 @@ class Drawer:
         clock = time.perf_counter
         started = clock()
         org, options = self.org, self.options
-        sources = [graph_source(org, focus, options.graph, self.memos) for focus in focuses]
+        sources = [graph_source(org, focus, options.graph, self.memo) for focus in focuses]
         keys = [self.cache.key(dot) for _, _, dot in sources]
         found = [self.cache.get(key) for key in keys]
         if None in found:
@@ -339,32 +338,37 @@ class Drawer:
 
 
 def graph_source(
-    org: Organisation, focus: NodeKey, options: GraphOptions, memos: dict[str, NodeMemo] | None = None
+    org: Organisation, focus: NodeKey, options: GraphOptions, memo: NodeMemo | None = None
 ) -> tuple[LineageGraph, str, str]:
     """Return the lineage graph a page shows around ``focus``, its name, and its DOT source.
 
     Its links are relative to the page of ``focus``, beside which its SVG file is written too: neither
-    changes them (see ``site.rebase`` for another page). ``memos``: node statements by the root their
-    links start from (see ``build_dot``), kept by a caller drawing many graphs.
+    changes them (see ``site.rebase`` for another page). ``memo``: see ``build_dot``; one serves every
+    focus, since the node statements link to site paths, and the graph's root is put in front after.
     """
     graph = neighbourhood(org, focus, options)
     name = node_title(org, focus)
-    root = root_of(node_page(focus))
-    memo = memos.setdefault(root, {}) if memos is not None else None
     dot = build_dot(
-        org, graph, name=name, link=_links(root), id_prefix=GRAPH_ID_PREFIX, cluster_anchors=True, memo=memo
+        org, graph, name=name, link=_site_link, id_prefix=GRAPH_ID_PREFIX, cluster_anchors=True, memo=memo
     )
-    return graph, name, dot
+    return graph, name, rooted(dot, root_of(node_page(focus)))
 
 
-@cache
-def _links(root: str) -> LinkFor:
-    """Return the links to nodes' pages from a page ``root`` away from the site's root (a few roots)."""
+def _site_link(vertex: object) -> str | None:
+    return node_page(vertex) if isinstance(vertex, NodeKey) else None
 
-    def link(vertex: object) -> str | None:
-        return root + node_page(vertex) if isinstance(vertex, NodeKey) else None
 
-    return link
+def rooted(dot: str, root: str) -> str:
+    """Return ``dot``, whose nodes link to site paths, with ``root`` in front of each link but an anchor.
+
+    A link is written ``URL="`` and its path (a path is never a bare DOT id, so it is always quoted), and
+    no text holds that sequence (a '"' in a quoted text is always escaped). One copy in C, of the DOT:
+    the node statements, memoised once for every graph, link to site paths, and the SVG needs no
+    copy to relink for the page it is drawn for.
+    """
+    if not root:
+        return dot
+    return dot.replace('URL="', f'URL="{root}').replace(f'URL="{root}#', 'URL="#')
 
 
 def keep_drawings(cache: GraphCache, drawings: Iterable[Drawing], keep: Iterable[str]) -> None:

@@ -9,17 +9,22 @@ import sqlite3
 import tracemalloc
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 import zstandard
+from factories import artifact, fan_out, org_from_dict, run
 
 from reportgen import layout
 from reportgen.build import BuildOptions, build, cache_folder, graph_focuses
+from reportgen.graphs import NodeMemo, build_dot
 from reportgen.incremental import PageCache
 from reportgen.layout import GraphCache, GraphFailure, LayoutOptions, draw_graphs
-from reportgen.lineage import GraphOptions
+from reportgen.lineage import GraphOptions, NodeKey
 from reportgen.load import load_paths
+from reportgen.paths import node_page
 from reportgen.render import RenderError
+from reportgen.site import GRAPH_ID_PREFIX, root_of
 from reportgen.validate import validate
 from reportgen.workers import frozen_heap
 
@@ -267,3 +272,48 @@ def test_graphs_drawn_together_stop_at_the_first_failure_unless_keeping_going(
     else:  # the build stops there: the graphs after it are not laid out (each could time out)
         assert len(calls) == len(drawn) == 3 and errors == [False, False, True]
     assert all(bool(graph.svg) != drawing.error for graph, drawing in drawn)
+
+
+def _named_runs(text: str) -> dict[str, Any]:
+    """A run named and typed ``text`` between two artifact versions, the first described by it."""
+    return {
+        "artifacts": [artifact("in", 0, description=text), artifact("out", 0)],
+        "runs": [run("r1", name=text, inputs=["in:v0"], outputs=["out:v0"], job_type=text)],
+    }
+
+
+# Texts that spell, or nearly spell, how a link's attribute starts in DOT.
+_LINK_TEXTS = ['URL="x', 'URL=\\"x', 'a URL="#b', 'URL=\\\\"', '"URL="', "URL=\\"]
+
+
+@pytest.mark.parametrize(
+    ("manifest", "clustered"),
+    [
+        pytest.param(fan_out(12), True, id="clusters"),
+        *(pytest.param(_named_runs(text), False, id=f"text-{i}") for i, text in enumerate(_LINK_TEXTS)),
+    ],
+)
+def test_a_graphs_dot_links_from_its_focuss_page_as_if_drawn_with_links_from_there(
+    manifest: dict[str, Any], clustered: bool
+) -> None:
+    """graph_source memoises node statements that link to site paths, then puts the focus's root in front
+    of every link but a cluster's anchor: the DOT is the one drawn with links from the focus's page, with
+    texts that spell a link's attribute too."""
+    org = org_from_dict(manifest)
+    memo: NodeMemo = {}
+    focuses = [NodeKey.of_artifact(ref) for ref in org.artifacts] + [NodeKey.of_run(r) for r in org.runs]
+    anchors = 0
+    for focus in focuses * 2:  # the second time from the memo
+        root = root_of(node_page(focus))
+
+        def link(vertex: object, root: str = root) -> str | None:
+            return root + node_page(vertex) if isinstance(vertex, NodeKey) else None
+
+        graph, name, dot = layout.graph_source(org, focus, GraphOptions(), memo)
+        expected = build_dot(
+            org, graph, name=name, link=link, id_prefix=GRAPH_ID_PREFIX, cluster_anchors=True
+        )
+        assert dot == expected
+        assert dot.count('URL="') == len(graph.vertices)  # every vertex links, and nothing else does
+        anchors += dot.count('URL="#')
+    assert (anchors > 0) == clustered  # a cluster's anchor stays an anchor
