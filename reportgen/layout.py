@@ -30,7 +30,7 @@ from reportgen.lineage import GraphOptions, LineageGraph, NodeKey, neighbourhood
 from reportgen.model import Organisation
 from reportgen.paths import node_page
 from reportgen.render import RenderError, get_renderer
-from reportgen.site import GRAPH_ID_PREFIX, DrawnGraph, name_svg_titles, node_title, root_of
+from reportgen.site import GRAPH_ID_PREFIX, DrawnGraph, name_svg_titles, node_title, reroot, root_of
 from reportgen.workers import can_fork, cpu_count, fork_pool
 
 log = logging.getLogger(__name__)
@@ -359,16 +359,10 @@ def _site_link(vertex: object) -> str | None:
 
 
 def rooted(dot: str, root: str) -> str:
-    """Return ``dot``, whose nodes link to site paths, with ``root`` in front of each link but an anchor.
-
-    A link is written ``URL="`` and its path (a path is never a bare DOT id, so it is always quoted), and
-    no text holds that sequence (a '"' in a quoted text is always escaped). One copy in C, of the DOT:
-    the node statements, memoised once for every graph, link to site paths, and the SVG needs no
-    copy to relink for the page it is drawn for.
-    """
-    if not root:
-        return dot
-    return dot.replace('URL="', f'URL="{root}').replace(f'URL="{root}#', 'URL="#')
+    """Return ``dot``, whose nodes link to site paths, with ``root`` in front of each link but an anchor
+    (see ``site.reroot``). The node statements, memoised once for every graph, link to site paths; the
+    graph's DOT links from its page, and its SVG needs no copy to relink for that page."""
+    return reroot(dot, 'URL="', "", root)
 
 
 def keep_drawings(cache: GraphCache, drawings: Iterable[Drawing], keep: Iterable[str]) -> None:

@@ -88,7 +88,6 @@ _MONTHS = (
 _INDEX = Link("Index", "index.html")
 _AUDIT = Link("Audit log", "audit.html")
 _HREF = 'xlink:href="'
-_SITE_HREF = re.compile(_HREF + "(?!#)")  # a link but an anchor
 # A node's <title> (its id, as Graphviz escapes it) or an edge's (its tail's id, "->", its head's id).
 _TITLE = re.compile(r"<title>(g&#45;n\d+)(?:&#45;&gt;(g&#45;n\d+))?</title>")
 # Badges are few (types, states, tags, aliases) and shown on page after page: make each once.
@@ -150,20 +149,26 @@ def root_of(path: str) -> str:
     return "../" * path.count("/")
 
 
+def reroot(text: str, start: str, here: str, there: str) -> str:
+    """Return ``text`` (a graph's DOT or SVG) with the links written after ``start`` (``URL="``,
+    ``xlink:href="``) made relative to a page ``there`` away from the site's root, where they were
+    relative to one ``here`` away; an anchor (``#...``) stays as it is.
+
+    Every link but an anchor starts with ``here``, and ``start`` begins a link only: no text of a graph
+    holds it, since a '"' in a quoted text is always escaped. One copy in C, none when the roots agree.
+    """
+    if here == there:
+        return text
+    text = text.replace(start + here, start + there)
+    if not here:  # the anchors got ``there`` in front too
+        text = text.replace(f"{start}{there}#", f"{start}#")
+    return text
+
+
 def rebase(svg: str, drawn_for: str, page: str) -> str:
     """Return ``svg``, a graph drawn for the page at ``drawn_for`` (see ``layout.graph_source``), with
-    its links made relative to the page at ``page``.
-
-    Every link but an anchor (``#...``) starts with the root of ``drawn_for``, and gets the root of
-    ``page`` in its place: nothing to do for the page it was drawn for, and a copy in C for another.
-    """
-    here, there = root_of(drawn_for), root_of(page)
-    if here == there:
-        return svg
-    if not here:  # links from the site's root (no node's page is there): only one to put in front
-        # A root is "../" repeated; were it to hold a backslash, the replacement would read it.
-        return _SITE_HREF.sub(_HREF + there.replace("\\", "\\\\"), svg)
-    return svg.replace(_HREF + here, _HREF + there)
+    its links made relative to the page at ``page``: nothing to do for the page it was drawn for."""
+    return reroot(svg, _HREF, root_of(drawn_for), root_of(page))
 
 
 def vertex_title(org: Organisation, vertex: Vertex) -> str:
