@@ -9,6 +9,7 @@ import pickle
 import random
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import time
@@ -280,6 +281,48 @@ def test_embedded_renderer_grows_its_input_block() -> None:
         big = SMALL_DOT.replace("{", "{ /* " + "x" * size + " */", 1)
         assert renderer.render_svg(big, graph="g") == small
         assert renderer.render_svg(SMALL_DOT, graph="g") == small
+
+
+def test_wasm_memory_is_read_only_where_it_is() -> None:
+    """Graphviz's addresses and sizes are checked against its memory before anything is copied."""
+    instance = render._Instance.create(render._get_runtime())
+    memory, store = instance.memory, instance.store
+    end = memory.data_len(store)
+    memory.write(store, b"tail\0", end - 5)
+    assert instance._read(end - 5, 5) == b"tail\0" == bytes(memory.read(store, end - 5, end))
+    assert instance._read(end, 0) == b""
+    for start, size in ((end - 4, 5), (end, 1), (end + 1, 0), (-1, 2), (0, -1), (1 << 40, 8)):
+        with pytest.raises(render._GraphvizFailure, match=rf"^graphviz.wasm gave {size} bytes at {start},"):
+            instance._read(start, size)
+    assert instance._cstring_out(end - 5) == "tail"
+    memory.write(store, b"abc", end - 3)  # no NUL before the memory's end: read up to it
+    assert instance._cstring_out(end - 3) == "abc"
+    assert instance._cstring_out(end) == instance._cstring_out(end + 7) == ""
+
+
+def test_an_output_outside_wasm_memory_is_the_graphs_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A size Graphviz would give past its memory's end fails the graph, and the next gets a fresh
+    instance."""
+    renderer = EmbeddedRenderer()
+    first = renderer.render_svg(SMALL_DOT, graph="g")
+    instance = renderer._instance
+    assert instance is not None
+    real = instance.render
+
+    def overlong(dot: int, output_format: int, engine: int, out_len: int) -> int:
+        result = real(dot, output_format, engine, out_len)
+        instance.memory.write(
+            instance.store, struct.pack("<I", instance.memory.data_len(instance.store)), out_len
+        )
+        return result
+
+    monkeypatch.setattr(instance, "render", overlong)
+    with pytest.raises(
+        RenderError, match=r"^cannot draw graph 'g': graphviz.wasm gave \d+ bytes at \d+, outside"
+    ):
+        renderer.render_svg(SMALL_DOT, graph="g")
+    assert renderer._instance is None
+    assert renderer.render_svg(SMALL_DOT, graph="g") == first
 
 
 # ---------------------------------------------------------------------- disk cache
