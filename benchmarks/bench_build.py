@@ -440,6 +440,8 @@ def main() -> None:
     print("|" + "---|" * (HEADER.count("|") - 1))
     results = []
     with tempfile.TemporaryDirectory() as tmp:
+        if args.output_on:
+            args.output_on.mkdir(parents=True, exist_ok=True)  # as `reportgen build -o` makes its folder
         sites = Path(tempfile.mkdtemp(dir=args.output_on)) if args.output_on else Path(tmp)
         try:
             for size in args.sizes:

@@ -192,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-collection-") as tmp:
         work = Path(tmp)
+        if args.output_on:
+            args.output_on.mkdir(parents=True, exist_ok=True)  # as `reportgen build -o` makes its folder
         sites = Path(tempfile.mkdtemp(prefix="sites-", dir=args.output_on or work))
         try:
             for versions in sorted(args.versions):

@@ -168,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {platform.machine()} {platform.system()}, Python {platform.python_version()}")
     print(f"A: {args.a}\nB: {args.b}\nsize {args.size}, {args.rounds} rounds")
     with tempfile.TemporaryDirectory() as tmp:
+        if args.output_on:
+            args.output_on.mkdir(parents=True, exist_ok=True)  # as `reportgen build -o` makes its folder
         sites = Path(tempfile.mkdtemp(dir=args.output_on)) if args.output_on else Path(tmp) / "sites"
         sites.mkdir(exist_ok=True)
         try:

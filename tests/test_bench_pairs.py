@@ -77,7 +77,8 @@ def test_a_build_that_would_import_another_reportgen_is_refused(bench: ModuleTyp
 def test_a_run_builds_with_both_in_turn_and_leaves_nothing(
     bench: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    argv = [str(ROOT), str(ROOT), "--size", "S", "--rounds", "2", "--rebuild", "--output-on", str(tmp_path)]
+    on = tmp_path / "not" / "there"  # made as it is needed, as `reportgen build -o` makes its folder
+    argv = [str(ROOT), str(ROOT), "--size", "S", "--rounds", "2", "--rebuild", "--output-on", str(on)]
     assert bench.main([*argv, "--json", str(tmp_path / "figures.json")]) == 0
     out = capsys.readouterr().out
     builds = [line.split(":")[0].strip() for line in out.splitlines() if ": cold " in line]
@@ -85,4 +86,5 @@ def test_a_run_builds_with_both_in_turn_and_leaves_nothing(
     rebuilds = [line.split(":")[0].strip() for line in out.splitlines() if "rebuild after" in line]
     assert rebuilds == builds
     assert "| B ÷ A, median of the rounds' ratios (each round's) | " in out
-    assert [p.name for p in tmp_path.iterdir()] == ["figures.json"]  # sites and caches removed
+    assert [p.name for p in tmp_path.iterdir()] == ["figures.json", "not"]
+    assert list(on.iterdir()) == []  # sites and caches removed
