@@ -589,6 +589,26 @@ def test_a_rebuild_restores_every_file_and_no_cache_forgets_them(tmp_path: Path)
     assert not kept.exists()
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_build_without_the_cache_encodes_nothing_to_keep(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    """Encoding a file's entries for the next build is work a build that keeps nothing never uses."""
+    noted = tmp_path / "encoded"  # a file: a forked worker's calls are counted too
+    keepable = load_module._keepable
+
+    def counted(*args: Any) -> bytes | None:
+        with noted.open("a") as note:
+            note.write("1")
+        return keepable(*args)
+
+    monkeypatch.setattr(load_module, "_keepable", counted)
+    build([SAMPLES / "acme"], BuildOptions(output=tmp_path / "plain", jobs=jobs, cache=False))
+    assert not noted.exists()
+    build([SAMPLES / "acme"], BuildOptions(output=tmp_path / "kept", jobs=jobs))
+    assert len(noted.read_text()) == len(load_paths([SAMPLES / "acme"]).files)  # each file, kept
+
+
 def test_restored_entries_are_freed_without_the_cycle_collector() -> None:
     # A build pauses the cycle collector while it loads: entries in a reference cycle would outlive it.
     documents = parse(TRICKY)
