@@ -107,6 +107,7 @@ class GraphCache:
         self._salt = f"reportgen {__version__}/{CACHE_FORMAT}/{renderer}/{identity}\0"
         self._connection: sqlite3.Connection | None = None
         self._pid = 0
+        self._absent = 0  # the process that found no database: a cold build's; only ``update`` makes one
 
     def key(self, dot: str) -> str:
         """Return the cache key of a DOT source."""
@@ -117,8 +118,11 @@ class GraphCache:
             return None
         if self._connection is not None and self._pid == os.getpid():
             return self._connection
+        if not create and self._absent == os.getpid():  # asked once a graph: 15,000 times at L
+            return None
         path = self.folder / self.FILE
         if not create and not path.is_file():
+            self._absent = os.getpid()
             return None
         try:
             self.folder.mkdir(parents=True, exist_ok=True)

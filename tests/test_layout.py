@@ -19,7 +19,7 @@ from reportgen import layout
 from reportgen.build import BuildOptions, build, cache_folder, graph_focuses
 from reportgen.graphs import NodeMemo, build_dot
 from reportgen.incremental import PageCache
-from reportgen.layout import GraphCache, GraphFailure, LayoutOptions, draw_graphs
+from reportgen.layout import GraphCache, GraphFailure, LayoutOptions, draw_graphs, pack_svg
 from reportgen.lineage import GraphOptions, NodeKey
 from reportgen.load import load_paths
 from reportgen.paths import node_page
@@ -115,6 +115,21 @@ def test_cache_keys_depend_on_the_dot_and_the_renderer() -> None:
     assert a.key("digraph {}") != a.key("digraph { x }")
     assert a.key("digraph {}") != b.key("digraph {}")
     assert a.get(a.key("digraph {}")) is None  # no folder: nothing is kept
+
+
+def test_a_missing_cache_is_looked_for_once_and_made_by_the_update(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = GraphCache(tmp_path / "cache", "embedded", "16.1.0")
+    looked: list[Path] = []
+    is_file = Path.is_file
+    monkeypatch.setattr(Path, "is_file", lambda path: looked.append(path) or is_file(path))
+    keys = [cache.key(f"digraph {{ n{i} }}") for i in range(3)]
+    assert [cache.get(key) for key in keys] == [None, None, None]
+    assert looked == [tmp_path / "cache" / GraphCache.FILE]  # once, not once a graph
+    cache.update([(keys[0], pack_svg("<svg>0</svg>"))], keep={keys[0]})
+    assert [cache.get(key) for key in keys] == ["<svg>0</svg>", None, None]
+    cache.close()
 
 
 def test_the_first_graph_that_fails_is_named_whatever_the_workers_did(
