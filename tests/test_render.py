@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import pickle
@@ -12,6 +13,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -185,6 +187,69 @@ def test_timeout_interrupts_layout(renderer: Renderer) -> None:
     assert isinstance(info.value, RenderError)
     svg = renderer.render_svg(SMALL_DOT, graph="next", timeout=30)
     assert titles(svg, "node") == {"data:v1", "train", "model:v3", "eval"}
+
+
+def test_a_render_never_stops_before_its_timeout_whatever_runs_beside_it() -> None:
+    """The epoch ticker wakes as the shortest timeout running needs; no deadline counts from a stale epoch."""
+    stop = threading.Event()
+
+    def renders_beside() -> None:  # with the default timeout: the ticker wakes every 0.6 s for them
+        beside = EmbeddedRenderer()
+        while not stop.is_set():
+            beside.render_svg(SMALL_DOT, graph="beside", timeout=60)
+
+    thread = threading.Thread(target=renders_beside)
+    thread.start()
+    try:
+        for timeout in (1.0, 0.3, 0.5, 0.2):
+            time.sleep(0.35)  # into the ticker's wait: the epoch is behind the clock when the render starts
+            started = time.monotonic()
+            with pytest.raises(RenderTimeoutError):
+                EmbeddedRenderer().render_svg(dense_dot(), graph="heavy", timeout=timeout)
+            assert timeout <= time.monotonic() - started < timeout + 3
+    finally:
+        stop.set()
+        thread.join()
+
+
+class _Engine:
+    """An engine that notes when its epoch advances."""
+
+    def __init__(self) -> None:
+        self.ticks: list[float] = []
+
+    def increment_epoch(self) -> None:
+        self.ticks.append(time.monotonic())
+
+    def wakes(self) -> int:
+        """Return how many times the ticker woke: it adds every tick that passed at once."""
+        return sum(1 for a, b in itertools.pairwise([-1.0, *self.ticks]) if b - a > 0.005)
+
+
+class _Store:
+    def __init__(self) -> None:
+        self.deadlines: list[int] = []
+
+    def set_epoch_deadline(self, ticks: int) -> None:
+        self.deadlines.append(ticks)
+
+
+def test_the_epoch_ticker_wakes_as_often_as_the_timeout_needs_and_rests_after() -> None:
+    ticker = render._EpochTicker()
+    long, short = _Engine(), _Engine()
+    store = _Store()
+    with ticker.running(long, store, timeout=60):  # type: ignore[arg-type]
+        started = time.monotonic()
+        time.sleep(1.35)
+    assert store.deadlines == [6001]  # 60 s of 10 ms ticks, and one for the tick under way
+    elapsed = time.monotonic() - started
+    assert 1 <= long.wakes() <= 3  # every 0.6 s, not every tick
+    assert elapsed / 0.01 - 70 <= len(long.ticks) <= elapsed / 0.01 + 1  # never ahead of the clock
+    with ticker.running(short, store, timeout=1):  # type: ignore[arg-type]
+        time.sleep(0.5)
+    assert short.wakes() >= 10  # every 10 ms, give or take the machine
+    time.sleep(2.5)  # nothing runs: the ticker rests
+    assert not ticker._ticking and not ticker._engines and not ticker._wakes
 
 
 @pytest.mark.parametrize("timeout", [0, -1.0, float("nan")])
