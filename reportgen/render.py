@@ -60,7 +60,8 @@ _MAX_MEMORY_BYTES: Final = 2 << 30
 # What one epoch tick stands for: timeouts of the embedded renderer are counted in these.
 _TICK_SECONDS: Final = 0.01
 # How often the epoch ticker wakes, for a timeout: a hundredth of it, within these bounds. A render
-# runs past its timeout by about that much at most, and never stops before it.
+# never stops before its timeout, and runs past it by that much and two ticks at most (the machine
+# willing).
 _WAKE_SHARE: Final = 0.01
 _LONGEST_WAKE_SECONDS: Final = 1.0
 # Epoch deadline used when no timeout is asked for (effectively never).
