@@ -135,6 +135,7 @@ class GraphCache:
                 return self._db(create=True)
             return None
         self._connection, self._pid = connection, os.getpid()  # a forked worker opens its own
+        self._absent = 0  # there now, even once this connection is closed
         return connection
 
     def get(self, key: str) -> str | None:

@@ -130,6 +130,8 @@ def test_a_missing_cache_is_looked_for_once_and_made_by_the_update(
     cache.update([(keys[0], pack_svg("<svg>0</svg>"))], keep={keys[0]})
     assert [cache.get(key) for key in keys] == ["<svg>0</svg>", None, None]
     cache.close()
+    assert cache.get(keys[0]) == "<svg>0</svg>"  # opened again
+    cache.close()
 
 
 def test_the_first_graph_that_fails_is_named_whatever_the_workers_did(
