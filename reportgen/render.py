@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     import wasmtime
@@ -350,8 +350,8 @@ class _EpochTicker:
     def _reset(self) -> None:
         """Forget the ticker thread (also used in a forked child, where it is gone)."""
         self._cond = threading.Condition()
-        self._engines: dict[wasmtime.Engine, int] = {}  # engine -> its renders running now
-        self._wakes: dict[float, int] = {}  # how often a running render needs a wake -> its renders
+        # (engine, how often a render on it needs the ticker to wake) -> its renders running now
+        self._running: dict[tuple[wasmtime.Engine, float], int] = {}
         self._thread: threading.Thread | None = None
         self._ticking = False  # whether the epochs follow the clock now
         self._caught_up = 0.0  # the time the epochs stand for, while ticking
@@ -362,6 +362,7 @@ class _EpochTicker:
     def running(self, engine: wasmtime.Engine, store: wasmtime.Store, timeout: float) -> Iterator[None]:
         """Interrupt the block's render on ``store`` (of ``engine``) once ``timeout`` seconds have passed."""
         wake = _wake(timeout)
+        running = (engine, wake)
         with self._cond:
             now = time.monotonic()
             if not self._ticking:
@@ -372,8 +373,7 @@ class _EpochTicker:
             # Ticks from the time the epoch stands for, not from now: it may be catching up on some.
             ticks = math.ceil((now - self._caught_up + timeout) / _TICK_SECONDS) + 1
             store.set_epoch_deadline(min(ticks, _NO_DEADLINE_TICKS))
-            self._engines[engine] = self._engines.get(engine, 0) + 1
-            self._wakes[wake] = self._wakes.get(wake, 0) + 1
+            self._running[running] = self._running.get(running, 0) + 1
             self._started_since = True
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="reportgen-epoch", daemon=True)
@@ -382,8 +382,9 @@ class _EpochTicker:
             yield
         finally:
             with self._cond:
-                _drop(self._engines, engine)
-                _drop(self._wakes, wake)
+                self._running[running] -= 1
+                if not self._running[running]:
+                    del self._running[running]
 
     def _run(self) -> None:
         """Add the ticks that passed as often as the renders running need; rest when none ran."""
@@ -392,27 +393,22 @@ class _EpochTicker:
             while True:
                 while not self._ticking:
                     cond.wait()
-                self._sleep = min(self._wakes, default=self._sleep)  # between two renders: as it was
+                self._sleep = min((w for _, w in self._running), default=self._sleep)  # none: as it was
                 self._started_since = False
                 cond.wait(self._sleep)
                 ticks = int((time.monotonic() - self._caught_up) / _TICK_SECONDS)
                 self._caught_up += ticks * _TICK_SECONDS
-                for engine in self._engines:  # under the lock: a deadline never counts from a stale epoch
+                # Under the lock: no deadline counts from an epoch about to change.
+                for engine in {e for e, _ in self._running}:
                     for _ in range(ticks):
                         engine.increment_epoch()
-                if not self._engines and not self._started_since:  # none ran since the last wake
+                if not self._running and not self._started_since:  # none ran since the last wake
                     self._ticking = False
 
 
 def _wake(timeout: float) -> float:
     """Return how often the ticker must wake for a render with ``timeout``."""
     return min(max(timeout * _WAKE_SHARE, _TICK_SECONDS), _LONGEST_WAKE_SECONDS)
-
-
-def _drop(counts: dict[Any, int], key: object) -> None:
-    counts[key] -= 1
-    if not counts[key]:
-        del counts[key]
 
 
 _ticker = _EpochTicker()

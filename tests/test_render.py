@@ -250,7 +250,7 @@ def test_the_epoch_ticker_wakes_as_often_as_the_timeout_needs_and_rests_after() 
         time.sleep(0.5)
     assert short.wakes(apart=0.005) >= 10  # every 10 ms, give or take the machine
     time.sleep(2.5)  # nothing runs: the ticker rests
-    assert not ticker._ticking and not ticker._engines and not ticker._wakes
+    assert not ticker._ticking and not ticker._running
 
 
 @pytest.mark.parametrize("timeout", [0, -1.0, float("nan")])
