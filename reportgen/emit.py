@@ -30,10 +30,12 @@ from reportgen.incremental import NodeDigests, Reuse, StoredFile, StoredUnit, in
 from reportgen.layout import (
     Drawer,
     Drawing,
+    GraphCache,
     GraphFailure,
     LayoutOptions,
     PackedGraph,
     Progress,
+    hold_drawing,
     keep_drawings,
 )
 from reportgen.lineage import NodeKey
@@ -368,50 +370,54 @@ def emit_pages(
     forked = jobs > 1 and big and can_fork()
     job = _Job(Planner(org, site, drawn), drawer, drawn, shown, forked, env, new_site, work, extra)
     rendered = Rendered([], {}, EmitStats(jobs=jobs if forked else 1))
-    collect = _Collector(done, rendered, layout.keep_going, len(todo), progress, len(extra))
-    if not forked:
-        with _alongside(link), young_collections_spaced():
-            if meanwhile is not None:
-                meanwhile()
-            collect([_make_extra(job, range(len(extra)))])
-            collect(_emit(job, chunk) for chunk in _chunks(first, 1))  # a chunk's graphs at a time
-            collect(_emit(job, chunk, collect.shown) for chunk in _chunks(then, 1))
-    else:
-        compile_all(env)  # once, before the fork: every worker inherits them compiled
-        if reuse is None:  # a first build lays out most of its graphs: Graphviz loaded once, for all
-            drawer.load()
-        _SHARED = job
-        try:
-            with fork_pool(jobs) as pool:
-                # The index and the audit log's pages, each a chunk of its own: they take the longest.
-                # Then the other files, one a task.
-                whole = [i for i in first if work[i].kind in _WHOLE]
-                rest = _chunks([i for i in first if i not in whole], jobs)
-                others: list[_Task] = [([k], "extra") for k in range(len(extra))]
-                batches = pool.imap(_work, [([i], None) for i in whole] + others + [(c, None) for c in rest])
-                with _alongside(link):  # started after the fork: no worker inherits a thread mid-call
-                    if meanwhile is not None:
-                        meanwhile()
-                    collect(batches)
-                    tasks = [
-                        (
-                            chunk,
-                            {
-                                f: collect.shown[f]
-                                for i in chunk
-                                for f in unit_focuses(org, work[i])
-                                if f in collect.shown
-                            },
-                        )
-                        for chunk in _chunks(then, jobs)
-                    ]
-                    collect(pool.imap(_work, tasks))
-        finally:
-            _SHARED = None
-    if layout.cache is not None:
-        keep = [s.graph_key for s in reused.values() if s.graph_key]  # graphs of reused pages
-        keep_drawings(drawer.cache, rendered.drawings.values(), keep)
-    drawer.cache.close()
+    held = drawer.cache if layout.cache is not None else None
+    collect = _Collector(done, rendered, layout.keep_going, len(todo), progress, len(extra), held)
+    try:  # the cache lets go of the graphs it holds, whatever happens
+        if not forked:
+            with _alongside(link), young_collections_spaced():
+                if meanwhile is not None:
+                    meanwhile()
+                collect([_make_extra(job, range(len(extra)))])
+                collect(_emit(job, chunk) for chunk in _chunks(first, 1))  # a chunk's graphs at a time
+                collect(_emit(job, chunk, collect.shown) for chunk in _chunks(then, 1))
+        else:
+            compile_all(env)  # once, before the fork: every worker inherits them compiled
+            if reuse is None:  # a first build lays out most of its graphs: Graphviz loaded once, for all
+                drawer.load()
+            _SHARED = job
+            try:
+                with fork_pool(jobs) as pool:
+                    # The index and the audit log's pages, each a chunk of its own: they take the longest.
+                    # Then the other files, one a task.
+                    whole = [i for i in first if work[i].kind in _WHOLE]
+                    rest = _chunks([i for i in first if i not in whole], jobs)
+                    others: list[_Task] = [([k], "extra") for k in range(len(extra))]
+                    first_tasks = [([i], None) for i in whole] + others + [(c, None) for c in rest]
+                    batches = pool.imap(_work, first_tasks)
+                    with _alongside(link):  # started after the fork: no worker inherits a thread mid-call
+                        if meanwhile is not None:
+                            meanwhile()
+                        collect(batches)
+                        tasks = [
+                            (
+                                chunk,
+                                {
+                                    f: collect.shown[f]
+                                    for i in chunk
+                                    for f in unit_focuses(org, work[i])
+                                    if f in collect.shown
+                                },
+                            )
+                            for chunk in _chunks(then, jobs)
+                        ]
+                        collect(pool.imap(_work, tasks))
+            finally:
+                _SHARED = None
+        if layout.cache is not None:
+            keep = [s.graph_key for s in reused.values() if s.graph_key]  # graphs of reused pages
+            keep_drawings(drawer.cache, rendered.drawings.values(), keep)
+    finally:
+        drawer.cache.close()
     rendered.files = [files or () for files in done]
     rendered.extra = [f for f in collect.extra if f is not None]
     rendered.reused = reused
@@ -503,8 +509,10 @@ class _Collector:
         total: int,
         progress: Progress | None,
         extra: int,
+        cache: GraphCache | None,
     ) -> None:
         self.done, self.rendered, self.keep_going = done, rendered, keep_going
+        self.cache = cache  # holds the graphs laid out now until the build keeps them (``hold_drawing``)
         self.total, self.progress = total, progress
         self.extra: list[StoredFile | None] = [None] * extra
         self.shown: dict[NodeKey, PackedGraph | DrawnGraph] = {}
@@ -519,7 +527,9 @@ class _Collector:
                     if not self.keep_going:
                         raise GraphFailure(drawing.error)
                     log.warning("%s", drawing.error)
-                drawings.setdefault(drawing.focus, drawing)
+                if drawing.focus not in drawings:
+                    held = hold_drawing(self.cache, drawing) if self.cache is not None else drawing
+                    drawings[drawing.focus] = held
             for i, files in batch.units:
                 self.done[i] = files
             for k, f in batch.extra:

@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
+import itertools
 import logging
 import os
 import pickle
 import sqlite3
+import tempfile
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import IO
 
 import zstandard
 
@@ -108,6 +112,9 @@ class GraphCache:
         self._connection: sqlite3.Connection | None = None
         self._pid = 0
         self._absent = 0  # the process that found no database: a cold build's; only ``update`` makes one
+        self._spool: IO[bytes] | None = None  # the graphs ``hold`` keeps for ``update``, one after another
+        self._spool_pid = 0  # the process that made it
+        self._held: list[tuple[str, int]] = []  # their keys and sizes, in the spool's order
 
     def key(self, dot: str) -> str:
         """Return the cache key of a DOT source."""
@@ -159,32 +166,89 @@ class GraphCache:
             log.debug("graph cache entry %s is not an SVG; drawing the graph again", key)
             return None
 
+    def hold(self, key: str, packed: bytes) -> None:
+        """Keep a graph laid out now (its key, its packed SVG) for ``update`` to store, out of memory.
+
+        The graphs wait in an unnamed file in the cache folder (gone with the process, whatever ends it),
+        not in the process that collects them: at XL the build process held 150 MB of them until the
+        build ended. Where no such file can be made, they wait in memory; where it cannot be written
+        to, the graphs not written are not kept (the next build lays them out again).
+        """
+        if self.folder is None:
+            return
+        if self._spool is None or self._spool_pid != os.getpid():
+            self._held = []  # a forked process's copy: the graphs are its parent's to store
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                # Unbuffered: a process forked meanwhile has no copy of unwritten bytes to write twice.
+                self._spool = tempfile.TemporaryFile(dir=self.folder, buffering=0)  # noqa: SIM115 - kept open
+            except OSError as exc:
+                log.debug("graphs kept in memory until the cache is written: %s", exc)
+                self._spool = io.BytesIO()
+            self._spool_pid = os.getpid()
+        written: int | None
+        try:
+            written = self._spool.write(packed)
+        except OSError as exc:  # a full disk, say
+            log.debug("graph not kept for the cache: %s", exc)
+            written = None
+        if written != len(packed):  # the graphs held so far are still there; this one is not kept
+            with contextlib.suppress(OSError):
+                self._spool.truncate(sum(size for _, size in self._held))
+                self._spool.seek(0, io.SEEK_END)
+            return
+        self._held.append((key, len(packed)))
+
     def update(self, new: Iterable[tuple[str, bytes]], keep: set[str]) -> None:
-        """Store ``new`` graphs (key, packed SVG) and drop every graph not in ``keep``, at once.
+        """Store the graphs ``hold`` kept and ``new`` ones (key, packed SVG), and drop every graph not in
+        ``keep``, at once.
 
         Kept compressed as the workers sent them: no SVG is decompressed or written whole by the build.
         """
-        db = self._db(create=True)
-        if db is None:
-            return
+        spool, held = (self._spool, self._held) if self._spool_pid == os.getpid() else (None, [])
+        self._spool, self._held = None, []
         try:
-            with db:
-                db.executemany(
-                    "INSERT OR REPLACE INTO graphs VALUES (?, ?, ?)",
-                    ((k, hashlib.sha256(packed).hexdigest(), packed) for k, packed in new),
-                )
-                # The keys are read from their index: a rebuild drops a few of 15,000 (at L), and
-                # handing SQLite every key to keep had cost three times as long.
-                stale = [(k,) for (k,) in db.execute("SELECT key FROM graphs") if k not in keep]
-                db.executemany("DELETE FROM graphs WHERE key = ?", stale)
-        except sqlite3.Error as exc:
-            log.debug("graph cache not written: %s", exc)
+            db = self._db(create=True)
+            if db is None:
+                return
+            fresh = itertools.chain(_read_held(spool, held), new)
+            try:
+                with db:
+                    db.executemany(
+                        "INSERT OR REPLACE INTO graphs VALUES (?, ?, ?)",
+                        ((k, hashlib.sha256(packed).hexdigest(), packed) for k, packed in fresh),
+                    )
+                    # The keys are read from their index: a rebuild drops a few of 15,000 (at L), and
+                    # handing SQLite every key to keep had cost three times as long.
+                    stale = [(k,) for (k,) in db.execute("SELECT key FROM graphs") if k not in keep]
+                    db.executemany("DELETE FROM graphs WHERE key = ?", stale)
+            except (sqlite3.Error, OSError) as exc:
+                log.debug("graph cache not written: %s", exc)
+        finally:
+            if spool is not None:
+                spool.close()  # and its file is gone
 
     def close(self) -> None:
-        """Close this process's connection."""
+        """Close this process's connection, and forget the graphs it held and did not store."""
         if self._connection is not None and self._pid == os.getpid():
             self._connection.close()
         self._connection = None
+        if self._spool is not None and self._spool_pid == os.getpid():
+            self._spool.close()
+        self._spool, self._held = None, []
+
+
+def _read_held(spool: IO[bytes] | None, held: Sequence[tuple[str, int]]) -> Iterator[tuple[str, bytes]]:
+    """Yield the graphs ``GraphCache.hold`` wrote to ``spool`` (key and size in ``held``), in turn."""
+    if spool is None:
+        return
+    spool.seek(0)
+    for key, size in held:
+        packed = spool.read(size)
+        if len(packed) != size:
+            log.debug("graphs held for the cache were cut short; keeping those before")
+            return
+        yield key, packed
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,10 +435,20 @@ def rooted(dot: str, root: str) -> str:
 
 
 def keep_drawings(cache: GraphCache, drawings: Iterable[Drawing], keep: Iterable[str]) -> None:
-    """Store the graphs laid out now in the cache; drop every graph neither drawn now nor in ``keep``."""
+    """Store the graphs laid out now in the cache (those ``drawings`` carry and those the cache holds, see
+    ``hold_drawing``); drop every graph neither drawn now nor in ``keep``."""
     drawings = list(drawings)
     fresh = ((d.key, d.new_svg) for d in drawings if d.new_svg)
     cache.update(fresh, {d.key for d in drawings} | set(keep))
+
+
+def hold_drawing(cache: GraphCache, drawing: Drawing) -> Drawing:
+    """Hand a drawing's new SVG to the cache to hold until ``keep_drawings``; return the drawing without
+    it (at XL, the build process had held 150 MB of them until the end)."""
+    if not drawing.new_svg:
+        return drawing
+    cache.hold(drawing.key, drawing.new_svg)
+    return replace(drawing, new_svg=b"")
 
 
 _Drawn = tuple[int, PackedGraph, Drawing]  # a focus's index, its graph packed to cross the pipe

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import io
 import os
 import sqlite3
 import tracemalloc
@@ -132,6 +133,120 @@ def test_a_missing_cache_is_looked_for_once_and_made_by_the_update(
     cache.close()
     assert cache.get(keys[0]) == "<svg>0</svg>"  # opened again
     cache.close()
+
+
+def test_graphs_held_for_the_cache_wait_in_an_unnamed_file_until_it_is_written(tmp_path: Path) -> None:
+    """The graphs a build lays out wait for the cache's update outside the process's memory: in a file of
+    the cache folder that has no name (none is left behind), with the graphs given to the update."""
+    cache = GraphCache(tmp_path / "cache", "embedded", "16.1.0")
+    keys = [cache.key(f"digraph {{ n{i} }}") for i in range(4)]
+    for i in range(3):
+        cache.hold(keys[i], pack_svg(f"<svg>{i}</svg>"))
+    spool = cache._spool
+    assert spool is not None and not isinstance(spool, io.BytesIO) and spool.tell() > 0
+    assert os.listdir(tmp_path / "cache") == []  # no name: gone with the process, however it ends
+    cache.update([(keys[3], pack_svg("<svg>3</svg>"))], keep=set(keys[1:]))
+    assert spool.closed and cache._spool is None
+    assert [cache.get(key) for key in keys] == [None, "<svg>1</svg>", "<svg>2</svg>", "<svg>3</svg>"]
+    cache.update([], keep=set(keys))  # nothing held any more: the graphs stored stay
+    assert cache.get(keys[2]) == "<svg>2</svg>"
+    cache.hold(keys[0], pack_svg("<svg>0</svg>"))
+    cache.close()  # the build did not get as far as keeping its graphs: they are not kept
+    cache.update([], keep=set(keys))
+    assert cache.get(keys[0]) is None and cache.get(keys[1]) == "<svg>1</svg>"
+    cache.close()
+    assert sorted(os.listdir(tmp_path / "cache")) == [GraphCache.FILE]
+
+
+def test_a_graph_the_cache_cannot_hold_is_laid_out_again_next_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk while a graph is held loses that graph alone, and one the file cannot be made for
+    waits in memory."""
+    cache = GraphCache(tmp_path / "cache", "embedded", "16.1.0")
+    keys = [cache.key(f"digraph {{ n{i} }}") for i in range(3)]
+    cache.hold(keys[0], pack_svg("<svg>0</svg>"))
+    assert cache._spool is not None
+    real = cache._spool
+
+    class Full:  # writes half of what it is given, then fails, as a disk filling up does
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def write(self, data: bytes) -> int:
+            self.calls += 1
+            if self.calls == 1:
+                return real.write(data[: len(data) // 2])
+            raise OSError(28, "No space left on device")
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+    cache._spool = Full()  # type: ignore[assignment]
+    cache.hold(keys[1], pack_svg("<svg>1</svg>" * 50))  # cut short: not kept, and not left in the file
+    cache.hold(keys[2], pack_svg("<svg>2</svg>"))  # refused
+    cache._spool = real
+    cache.update([], keep=set(keys))
+    assert [cache.get(key) for key in keys] == ["<svg>0</svg>", None, None]
+    cache.close()
+
+    def no_file(*args: Any, **kwargs: Any) -> Any:
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(layout.tempfile, "TemporaryFile", no_file)
+    cache.hold(keys[1], pack_svg("<svg>1</svg>"))
+    assert isinstance(cache._spool, io.BytesIO)
+    cache.update([], keep=set(keys))
+    assert [cache.get(key) for key in keys] == ["<svg>0</svg>", "<svg>1</svg>", None]
+    cache.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="forks a process")
+def test_a_forked_process_leaves_the_graphs_its_parent_holds_alone(tmp_path: Path) -> None:
+    cache = GraphCache(tmp_path / "cache", "embedded", "16.1.0")
+    keys = [cache.key(f"digraph {{ n{i} }}") for i in range(3)]
+    cache.hold(keys[0], pack_svg("<svg>0</svg>"))
+    pid = os.fork()
+    if pid == 0:  # the child: holds, updates and closes its copy, as a worker that drew graphs might
+        try:
+            cache.hold(keys[2], pack_svg("<svg>2</svg>"))
+            cache.update([], keep={keys[2]})
+            cache.close()
+        finally:
+            os._exit(0)
+    assert os.waitpid(pid, 0)[1] == 0
+    cache.hold(keys[1], pack_svg("<svg>1</svg>"))
+    cache.update([], keep=set(keys))
+    assert [cache.get(key) for key in keys] == ["<svg>0</svg>", "<svg>1</svg>", "<svg>2</svg>"]
+    cache.close()
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_build_hands_each_new_graph_to_the_cache_as_it_comes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    """The build process does not keep the graphs laid out until the build ends: each is held by the
+    cache as its batch arrives, and stored with the others at the end."""
+    updates: list[tuple[int, int]] = []
+    update = GraphCache.update
+
+    def counted(self: GraphCache, new: Any, keep: set[str]) -> None:
+        new = list(new)
+        updates.append((len(new), len(self._held)))
+        update(self, new, keep)
+
+    monkeypatch.setattr(GraphCache, "update", counted)
+    result = build([SAMPLES], BuildOptions(output=tmp_path / "site", jobs=jobs))
+    assert result.written and result.graphs > 0
+    assert updates == [(0, result.graphs)]
+    assert len(cached_keys(tmp_path / ".site.cache")) == result.graphs
+    again = build([SAMPLES], BuildOptions(output=tmp_path / "again", jobs=jobs))
+    assert files_of(tmp_path / "again") == files_of(tmp_path / "site")
+    monkeypatch.undo()
+    (cache_folder(tmp_path / "site") / PageCache.FILE).unlink()  # render every page: draw every graph
+    rebuilt = build([SAMPLES], BuildOptions(output=tmp_path / "site", jobs=jobs))
+    assert rebuilt.cached_graphs == rebuilt.graphs == again.graphs
+    assert files_of(tmp_path / "site") == files_of(tmp_path / "again")
 
 
 def test_the_first_graph_that_fails_is_named_whatever_the_workers_did(
