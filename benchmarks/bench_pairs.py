@@ -2,6 +2,8 @@
 
     git worktree add ../before <revision> --detach
     python benchmarks/bench_pairs.py ../before . --size L --rounds 3 --output-on /dev/shm
+    python benchmarks/bench_pairs.py ../before . --size L --jobs 1     # on one process: steadier
+    python benchmarks/bench_pairs.py . . --size L --jobs 1 --no-cache-b   # what the cache costs
 
 A shared machine's speed drifts (by a quarter from one minute to the next on the one BENCHMARKS.md's
 latest figures come from): more than most changes move a build, so one build with each checkout says
@@ -14,8 +16,12 @@ taken within one round, minutes apart) beside the ratio of the medians.
 For each cold build: its wall time, the CPU of its whole process tree, the layout its workers timed,
 and the CPU besides layout ÷ layout: issue 7's cold bar ("everything besides layout costs no more than
 layout itself"), which reads the same on a slow or fast spell. The render stage's parts are set against
-layout too. Each build runs in a fresh process, in its checkout's folder with that folder first on the
-module path, and checks that it imported reportgen from there: a benchmark run from one checkout with
+layout too. On one process (``--jobs 1``) the two virtual cores of a shared machine cannot slow each
+other's work down, and the figures spread less. With ``--no-cache-b`` B's builds keep no cache: given
+the same checkout twice, B against A is what a cold build pays to prepare the next one.
+
+Each build runs in a fresh process, in its checkout's folder with that folder first on the module
+path, and checks that it imported reportgen from there: a benchmark run from one checkout with
 ``PYTHONPATH`` at another measures the first (``python -c`` puts the working folder first).
 """
 
@@ -57,9 +63,21 @@ def figures(build: dict[str, Any]) -> dict[str, float]:
 
 
 def run(
-    a: Path, b: Path, size: str, rounds: int, rebuild: bool, work: Path, sites: Path
+    a: Path,
+    b: Path,
+    size: str,
+    rounds: int,
+    rebuild: bool,
+    work: Path,
+    sites: Path,
+    jobs: int = 0,
+    b_cache: bool = True,
 ) -> list[dict[str, Any]]:
-    """Build ``size`` with both checkouts, ``rounds`` times in turn; return one record per build."""
+    """Build ``size`` with both checkouts, ``rounds`` times in turn; return one record per build.
+
+    ``jobs``: the builds' processes (0: every core). ``b_cache``: whether B's builds keep the cache
+    (with A the same checkout, what preparing the cache for the next build costs a cold one).
+    """
     source = work / f"manifests-{size}"
     subprocess.run(
         [sys.executable, str(HERE / "generate.py"), "--size", size, "-o", str(source), "--quiet"], check=True
@@ -71,14 +89,19 @@ def run(
         done = {}
         for name, where in order:
             site = sites / f"site-{name}"
-            record = {"round": n + 1, "checkout": name, "cold": _build(source, site, checkout=where)}
+            cache = b_cache or name == "A"
+            record = {
+                "round": n + 1,
+                "checkout": name,
+                "cold": _build(source, site, jobs=jobs, cache=cache, checkout=where),
+            }
             records.append(record)
             done[name] = record
             print(_line(record), flush=True)
         if rebuild:
             _child(_ONE_MORE_ACTION, source, ONE_MORE_FILE)
             for name, where in order:
-                done[name]["rebuild"] = _build(source, sites / f"site-{name}", checkout=where)
+                done[name]["rebuild"] = _build(source, sites / f"site-{name}", jobs=jobs, checkout=where)
                 print(
                     f"  round {n + 1} {name}: rebuild after one more action "
                     f"{done[name]['rebuild']['seconds']:.2f} s",
@@ -86,7 +109,7 @@ def run(
                 )
             extra.unlink()
         for name, _ in order:
-            _remove(sites / f"site-{name}")  # and its cache: the next round's builds are cold
+            _remove(sites / f"site-{name}")  # and its cache, if any: the next round's builds are cold
     return records
 
 
@@ -160,20 +183,43 @@ def main(argv: list[str] | None = None) -> int:
         "--rounds", type=int, default=3, metavar="N", help="rounds of one build each (default 3)"
     )
     parser.add_argument("--rebuild", action="store_true", help="also rebuild both after one more action")
+    parser.add_argument(
+        "--jobs", type=int, default=0, metavar="N", help="processes for each build (default: every core)"
+    )
+    parser.add_argument(
+        "--no-cache-b",
+        action="store_true",
+        help="B's builds keep no cache (give the same checkout twice: what preparing it costs)",
+    )
     parser.add_argument("--output-on", type=Path, help="write the sites under this folder (e.g. a tmpfs)")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     args = parser.parse_args(argv)
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
+    if args.jobs < 0:
+        parser.error("--jobs must be 0 (every core) or more")
+    if args.no_cache_b and args.rebuild:
+        parser.error("--rebuild needs B's cache: leave out --no-cache-b")
     print(f"machine: {platform.machine()} {platform.system()}, Python {platform.python_version()}")
-    print(f"A: {args.a}\nB: {args.b}\nsize {args.size}, {args.rounds} rounds")
+    print(f"A: {args.a}\nB: {args.b}{' (without the cache)' if args.no_cache_b else ''}")
+    print(f"size {args.size}, {args.rounds} rounds, {args.jobs or 'every core'} process(es) a build")
     with tempfile.TemporaryDirectory() as tmp:
         if args.output_on:
             args.output_on.mkdir(parents=True, exist_ok=True)  # as `reportgen build -o` makes its folder
         sites = Path(tempfile.mkdtemp(dir=args.output_on)) if args.output_on else Path(tmp) / "sites"
         sites.mkdir(exist_ok=True)
         try:
-            records = run(args.a, args.b, args.size, args.rounds, args.rebuild, Path(tmp), sites)
+            records = run(
+                args.a,
+                args.b,
+                args.size,
+                args.rounds,
+                args.rebuild,
+                Path(tmp),
+                sites,
+                args.jobs,
+                not args.no_cache_b,
+            )
         finally:
             shutil.rmtree(sites, ignore_errors=True)
     print(summary(records))

@@ -88,3 +88,31 @@ def test_a_run_builds_with_both_in_turn_and_leaves_nothing(
     assert "| B ÷ A, median of the rounds' ratios (each round's) | " in out
     assert [p.name for p in tmp_path.iterdir()] == ["figures.json", "not"]
     assert list(on.iterdir()) == []  # sites and caches removed
+
+
+def test_b_may_build_on_one_process_and_without_the_cache(
+    bench: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``--jobs`` every build gets that many processes; with ``--no-cache-b`` B's builds keep no
+    cache (A's do), and nothing is left behind either way."""
+    asked: list[tuple[str, int, bool]] = []
+    build = bench._build
+
+    def spied(source: Path, output: Path, jobs: int = 0, cache: bool = True, checkout: Path | None = None):  # type: ignore[no-untyped-def]
+        asked.append((output.name, jobs, cache))
+        figures = build(source, output, jobs=jobs, cache=cache, checkout=checkout)
+        assert output.with_name(f".{output.name}.cache").is_dir() is cache
+        return figures
+
+    monkeypatch.setattr(bench, "_build", spied)
+    on = tmp_path / "sites"
+    argv = [str(ROOT), str(ROOT), "--size", "S", "--rounds", "2", "--jobs", "1", "--no-cache-b"]
+    assert bench.main([*argv, "--output-on", str(on)]) == 0
+    assert asked == [("site-A", 1, True), ("site-B", 1, False), ("site-B", 1, False), ("site-A", 1, True)]
+    out = capsys.readouterr().out
+    assert "(without the cache)" in out and "1 process(es) a build" in out
+    assert list(on.iterdir()) == []
+    with pytest.raises(SystemExit):
+        bench.main([*argv, "--rebuild"])  # a rebuild needs the cache the cold build kept
+    with pytest.raises(SystemExit):
+        bench.main([str(ROOT), str(ROOT), "--jobs", "-1"])
