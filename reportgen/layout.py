@@ -114,7 +114,7 @@ class GraphCache:
         self._absent = 0  # the process that found no database: a cold build's; only ``update`` makes one
         self._spool: IO[bytes] | None = None  # the graphs ``hold`` keeps for ``update``, one after another
         self._spool_pid = 0  # the process that made it
-        self._held: list[tuple[str, int]] = []  # their keys and sizes, in the spool's order
+        self._held: list[tuple[str, int, str]] = []  # their keys, sizes and checksums, in the spool's order
 
     def key(self, dot: str) -> str:
         """Return the cache key of a DOT source."""
@@ -194,10 +194,12 @@ class GraphCache:
             written = None
         if written != len(packed):  # the graphs held so far are still there; this one is not kept
             with contextlib.suppress(OSError):
-                self._spool.truncate(sum(size for _, size in self._held))
+                self._spool.truncate(sum(size for _, size, _ in self._held))
                 self._spool.seek(0, io.SEEK_END)
             return
-        self._held.append((key, len(packed)))
+        # Its checksum now: while workers render, this process mostly waits for them, where ``update``
+        # runs when the build's other work is done (at XL, 0.7 s of checksums at the end).
+        self._held.append((key, len(packed), hashlib.sha256(packed).hexdigest()))
 
     def update(self, new: Iterable[tuple[str, bytes]], keep: set[str]) -> None:
         """Store the graphs ``hold`` kept and ``new`` ones (key, packed SVG), and drop every graph not in
@@ -211,12 +213,12 @@ class GraphCache:
             db = self._db(create=True)
             if db is None:
                 return
-            fresh = itertools.chain(_read_held(spool, held), new)
+            given = ((k, hashlib.sha256(packed).hexdigest(), packed) for k, packed in new)
             try:
                 with db:
                     db.executemany(
                         "INSERT OR REPLACE INTO graphs VALUES (?, ?, ?)",
-                        ((k, hashlib.sha256(packed).hexdigest(), packed) for k, packed in fresh),
+                        itertools.chain(_read_held(spool, held), given),
                     )
                     # The keys are read from their index: a rebuild drops a few of 15,000 (at L), and
                     # handing SQLite every key to keep had cost three times as long.
@@ -238,17 +240,21 @@ class GraphCache:
         self._spool, self._held = None, []
 
 
-def _read_held(spool: IO[bytes] | None, held: Sequence[tuple[str, int]]) -> Iterator[tuple[str, bytes]]:
-    """Yield the graphs ``GraphCache.hold`` wrote to ``spool`` (key and size in ``held``), in turn."""
+def _read_held(
+    spool: IO[bytes] | None, held: Sequence[tuple[str, int, str]]
+) -> Iterator[tuple[str, str, bytes]]:
+    """Yield the graphs ``GraphCache.hold`` wrote to ``spool`` (key, size and checksum in ``held``), in
+    turn, as the cache's rows: key, checksum, packed SVG. A graph read back as other bytes is a row whose
+    checksum fails when read: that graph is laid out again."""
     if spool is None:
         return
     spool.seek(0)
-    for key, size in held:
+    for key, size, sha in held:
         packed = spool.read(size)
         if len(packed) != size:
             log.debug("graphs held for the cache were cut short; keeping those before")
             return
-        yield key, packed
+        yield key, sha, packed
 
 
 @dataclass(frozen=True, slots=True)

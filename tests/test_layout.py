@@ -158,6 +158,23 @@ def test_graphs_held_for_the_cache_wait_in_an_unnamed_file_until_it_is_written(t
     assert sorted(os.listdir(tmp_path / "cache")) == [GraphCache.FILE]
 
 
+def test_a_held_graph_damaged_before_it_is_stored_is_laid_out_again(tmp_path: Path) -> None:
+    """A graph's checksum is taken as the cache is handed it: bytes changed while it waits in the file
+    are stored under the checksum of what it was handed, and read as damaged."""
+    cache = GraphCache(tmp_path / "cache", "embedded", "16.1.0")
+    keys = [cache.key(f"digraph {{ n{i} }}") for i in range(2)]
+    first = pack_svg("<svg>0</svg>")
+    cache.hold(keys[0], first)
+    cache.hold(keys[1], pack_svg("<svg>1</svg>"))
+    assert cache._spool is not None
+    cache._spool.seek(len(first) + 5)
+    cache._spool.write(b"\xff")
+    cache._spool.seek(0, io.SEEK_END)
+    cache.update([], keep=set(keys))
+    assert [cache.get(key) for key in keys] == ["<svg>0</svg>", None]
+    cache.close()
+
+
 def test_a_graph_the_cache_cannot_hold_is_laid_out_again_next_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
