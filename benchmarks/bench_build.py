@@ -279,7 +279,9 @@ def same_tree(a: Path, b: Path) -> bool:
 def _remove(site: Path) -> None:
     """Remove a site and its cache: on a RAM file system, memory the next build needs."""
     shutil.rmtree(site)
-    shutil.rmtree(site.with_name(f".{site.name}.cache"), ignore_errors=True)  # none without the cache
+    cache = site.with_name(f".{site.name}.cache")
+    if cache.exists():  # a build without the cache leaves none
+        shutil.rmtree(cache)
 
 
 def _same_as_cold(source: Path, site: Path, cold: Path) -> bool:
