@@ -370,8 +370,7 @@ def emit_pages(
     forked = jobs > 1 and big and can_fork()
     job = _Job(Planner(org, site, drawn), drawer, drawn, shown, forked, env, new_site, work, extra)
     rendered = Rendered([], {}, EmitStats(jobs=jobs if forked else 1))
-    held = drawer.cache if layout.cache is not None else None
-    collect = _Collector(done, rendered, layout.keep_going, len(todo), progress, len(extra), held)
+    collect = _Collector(done, rendered, layout.keep_going, len(todo), progress, len(extra), drawer.cache)
     try:  # the cache lets go of the graphs it holds, whatever happens
         if not forked:
             with _alongside(link), young_collections_spaced():
@@ -509,7 +508,7 @@ class _Collector:
         total: int,
         progress: Progress | None,
         extra: int,
-        cache: GraphCache | None,
+        cache: GraphCache,
     ) -> None:
         self.done, self.rendered, self.keep_going = done, rendered, keep_going
         self.cache = cache  # holds the graphs laid out now until the build keeps them (``hold_drawing``)
@@ -528,8 +527,7 @@ class _Collector:
                         raise GraphFailure(drawing.error)
                     log.warning("%s", drawing.error)
                 if drawing.focus not in drawings:
-                    held = hold_drawing(self.cache, drawing) if self.cache is not None else drawing
-                    drawings[drawing.focus] = held
+                    drawings[drawing.focus] = hold_drawing(self.cache, drawing)
             for i, files in batch.units:
                 self.done[i] = files
             for k, f in batch.extra:
