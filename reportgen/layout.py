@@ -30,7 +30,7 @@ import zstandard
 from reportgen import __version__
 from reportgen.graphs import NodeMemo, build_dot
 from reportgen.incremental import GraphDigests, NodeDigests, checks_exact
-from reportgen.lineage import GraphOptions, LineageGraph, NodeKey, neighbourhood
+from reportgen.lineage import GraphOptions, LineageGraph, NodeKey, Vertex, neighbourhood
 from reportgen.model import Organisation
 from reportgen.paths import node_page
 from reportgen.render import RenderError, get_renderer
@@ -340,6 +340,7 @@ class Drawer:
         identity = self.renderer.identity() if options.cache else ""
         self.cache = GraphCache(options.cache, self.renderer.name, identity)
         self.memo: NodeMemo = {}  # node statements, filled by each process for itself
+        self.names: dict[Vertex, str] = {}  # nodes' names in their SVG titles, likewise (name_svg_titles)
         # What pages show of each graph, for the page record, from ``nodes``: the nodes' digests as the
         # fingerprints made them (``Fingerprints.nodes``), if they were made before workers fork: each
         # worker had made them all again.
@@ -407,7 +408,7 @@ class Drawer:
                 svg = result
                 keep = svg and options.cache is not None  # kept in the cache once the build is done
                 drawing = Drawing(focus, key, pack_svg(svg) if keep else b"", shown=shown)
-            titled = name_svg_titles(svg, org, graph) if svg else ""
+            titled = name_svg_titles(svg, org, graph, self.names) if svg else ""
             self.lineage += clock() - mark
             yield DrawnGraph(graph, titled, svg_file, drawing.error), drawing
 

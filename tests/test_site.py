@@ -13,7 +13,7 @@ from factories import artifact, org_from_dict
 import reportgen.site as site_module
 from reportgen.build import BuildOptions, _site_info
 from reportgen.layout import graph_source
-from reportgen.lineage import GraphOptions, NodeKey, neighbourhood
+from reportgen.lineage import Cluster, GraphOptions, NodeKey, Vertex, neighbourhood
 from reportgen.load import load_paths
 from reportgen.model import EventKind, Organisation
 from reportgen.paths import collection_version_page, node_page
@@ -214,6 +214,44 @@ def test_svg_titles_name_nodes_and_edges(org: Organisation) -> None:
         assert not any("g&#45;n" in title for title in found)
         named += len(edges)
     assert named > 0
+
+
+def test_svg_titles_kept_names_give_the_same_titles(org: Organisation) -> None:
+    """Names kept from graph to graph title each SVG as naming it alone does; clusters are not kept."""
+    options = GraphOptions(cluster_threshold=2)  # collapse siblings into clusters wherever there are two
+    names: dict[Vertex, str] = {}
+    clusters = 0
+    for key in [NodeKey.of_artifact(ref) for ref in org.artifacts] + [NodeKey.of_run(r) for r in org.runs]:
+        graph = neighbourhood(org, key, options)
+        ids = [f"g&#45;n{n}" for n in range(len(graph.vertices))]
+        svg = "".join(f"<g><title>{i}</title></g>" for i in ids) + "".join(
+            f"<g><title>{ids[graph.vertices.index(a)]}&#45;&gt;{ids[graph.vertices.index(b)]}</title></g>"
+            for a, b in graph.edges
+        )
+        assert name_svg_titles(svg, org, graph, names) == name_svg_titles(svg, org, graph)
+        clusters += sum(isinstance(v, Cluster) for v in graph.vertices)
+    assert clusters > 0
+    assert names and not any(isinstance(v, Cluster) for v in names)
+    assert all(names[k] == html.escape(vertex_title(org, k), quote=False) for k in names)
+
+
+def test_svg_titles_leave_ids_no_vertex_has_alone(org: Organisation) -> None:
+    """A title whose id is no vertex's place (past the last, or spelled with a leading zero) stays."""
+    graph = neighbourhood(org, NodeKey.of_artifact(next(iter(org.artifacts))), GraphOptions())
+    first = html.escape(vertex_title(org, graph.vertices[0]), quote=False)
+    last = len(graph.vertices)
+    kept = [
+        f"<title>g&#45;n{last}</title>",
+        "<title>g&#45;n00</title>",
+        f"<title>g&#45;n0&#45;&gt;g&#45;n{last}</title>",
+        "<title>g&#45;n01&#45;&gt;g&#45;n0</title>",
+        f"<title>g&#45;n{'9' * 10}</title>",
+    ]
+    svg = "".join(kept) + "<title>g&#45;n0</title><title>g&#45;n0&#45;&gt;g&#45;n0</title>"
+    assert (
+        name_svg_titles(svg, org, graph)
+        == "".join(kept) + f"<title>{first}</title><title>{first} → {first}</title>"
+    )
 
 
 def _long_collection(versions: int) -> Organisation:
