@@ -193,7 +193,7 @@ def name_svg_titles(
         title = known.get(vertex)
         if title is None:
             title = html.escape(vertex_title(org, vertex), quote=False)
-            if not isinstance(vertex, Cluster):  # a cluster is one graph's grouping, kept with it
+            if not isinstance(vertex, Cluster):  # a cluster is one graph's grouping: never kept
                 known[vertex] = title
         titles.append(title)
     count = len(titles)
