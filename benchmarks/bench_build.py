@@ -11,7 +11,8 @@ For each size it generates a manifest set (benchmarks/generate.py), then, each i
   (summed proportional set sizes, sampled), site size and files;
 * the **CPU** of the cold build's whole process tree (its workers and forks included), and how much of it
   was not layout (the layout its workers timed): the bar read as the issue puts it, "everything besides
-  layout costs no more than layout itself", which holds or fails alike on a faster or slower machine;
+  layout costs no more than layout itself", which moves far less with the machine's speed than seconds
+  do (though a shared machine's slow spells slow layout more than the rest: it reads lower in them);
 * **layout alone**, baseline (a): the build's own DOT sources (``layout.graph_source``: the same links,
   ids and names) laid out back to back in one process with nothing else: the limit Graphviz sets. The
   issue's bar is cold build <= 2 x (a) / cores. Then (a) **on all cores**: the same sources shared among

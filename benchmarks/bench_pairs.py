@@ -15,7 +15,8 @@ taken within one round, minutes apart) beside the ratio of the medians.
 
 For each cold build: its wall time, the CPU of its whole process tree, the layout its workers timed,
 and the CPU besides layout ÷ layout: issue 7's cold bar ("everything besides layout costs no more than
-layout itself"), which reads the same on a slow or fast spell. The render stage's parts are set against
+layout itself"), which moves far less than seconds from a slow spell to a fast one (though slow spells
+slow layout more than the rest: it reads lower in them). The render stage's parts are set against
 layout too. On one process (``--jobs 1``) the two virtual cores of a shared machine cannot slow each
 other's work down, and the figures spread less. With ``--no-cache-b`` B's builds keep no cache: given
 the same checkout twice, B against A is what a cold build pays to prepare the next one.
