@@ -31,7 +31,9 @@ For each size it generates a manifest set (benchmarks/generate.py), then, each i
   at the mercy of the machine's slow spells).
 
 Figures are seconds of wall time on this machine, which is shared and noisy: compare them as ratios
-within one run. Baselines (b) and (c) are in benchmarks/bench_baselines.py.
+within one run. If reportgen's code changes while a size is measured (an edit, another branch checked
+out), the run says so under that size's row and exits with status 1: its figures mix two versions (and
+its rebuilds render every page again). Baselines (b) and (c) are in benchmarks/bench_baselines.py.
 """
 
 from __future__ import annotations
@@ -237,6 +239,23 @@ def _pss_kib(pid: int) -> int:
     return 0
 
 
+# The digest of the reportgen a build would import (``reportgen.source_digest``: its *.py files).
+_SOURCE = "import json, reportgen\nprint(json.dumps({'source': reportgen.source_digest()}))\n"
+
+
+def source_of(checkout: Path | None = None) -> str:
+    """Return the source digest of the reportgen a build runs: the checkout's, or the one this
+    environment imports. Taken before and after a size (or a pair's rounds): a run whose code changed
+    meanwhile (an edit, a checkout of another branch) mixes two versions of it in its figures, and a
+    rebuild after a change of code renders every page again."""
+    return str(_child(_SOURCE, checkout=checkout)["source"])
+
+
+def changed_warning(what: str) -> str:
+    """Return what a benchmark prints when reportgen's source changed while ``what`` was measured."""
+    return f"warning: reportgen's source changed while {what} was measured: its figures mix two versions"
+
+
 def _build(
     source: Path, output: Path, jobs: int = 0, cache: bool = True, checkout: Path | None = None
 ) -> dict[str, Any]:
@@ -309,6 +328,7 @@ def run(size: str, workdir: Path, sites: Path, jobs_one: bool, check: bool, pair
         stdout=subprocess.DEVNULL,
     )
     site = sites / f"site-{size}"
+    before = source_of()
     r: dict[str, Any] = {"size": size, "cold": _build(source, site)}
     alone = _child(_LAYOUT_ALONE, source)
     r["layout_alone"], r["layout_alone_every_core"] = alone["seconds"], alone["every_core"]
@@ -336,6 +356,7 @@ def run(size: str, workdir: Path, sites: Path, jobs_one: bool, check: bool, pair
             )
             for _ in range(pairs)
         ]
+    r["source_changed"] = source_of() != before
     return r
 
 
@@ -422,7 +443,7 @@ HEADER = (
 )
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -434,7 +455,7 @@ def main() -> None:
     parser.add_argument("--check", action="store_true", help="compare the rebuilds with cold builds")
     parser.add_argument("--output-on", type=Path, help="write the sites under this folder (e.g. a tmpfs)")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     print(
         f"machine: {platform.machine()} {platform.system()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}"
@@ -450,12 +471,15 @@ def main() -> None:
             for size in args.sizes:
                 results.append(run(size, Path(tmp), sites, args.jobs_one, args.check, args.pairs))
                 print(_row(results[-1]), flush=True)
+                if results[-1]["source_changed"]:
+                    print(changed_warning(size), flush=True)
         finally:
             if args.output_on:
                 shutil.rmtree(sites, ignore_errors=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1) + "\n")
+    return 1 if any(r["source_changed"] for r in results) else 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

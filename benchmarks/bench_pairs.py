@@ -23,7 +23,9 @@ the same checkout twice, B against A is what a cold build pays to prepare the ne
 
 Each build runs in a fresh process, in its checkout's folder with that folder first on the module
 path, and checks that it imported reportgen from there: a benchmark run from one checkout with
-``PYTHONPATH`` at another measures the first (``python -c`` puts the working folder first).
+``PYTHONPATH`` at another measures the first (``python -c`` puts the working folder first). A checkout
+whose code changed during the run (an edit, another branch checked out) is named, and the run exits
+with status 1: its figures mix two versions of the code.
 """
 
 from __future__ import annotations
@@ -41,7 +43,15 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_build import _ONE_MORE_ACTION, ONE_MORE_FILE, _build, _child, _remove  # noqa: E402
+from bench_build import (  # noqa: E402
+    _ONE_MORE_ACTION,
+    ONE_MORE_FILE,
+    _build,
+    _child,
+    _remove,
+    changed_warning,
+    source_of,
+)
 
 PARTS = ("lineage", "plan", "templates", "write")  # of the render stage, each ÷ layout
 
@@ -209,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
             args.output_on.mkdir(parents=True, exist_ok=True)  # as `reportgen build -o` makes its folder
         sites = Path(tempfile.mkdtemp(dir=args.output_on)) if args.output_on else Path(tmp) / "sites"
         sites.mkdir(exist_ok=True)
+        sources = {name: source_of(where) for name, where in (("A", args.a), ("B", args.b))}
         try:
             records = run(
                 args.a,
@@ -226,7 +237,10 @@ def main(argv: list[str] | None = None) -> int:
     print(summary(records))
     if args.json:
         args.json.write_text(json.dumps(records, indent=1) + "\n")
-    return 0
+    changed = [name for name, where in (("A", args.a), ("B", args.b)) if source_of(where) != sources[name]]
+    for name in changed:
+        print(changed_warning(f"checkout {name}"))
+    return 1 if changed else 0
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -27,6 +28,7 @@ def test_a_run_measures_builds_rebuilds_and_pairs_and_leaves_no_site(
     assert r["layout_alone"] > 0 and r["layout_alone_every_core"] > 0
     assert r["cold_one_job"]["jobs"] == 1
     assert len(r["pairs"]) == 2 and all(one > 0 and every > 0 for one, every in r["pairs"])
+    assert r["source_changed"] is False  # the same code from the first build to the last
     # The CPU of the whole tree counts the workers': on more than one core, more than the build process's own.
     cold = r["cold"]
     assert cold["work"]["layout"] > 0 and cold["cpu"] >= cold["cpu_own"] > 0
@@ -71,3 +73,32 @@ def test_the_cpu_besides_layout_is_set_against_layout(bench: ModuleType) -> None
 def test_layout_alone_on_every_core_is_set_against_layout_alone(bench: ModuleType) -> None:
     assert bench._layout_speedup({"layout_alone": 12.0, "layout_alone_every_core": 7.5}) == "7.5 (1.60x)"
     assert bench._layout_speedup({"layout_alone": 12.0}) == ""  # figures from before it was measured
+
+
+def test_the_source_of_a_checkout_changes_with_its_code(bench: ModuleType, tmp_path: Path) -> None:
+    """What a run compares before and after: the digest of the code a build imports, from the checkout."""
+    root = Path(__file__).resolve().parent.parent
+    shutil.copytree(root / "reportgen", tmp_path / "reportgen", ignore=shutil.ignore_patterns("__pycache__"))
+    first = bench.source_of(tmp_path)
+    assert bench.source_of(tmp_path) == first
+    assert bench.source_of() != "" and bench.source_of(root) == bench.source_of()
+    with (tmp_path / "reportgen" / "site.py").open("a") as edited:
+        edited.write("# an edit while a benchmark runs\n")
+    assert bench.source_of(tmp_path) != first
+
+
+def test_a_size_whose_code_changed_is_named_and_fails_the_run(
+    bench: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def measured(size: str, *args: object) -> dict[str, object]:
+        return {"size": size, "source_changed": size == "M"}
+
+    monkeypatch.setattr(bench, "run", measured)
+    monkeypatch.setattr(bench, "_row", lambda r: f"| {r['size']} |")
+    figures = tmp_path / "figures.json"
+    assert bench.main(["--sizes", "S", "M", "--json", str(figures)]) == 1
+    out = capsys.readouterr().out
+    assert "| M |\n" + bench.changed_warning("M") + "\n" in out and bench.changed_warning("S") not in out
+    assert figures.is_file()  # the figures are still written, with which size changed
+    monkeypatch.setattr(bench, "run", lambda size, *args: {"size": size, "source_changed": False})
+    assert bench.main(["--sizes", "S"]) == 0

@@ -116,3 +116,16 @@ def test_b_may_build_on_one_process_and_without_the_cache(
         bench.main([*argv, "--rebuild"])  # a rebuild needs the cache the cold build kept
     with pytest.raises(SystemExit):
         bench.main([str(ROOT), str(ROOT), "--jobs", "-1"])
+
+
+def test_a_checkout_whose_code_changed_during_the_run_is_named_and_fails_it(
+    bench: ModuleType, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sources = iter(["a1", "b1", "a1", "b2"])  # A before, B before, A after, B after
+    monkeypatch.setattr(bench, "source_of", lambda where: next(sources))
+    monkeypatch.setattr(
+        bench, "run", lambda *args: [_record(1, "A", 10.0, 20.0, 8.0), _record(1, "B", 9.0, 18.0, 8.0)]
+    )
+    assert bench.main([str(ROOT), str(ROOT), "--size", "S", "--rounds", "1"]) == 1
+    out = capsys.readouterr().out
+    assert bench.changed_warning("checkout B") in out and bench.changed_warning("checkout A") not in out
