@@ -97,7 +97,7 @@ def run(
     records: list[dict[str, Any]] = []
     for n in range(rounds):
         order = [("A", a), ("B", b)] if n % 2 == 0 else [("B", b), ("A", a)]
-        done = {}
+        done: dict[str, dict[str, Any]] = {}
         for name, where in order:
             site = sites / f"site-{name}"
             cache = b_cache or name == "A"
