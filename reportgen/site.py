@@ -91,7 +91,8 @@ _HREF = 'xlink:href="'
 # A node's <title> (its id as Graphviz escapes it: GRAPH_ID_PREFIX, then its place among the graph's
 # vertices, see ``graphs.vertex_ids``) or an edge's (its tail's id, "->", its head's id). The places are
 # taken as numbers: no leading zero (an id never has one) and at most nine digits.
-_TITLE = re.compile(r"<title>g&#45;n(0|[1-9][0-9]{0,8})(?:&#45;&gt;g&#45;n(0|[1-9][0-9]{0,8}))?</title>")
+_ID = re.escape(GRAPH_ID_PREFIX.replace("-", "&#45;")) + "(0|[1-9][0-9]{0,8})"
+_TITLE = re.compile(f"<title>{_ID}(?:&#45;&gt;{_ID})?</title>")
 # Badges are few (types, states, tags, aliases) and shown on page after page: make each once.
 _badge: Callable[..., Badge] = lru_cache(maxsize=1 << 12)(Badge)
 _DELETED = Badge("deleted", "state", tone="muted")
