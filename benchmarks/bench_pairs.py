@@ -219,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
             args.output_on.mkdir(parents=True, exist_ok=True)  # as `reportgen build -o` makes its folder
         sites = Path(tempfile.mkdtemp(dir=args.output_on)) if args.output_on else Path(tmp) / "sites"
         sites.mkdir(exist_ok=True)
-        sources = {name: source_of(where) for name, where in (("A", args.a), ("B", args.b))}
+        checkouts = {"A": args.a, "B": args.b}
+        sources = {name: source_of(where) for name, where in checkouts.items()}
         try:
             records = run(
                 args.a,
@@ -237,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     print(summary(records))
     if args.json:
         args.json.write_text(json.dumps(records, indent=1) + "\n")
-    changed = [name for name, where in (("A", args.a), ("B", args.b)) if source_of(where) != sources[name]]
+    changed = [name for name, where in checkouts.items() if source_of(where) != sources[name]]
     for name in changed:
         print(changed_warning(f"checkout {name}"))
     return 1 if changed else 0
