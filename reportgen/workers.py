@@ -188,6 +188,55 @@ def _start_worker() -> None:
 _PR_SET_PDEATHSIG = 1
 
 
+class Regions:
+    """Items (numbered from 0) shared out among forked workers by region, where a pool's queue hands each
+    to whichever worker is free.
+
+    Each worker takes the items of a region of its own from the front (``take``), then the last item of
+    the region with the most left: a worker does neighbouring items for as long as there are some,
+    and none waits while another has items left. Made before the workers fork: they share its counts.
+    """
+
+    def __init__(self, count: int, regions: int) -> None:
+        context = multiprocessing.get_context("fork")
+        regions = max(1, regions)
+        bounds = [count * r // regions for r in range(regions + 1)]
+        # Each region's next item and its end, side by side; the workers' count; the end of every region.
+        self._spans = context.RawArray("q", [b for r in range(regions) for b in (bounds[r], bounds[r + 1])])
+        self._taken = context.RawValue("q", 0)
+        self._limit = context.RawValue("q", count)
+        self._lock = context.Lock()
+        self._regions = regions
+        self._own: tuple[int, int] = (-1, 0)  # the process that took from this copy, and its region
+
+    def take(self) -> int | None:
+        """Return the next item for this process, or None if none is left before the limit (``stop_at``)."""
+        with self._lock:
+            spans, limit = self._spans, self._limit.value
+            pid = os.getpid()
+            if self._own[0] != pid:  # this worker's first item: the next region is its own
+                self._own = (pid, self._taken.value % self._regions)
+                self._taken.value += 1
+            region = self._own[1]
+            if spans[2 * region] >= min(spans[2 * region + 1], limit):
+                left = [min(spans[2 * r + 1], limit) - spans[2 * r] for r in range(self._regions)]
+                most = max(left)
+                if most <= 0:
+                    return None
+                region = left.index(most)
+                end = min(spans[2 * region + 1], limit) - 1
+                spans[2 * region + 1] = end
+                return int(end)
+            item = int(spans[2 * region])
+            spans[2 * region] = item + 1
+            return item
+
+    def stop_at(self, item: int) -> None:
+        """Let no process take ``item`` or any after it from now on."""
+        with self._lock:
+            self._limit.value = min(self._limit.value, item)
+
+
 class Forked:
     """A function running in a forked child (``fork_task``): wait for what it returned, or stop it."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from factories import appears
 
 from reportgen import workers
-from reportgen.workers import fork_pool
+from reportgen.workers import Regions, fork_pool
 
 RAN = "REPORTGEN_TEST_RAN"
 
@@ -142,3 +143,51 @@ def test_next_meanwhile_waits_once_the_caller_has_nothing_else_to_do(
         go.touch()
         assert workers.next_meanwhile(results, lambda: False) == 5
         assert workers.next_meanwhile(results, lambda: False) is None
+
+
+def test_regions_give_a_process_its_own_items_in_turn_then_the_last_of_the_fullest_region() -> None:
+    regions = Regions(10, 3)  # 0-2, 3-5, 6-9: this process takes the first region
+    taken = [regions.take() for _ in range(11)]
+    assert taken == [0, 1, 2, 9, 5, 8, 4, 7, 3, 6, None]
+
+
+def test_regions_give_nothing_from_the_item_they_are_stopped_at() -> None:
+    regions = Regions(10, 3)
+    assert [regions.take(), regions.take()] == [0, 1]
+    regions.stop_at(5)
+    assert [regions.take() for _ in range(4)] == [2, 4, 3, None]
+    regions.stop_at(8)  # a later item changes nothing
+    assert regions.take() is None
+
+
+_REGIONS: Regions | None = None
+
+
+def _take(_: int) -> tuple[int, int | None]:
+    assert _REGIONS is not None
+    item = _REGIONS.take()
+    time.sleep(0.001)
+    return os.getpid(), item
+
+
+def test_forked_workers_each_take_a_region_from_its_front_and_the_others_from_their_end(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every item once, whatever the timing: each worker's first item starts a region, its items run on
+    from there, and those it takes once its region is done come from the end of the other's."""
+    monkeypatch.setattr(sys.modules[__name__], "_REGIONS", Regions(200, 2))
+    with fork_pool(2) as pool:
+        results = list(pool.imap(_take, range(200)))
+    assert sorted(item for _, item in results if item is not None) == list(range(200))
+    by_worker: dict[int, list[int]] = {}
+    for pid, item in results:
+        if item is not None:
+            by_worker.setdefault(pid, []).append(item)
+    for items in by_worker.values():
+        start = items[0]
+        assert start in (0, 100)
+        own = 0
+        while own < len(items) and items[own] == start + own:
+            own += 1
+        stolen = items[own:]
+        assert stolen == sorted(stolen, reverse=True) and not set(stolen) & set(range(start, start + 100))
