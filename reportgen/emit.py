@@ -7,9 +7,11 @@ as an .svg file by the process that drew it, and never crosses a pipe. A collect
 graphs of its versions: those graphs travel packed to the parent, and on to the worker that renders the
 collection, once every artifact and run is done. Workers write their files straight into the staging
 folder; the parent adopts them into the site's file list in page order, so the output does not depend
-on how the work was shared out. Units whose inputs did not change since the last build (see
-``incremental``) are not rendered: their files are hard-linked from the last site, by a thread of the
-parent, or before this stage by a process the build forks while it loads (``incremental.link_ahead``).
+on how the work was shared out. The artifacts and runs of a large site are taken in lineage order, and
+the workers share them out by region: each draws neighbouring graphs, whose nodes it describes once.
+Units whose inputs did not change since the last build (see ``incremental``) are not rendered: their
+files are hard-linked from the last site, by a thread of the parent, or before this stage by a process
+the build forks while it loads (``incremental.link_ahead``).
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ import concurrent.futures
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -39,7 +42,7 @@ from reportgen.layout import (
     keep_drawings,
 )
 from reportgen.lineage import NodeKey
-from reportgen.model import Organisation
+from reportgen.model import ArtifactRef, Organisation
 from reportgen.paths import (
     artifact_page,
     audit_month_page,
@@ -62,7 +65,7 @@ from reportgen.site import (
 from reportgen.templating import compile_all, render_page, stream_page
 from reportgen.timeline import events_csv, events_json
 from reportgen.views import Site
-from reportgen.workers import can_fork, cpu_count, fork_pool, young_collections_spaced
+from reportgen.workers import Regions, can_fork, cpu_count, fork_pool, young_collections_spaced
 from reportgen.write import Staged, WriteError, put_file, staged_paths
 
 log = logging.getLogger(__name__)
@@ -78,6 +81,9 @@ _GROWING = frozenset({"index", "audit", "audit-month", "collection"})
 _WHOLE = frozenset({"index", "audit", "audit-month"})  # each a task of its own: they take the longest
 # Units whose pages show graphs drawn for other units' pages (their versions'): rendered after those.
 _SHOWING = frozenset({"collection", "versions"})
+# Artifacts and runs to render from which they are put in lineage order (``lineage_order``): fewer are
+# left in page order (a rebuild's few would walk the whole lineage around them for little).
+_LINEAGE_ORDER_FROM = 256
 
 
 @dataclass(slots=True)
@@ -103,6 +109,7 @@ class EmitStats:
 
 @dataclass(slots=True)
 class _Batch:
+    at: int = -1  # the chunk it did, of ``_Job.chunks``
     units: list[tuple[int, tuple[StoredFile, ...]]] = field(default_factory=list)
     drawings: list[Drawing] = field(default_factory=list)
     shown: dict[NodeKey, PackedGraph | DrawnGraph] = field(default_factory=dict)  # graphs collections show
@@ -195,6 +202,8 @@ class _Job:
     staged: Staged  # where a site path is written in the staging folder (``write.staged_paths``)
     units: Sequence[Unit]
     extra: Sequence[Extra]
+    chunks: Sequence[Sequence[int]] = ()  # the artifacts' and runs' units, a chunk a task (``_claimed``)
+    regions: Regions | None = None  # how the workers share the chunks out
 
 
 def _emit(
@@ -301,14 +310,78 @@ _Task = tuple[Sequence[int], Mapping[NodeKey, PackedGraph | DrawnGraph] | None] 
 def _work(task: _Task) -> _Batch:
     assert _SHARED is not None
     which, given = task
+    if given == "claim":
+        return _claimed(_SHARED)
     if isinstance(given, str):
         return _make_extra(_SHARED, which)
     return _emit(_SHARED, which, given)
 
 
+def _claimed(job: _Job) -> _Batch:
+    """Draw and render the next chunk of artifacts and runs this worker takes (``Regions.take``).
+
+    A graph that cannot be drawn stops the build (unless it is to keep going) at the first chunk, in
+    work order, with one that cannot: no worker takes a chunk after it any more, and those before it
+    are still done, whoever took them.
+    """
+    assert job.regions is not None
+    at = job.regions.take()
+    if at is None:
+        return _Batch()
+    batch = _emit(job, job.chunks[at])
+    batch.at = at
+    if not job.drawer.options.keep_going and any(d.error for d in batch.drawings):
+        job.regions.stop_at(at + 1)
+    return batch
+
+
 def _chunks(indexes: Sequence[int], jobs: int) -> list[Sequence[int]]:
     size = max(4, min(100, len(indexes) // (jobs * 16) or 1))
     return [indexes[start : start + size] for start in range(0, len(indexes), size)]
+
+
+def lineage_order(org: Organisation, work: Sequence[Unit], indexes: Sequence[int]) -> list[int]:
+    """Return ``indexes`` (units of ``work``) with the artifact versions and runs in lineage order: a walk
+    outward from each in turn (breadth first, over the runs and the versions they used and logged), so
+    that units whose graphs draw the same nodes come together. Other units keep their places at the front.
+
+    A process describes each node once for all the graphs it draws (``Drawer.memo``, the planner's
+    cards): in page order, which lists every artifact version before any run, each worker described
+    most of the organisation's nodes again (at L, about 37,000 node statements on two workers against
+    29,400 in one process, and 1.7 times the nodes' titles and cards).
+    """
+    at: dict[ArtifactRef | str, int] = {}
+    order: list[int] = []
+    for i in indexes:
+        unit = work[i]
+        if unit.kind == "artifact" and unit.ref is not None:
+            at[unit.ref] = i
+        elif unit.kind == "run":
+            at[unit.key] = i
+        else:
+            order.append(i)
+    seen: set[ArtifactRef | str] = set()
+    runs = org.runs
+    for start in list(at):
+        if start in seen:
+            continue
+        seen.add(start)
+        queue: deque[ArtifactRef | str] = deque((start,))
+        while queue:
+            node = queue.popleft()
+            found = at.get(node)
+            if found is not None:
+                order.append(found)
+            if isinstance(node, str):
+                run = runs[node]
+                near: Iterable[ArtifactRef | str] = (*run.inputs, *run.outputs)
+            else:
+                near = org.runs_near(node)
+            for other in near:
+                if other not in seen:
+                    seen.add(other)
+                    queue.append(other)
+    return order
 
 
 def emit_pages(
@@ -336,8 +409,10 @@ def emit_pages(
     into ``staging`` already), and their pieces are taken from its assembled files. ``meanwhile`` runs
     in this process while the workers render. The ``extra`` files are made by workers too, after the
     index and the audit log: a rebuild that renders few pages makes them on every core. The graph
-    cache keeps the graphs drawn now and those of reused units. Raises ``GraphFailure`` on the first
-    graph, in page order, that cannot be drawn, unless the layout options say to keep going.
+    cache keeps the graphs drawn now and those of reused units. The artifacts and runs are drawn and
+    rendered in lineage order once there are ``_LINEAGE_ORDER_FROM`` of them (``lineage_order``), shared
+    out among the workers by region (``Regions``). Raises ``GraphFailure`` on the first graph, in that
+    order, that cannot be drawn, unless the layout options say to keep going.
     """
     global _SHARED
 
@@ -350,6 +425,9 @@ def emit_pages(
     # drawn for their versions' pages.
     first = [i for i in todo if work[i].kind not in _SHOWING]
     then = [i for i in todo if work[i].kind in _SHOWING]
+    in_page_order = [unit_graph(work[i]) for i in first]  # the graphs drawn first, for Rendered.drawings
+    if len(first) >= _LINEAGE_ORDER_FROM:
+        first = lineage_order(org, work, first)
     shown = frozenset(f for i in then for f in unit_focuses(org, work[i]))
 
     new_site = staged_paths(staging)
@@ -378,25 +456,29 @@ def emit_pages(
                     meanwhile()
                 collect([_make_extra(job, range(len(extra)))])
                 collect(_emit(job, chunk) for chunk in _chunks(first, 1))  # a chunk's graphs at a time
+                _reorder(rendered.drawings, in_page_order)
                 collect(_emit(job, chunk, collect.shown) for chunk in _chunks(then, 1))
         else:
             compile_all(env)  # once, before the fork: every worker inherits them compiled
             if reuse is None:  # a first build lays out most of its graphs: Graphviz loaded once, for all
                 drawer.load()
-            _SHARED = job
+            # The index and the audit log's pages, each a chunk of its own: they take the longest. Then
+            # the other files, one a task. Then the artifacts and runs, in chunks the workers share out
+            # by region (``Regions``): each draws neighbouring graphs, whose nodes it describes once.
+            whole = [i for i in first if work[i].kind in _WHOLE]
+            chunks = _chunks([i for i in first if work[i].kind not in _WHOLE], jobs)
+            _SHARED = job = replace(job, chunks=chunks, regions=Regions(len(chunks), jobs))
             try:
                 with fork_pool(jobs) as pool:
-                    # The index and the audit log's pages, each a chunk of its own: they take the longest.
-                    # Then the other files, one a task.
-                    whole = [i for i in first if work[i].kind in _WHOLE]
-                    rest = _chunks([i for i in first if i not in whole], jobs)
                     others: list[_Task] = [([k], "extra") for k in range(len(extra))]
-                    first_tasks = [([i], None) for i in whole] + others + [(c, None) for c in rest]
-                    batches = pool.imap(_work, first_tasks)
+                    claims: list[_Task] = [((), "claim")] * len(chunks)
+                    batches = pool.imap(_work, [([i], None) for i in whole] + others + claims)
                     with _alongside(link):  # started after the fork: no worker inherits a thread mid-call
                         if meanwhile is not None:
                             meanwhile()
                         collect(batches)
+                        collect.fail_first()
+                        _reorder(rendered.drawings, in_page_order)
                         tasks = [
                             (
                                 chunk,
@@ -424,6 +506,14 @@ def emit_pages(
     rendered.assembled, rendered.pieces = _assemble(job, assembled, collect.pieces, reuse)
     rendered.stats.other += time.perf_counter() - mark
     return rendered
+
+
+def _reorder(drawings: dict[NodeKey, Drawing], order: Iterable[NodeKey | None]) -> None:
+    """Put ``drawings`` in ``order``; those it does not name follow, as they were."""
+    ordered = {key: drawings.pop(key) for key in order if key is not None and key in drawings}
+    ordered.update(drawings)
+    drawings.clear()
+    drawings.update(ordered)
 
 
 def _assemble(
@@ -517,6 +607,7 @@ class _Collector:
         self.shown: dict[NodeKey, PackedGraph | DrawnGraph] = {}
         self.pieces: dict[int, dict[str, bytes]] = {}  # units' pieces of the assembled files, by unit
         self.count = 0
+        self.failed: list[tuple[int, str]] = []  # claimed chunks whose graph failed, and why (fail_first)
 
     def __call__(self, batches: Iterable[_Batch]) -> None:
         drawings = self.rendered.drawings
@@ -524,7 +615,10 @@ class _Collector:
             for drawing in batch.drawings:
                 if drawing.error:
                     if not self.keep_going:
-                        raise GraphFailure(drawing.error)
+                        if batch.at < 0:  # batches come in work order: this is the first failure
+                            raise GraphFailure(drawing.error)
+                        self.failed.append((batch.at, drawing.error))  # a chunk before it may fail too
+                        continue
                     log.warning("%s", drawing.error)
                 if drawing.focus not in drawings:
                     drawings[drawing.focus] = hold_drawing(self.cache, drawing)
@@ -538,6 +632,11 @@ class _Collector:
             self.count += len(batch.units)
             if self.progress is not None:
                 self.progress(self.count, self.total)
+
+    def fail_first(self) -> None:
+        """Raise the failure of the first claimed chunk, in work order, that had one (``_claimed``)."""
+        if self.failed:
+            raise GraphFailure(min(self.failed)[1])
 
 
 @contextlib.contextmanager

@@ -411,6 +411,10 @@ class Organisation:
         """Return the runs that list ``ref`` among their outputs, by id."""
         return tuple(self.runs[r] for r in self._producers.get(ref, ()))
 
+    def runs_near(self, ref: ArtifactRef) -> tuple[str, ...]:
+        """Return the ids of the runs that logged ``ref``, then of those that used it."""
+        return self._producers.get(ref, ()) + self._consumers.get(ref, ())
+
     def runs_using(self, ref: ArtifactRef) -> tuple[Run, ...]:
         """Return the runs that list ``ref`` among their inputs, by id."""
         return tuple(self.runs[r] for r in self._consumers.get(ref, ()))

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import pieces_made_here
+from factories import artifact, org_from_dict, pieces_made_here, run
 
 import reportgen.build as build_module
 import reportgen.emit as emit_module
@@ -69,6 +69,65 @@ def test_each_units_files_are_among_its_own_paths_and_no_two_units_share_one(
             assert {f.path for f in record[unit.id].files} <= set(paths), unit
             assert {f.path for f in record[unit.id].files if f.page} <= set(paths) & everything
     assert kinds == {"collection", "artifact", "run"} | ({"audit-month"} if paged else set())
+
+
+def test_lineage_order_puts_each_run_beside_the_versions_it_used_and_logged() -> None:
+    """Page order lists every version, then every run: in lineage order, each lineage comes whole, from
+    its first version outward, runs among the versions; the units that are neither keep their places
+    in front."""
+    org = org_from_dict(
+        {
+            "artifacts": [artifact(name, v) for v in range(3) for name in ("a", "b")],
+            "runs": [
+                run(f"{name}{v}", inputs=[f"{name}:v{v}"], outputs=[f"{name}:v{v + 1}"])
+                for v in range(2)
+                for name in ("a", "b")
+            ],
+        }
+    )
+    work = units(org)
+    todo = [i for i, u in enumerate(work) if u.kind in ("index", "artifact", "run")]
+    order = emit_module.lineage_order(org, work, todo)
+    assert sorted(order) == todo
+
+    def name(i: int) -> str:
+        unit = work[i]
+        return str(unit.ref) if unit.ref is not None else unit.key or unit.kind
+
+    page_order = ["index", "a:v0", "a:v1", "a:v2", "b:v0", "b:v1", "b:v2", "a0", "a1", "b0", "b1"]
+    assert [name(i) for i in todo] == page_order
+    assert [name(i) for i in order] == [
+        "index",
+        "a:v0",
+        "a0",
+        "a:v1",
+        "a1",
+        "a:v2",
+        "b:v0",
+        "b0",
+        "b:v1",
+        "b1",
+        "b:v2",
+    ]
+
+
+def test_a_large_sites_artifacts_and_runs_go_in_lineage_order_to_the_same_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From ``_LINEAGE_ORDER_FROM`` artifacts and runs on, they are drawn and rendered in lineage order
+    (the workers share them out by region, see ``Regions``): the files are those of page order, byte for
+    byte, on one process and on two."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
+    sites = {}
+    for order_from in (10**9, 1):  # page order, then lineage order
+        monkeypatch.setattr(emit_module, "_LINEAGE_ORDER_FROM", order_from)
+        for jobs in (1, 2):
+            out = tmp_path / f"site-{order_from}-{jobs}"
+            result = build([SAMPLES], BuildOptions(output=out, jobs=jobs, cache=False))
+            assert result.written and result.pages > emit_module._IN_PROCESS_BELOW  # workers really ran
+            sites[order_from, jobs] = tree(out)
+    first = sites[10**9, 1]
+    assert all(site == first for site in sites.values())
 
 
 def test_one_process_and_two_write_the_same_site_and_sitemap(
@@ -160,18 +219,27 @@ def test_a_graphviz_that_cannot_load_stops_the_build_naming_a_graph_as_any_failu
     assert not out.exists()
 
 
+@pytest.mark.parametrize("lineage", [False, True], ids=["page-order", "lineage-order"])
 @pytest.mark.parametrize("jobs", [1, 2])
-def test_the_first_graph_in_page_order_that_fails_stops_the_build(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+def test_the_first_graph_in_work_order_that_fails_stops_the_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int, lineage: bool
 ) -> None:
-    """Graphs are drawn by the workers that render their pages; the one named is the first in page order
-    whatever the workers did, and the site is left as it was."""
+    """Graphs are drawn by the workers that render their pages; the one named is the first in work order
+    (page order, or lineage order for a large site) whatever the workers did, and the site is left as it
+    was. Kept going, the build names every graph that failed in page order."""
+    if lineage:
+        monkeypatch.setattr(emit_module, "_LINEAGE_ORDER_FROM", 1)
     out = tmp_path / "site"
     assert build([SAMPLES], BuildOptions(output=out, jobs=jobs)).written
     before = tree(out)
     org = validate(load_paths([SAMPLES])).organisation
     runs = {run.name for run in org.runs.values()}
-    first_run = next(iter(org.runs.values())).name
+    first_run = next(iter(org.runs.values())).name  # the first in page order
+    work = units(org)
+    todo = [i for i, u in enumerate(work) if u.kind not in ("collection", "versions")]
+    order = emit_module.lineage_order(org, work, todo) if lineage else todo
+    first_failing = next(org.runs[work[i].key].name for i in order if work[i].kind == "run")
+    assert (first_failing != first_run) is lineage  # the two orders name different graphs here
 
     def broken(self: Any, dot: str, *, graph: str, timeout: float | None = None) -> str:
         if graph in runs:  # artifacts' graphs draw; every run's fails
@@ -179,12 +247,12 @@ def test_the_first_graph_in_page_order_that_fails_stops_the_build(
         return "<svg></svg>"
 
     monkeypatch.setattr("reportgen.render.EmbeddedRenderer.render_svg", broken)
-    with pytest.raises(GraphFailure, match=f"^cannot draw graph '{first_run}': boom$"):
+    with pytest.raises(GraphFailure, match=f"^cannot draw graph '{first_failing}': boom$"):
         build([SAMPLES], BuildOptions(output=out, jobs=jobs, cache=False))
     assert tree(out) == before
     kept = build([SAMPLES], BuildOptions(output=out, jobs=jobs, cache=False, keep_going=True))
     assert kept.written and len(kept.graph_errors) == len(runs)
-    assert kept.graph_errors[0] == f"cannot draw graph '{first_run}': boom"
+    assert list(kept.graph_errors) == [f"cannot draw graph '{r.name}': boom" for r in org.runs.values()]
 
 
 def test_a_rebuild_of_a_large_site_renders_its_index_and_audit_log_in_workers(tmp_path: Path) -> None:
