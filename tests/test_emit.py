@@ -119,6 +119,14 @@ def test_a_large_sites_artifacts_and_runs_go_in_lineage_order_to_the_same_files(
     byte, on one process and on two."""
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
     sites = {}
+    ordered: list[int] = []
+    order = emit_module.lineage_order
+
+    def counted(org: Any, work: Any, indexes: Any) -> list[int]:
+        ordered.append(len(indexes))
+        return order(org, work, indexes)
+
+    monkeypatch.setattr(emit_module, "lineage_order", counted)
     for order_from in (10**9, 1):  # page order, then lineage order
         monkeypatch.setattr(emit_module, "_LINEAGE_ORDER_FROM", order_from)
         for jobs in (1, 2):
@@ -126,6 +134,9 @@ def test_a_large_sites_artifacts_and_runs_go_in_lineage_order_to_the_same_files(
             result = build([SAMPLES], BuildOptions(output=out, jobs=jobs, cache=False))
             assert result.written and result.pages > emit_module._IN_PROCESS_BELOW  # workers really ran
             sites[order_from, jobs] = tree(out)
+    work = units(validate(load_paths([SAMPLES])).organisation)
+    drawing = sum(1 for u in work if u.kind not in ("collection", "versions"))  # and the index, the audit log
+    assert ordered == [drawing, drawing]  # the two builds in lineage order, and only they, put it in order
     first = sites[10**9, 1]
     assert all(site == first for site in sites.values())
 
