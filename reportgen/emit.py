@@ -362,7 +362,7 @@ def lineage_order(org: Organisation, work: Sequence[Unit], indexes: Sequence[int
             order.append(i)
     seen: set[ArtifactRef | str] = set()
     runs = org.runs
-    for start in list(at):
+    for start in at:
         if start in seen:
             continue
         seen.add(start)
